@@ -1,0 +1,80 @@
+/**
+ * The CLI entry: parses argv, runs a command, and is the only place that calls process.exit.
+ * A SelloutError (a user's mistake or an unreachable target) prints one line and its exit code;
+ * anything else is a bug and prints its stack.
+ */
+import { Command, CommanderError } from 'commander';
+import { ExitCode, SelloutError } from '../errors.js';
+import { redactUrl } from '../target/url.js';
+import { SELLOUT_VERSION } from '../version.js';
+import { runCommand } from './commands/run.js';
+
+/** Exit code for a crash inside sellout itself (EX_SOFTWARE), distinct from every verdict. */
+const INTERNAL_ERROR = 70;
+
+const stdout = (text: string) => { process.stdout.write(text); };
+const stderr = (text: string) => { process.stderr.write(text); };
+
+function interruptController(): AbortController {
+  const controller = new AbortController();
+  process.on('SIGINT', () => {
+    if (controller.signal.aborted) {
+      stderr('\nsellout: interrupted again, exiting now without a report\n');
+      process.exit(ExitCode.interrupted);
+    }
+    stderr('\nsellout: interrupted, stopping the load and verifying what ran (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  });
+  return controller;
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('sellout')
+    .description('Load-test a flash-sale stock deduction script on Redis and prove it neither oversells nor double-deducts.')
+    .version(SELLOUT_VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: stdout, writeErr: (text) => stderr(text.startsWith('error:') ? `sellout: ${text}` : text) })
+    .showHelpAfterError('(run `sellout --help` for usage)');
+
+  program
+    .command('run')
+    .description('run a scenario against Redis, verify the invariants and write a report')
+    .argument('<scenario>', 'scenario YAML file')
+    .option('--redis <url|docker>', 'redis://[user:pass@]host:port[/db], rediss://…, or "docker" (default: start a private redis-server from PATH)')
+    .option('--script <path>', 'Lua script to run (shorthand for --set script=PATH)')
+    .option('--set <path=value>', 'override a scenario key, value parsed as YAML (repeatable)', (value: string, acc: string[]) => [...acc, value], [] as string[])
+    .option('--out <dir>', 'report directory (default: reports/<UTC time>-<name>/)')
+    .option('--keep', 'keep the run\'s keys in Redis afterwards')
+    .option('--quiet', 'print only the summary')
+    .action(async (file: string, options: { redis?: string; script?: string; set: string[]; out?: string; keep?: boolean; quiet?: boolean }) => {
+      setExit(await runCommand(file, options, { stdout, stderr, signal: interruptController().signal }));
+    });
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let code: number = ExitCode.ok;
+  const program = buildProgram((c) => { code = c; });
+  try {
+    await program.parseAsync(argv as string[]);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0; every parse error is a usage error.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (err instanceof SelloutError) {
+      stderr(`sellout: ${redactUrl(err.message)}\n`);
+      if (err.hint) stderr(`  hint: ${redactUrl(err.hint)}\n`);
+      return err.exitCode;
+    }
+    stderr(`sellout: internal error (a bug in sellout, please report it):\n${redactUrl((err as Error)?.stack ?? String(err))}\n`);
+    return INTERNAL_ERROR;
+  }
+}
+
+const exitCode = await main(process.argv);
+// Flush what we wrote before exiting: process.exit does not wait for piped stdout.
+process.stdout.write('', () => process.exit(exitCode));

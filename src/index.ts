@@ -1,0 +1,8 @@
+/** sellout's public API. */
+export { runScenario, type RunOptions } from './run.js';
+export { loadScenario, parseScenario, parseOverride, type Scenario, type Override } from './scenario/load.js';
+export type { ScenarioConfig } from './scenario/schema.js';
+export type { SummaryV1, RunStatus, SkuSummary } from './report/summary.js';
+export type { InvariantResult, InvariantStatus } from './verify/invariants.js';
+export { ExitCode, SelloutError, UsageError, ScenarioError, TargetError } from './errors.js';
+export { OUTCOMES, type Outcome } from './outcomes.js';

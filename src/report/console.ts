@@ -1,0 +1,52 @@
+/** The console summary of a run, as a string (the CLI prints it). */
+import { OUTCOMES } from '../outcomes.js';
+import type { SummaryV1 } from './summary.js';
+
+const MARK = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;
+
+export function formatUs(us: number): string {
+  if (us < 1000) return `${us} us`;
+  if (us < 1_000_000) return `${(us / 1000).toFixed(us < 10_000 ? 2 : 1)} ms`;
+  return `${(us / 1_000_000).toFixed(2)} s`;
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+
+export function formatSummary(summary: SummaryV1, reportDir?: string): string {
+  const lines: string[] = [];
+  const verdict = summary.status === 'pass' ? 'PASS' : summary.status === 'fail' ? 'FAIL' : 'INTERRUPTED';
+  lines.push(`sellout ${summary.scenario.name}: ${verdict}`);
+  const t = summary.target;
+  lines.push(`  target      redis ${t.redisVersion} ${t.mode} (${t.kind}, ${t.url})`);
+  lines.push(`  script      ${summary.scenario.script} (sha ${summary.scenario.scriptSha.slice(0, 12)})`);
+  const l = summary.load;
+  lines.push(
+    `  load        ${l.model}: ${l.connections} connection(s) x ${l.inFlight} in flight, ${l.workers} worker(s)`,
+  );
+  lines.push(
+    `  requests    ${int(summary.requests)}${summary.planned !== null && summary.planned !== summary.requests ? ` of ${int(summary.planned)} planned` : ''} in ${(summary.durationMs / 1000).toFixed(2)} s = ${int(summary.throughput)} replies/s`,
+  );
+  const outcomes = OUTCOMES.filter((o) => summary.outcomes[o] > 0).map((o) => `${o} ${int(summary.outcomes[o])}`);
+  lines.push(`  outcomes    ${outcomes.join(' · ') || 'none'}`);
+  for (const outcome of OUTCOMES) {
+    const p = summary.latency[outcome];
+    if (!p) continue;
+    lines.push(
+      `  latency     ${outcome.padEnd(9)} p50 ${formatUs(p.p50)}  p90 ${formatUs(p.p90)}  p99 ${formatUs(p.p99)}  p99.9 ${formatUs(p.p999)}  max ${formatUs(p.max)}`,
+    );
+  }
+  const soldOut = summary.skus.filter((s) => s.final === 0).length;
+  const left = summary.skus.reduce((n, s) => n + (typeof s.final === 'number' ? s.final : 0), 0);
+  lines.push(`  stock       ${int(left)} left over ${summary.skus.length} SKU(s); ${soldOut} sold out`);
+  lines.push('  invariants');
+  const width = Math.max(...summary.invariants.map((i) => i.name.length));
+  for (const inv of summary.invariants) {
+    lines.push(`    ${MARK[inv.status]}  ${inv.name.padEnd(width)}  ${inv.status === 'skipped' ? inv.reason ?? '' : inv.actual}`);
+    if (inv.status === 'fail') {
+      lines.push(`          expected ${inv.expected}`);
+      for (const example of inv.examples.slice(0, 3)) lines.push(`          - ${example}`);
+    }
+  }
+  if (reportDir) lines.push(`  report      ${reportDir}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,112 @@
+/**
+ * One run, end to end, as values: open the target, seed namespaced stock, load the script, drive
+ * the load, read Redis back, check the invariants, clean up. Prints nothing, writes no file and
+ * never exits: the CLI does that with what this returns.
+ */
+import { relative } from 'node:path';
+import { newRunId } from './keys.js';
+import { driveLoad } from './load/coordinator.js';
+import { initHistograms, percentiles } from './metrics/histogram.js';
+import { latencyByOutcome, statusOf, SUMMARY_VERSION, type SummaryV1 } from './report/summary.js';
+import type { Scenario } from './scenario/load.js';
+import { PROJECT_ROOT } from './scenario/load.js';
+import { openTarget } from './target/index.js';
+import { loadScript } from './target/script.js';
+import { removeRunKeys, seedStock } from './target/seed.js';
+import { SELLOUT_VERSION } from './version.js';
+import { checkAll } from './verify/invariants.js';
+import { takeSnapshot } from './verify/snapshot.js';
+
+export interface RunOptions {
+  /** `redis://…`, `docker`, or undefined for the embedded redis-server. */
+  readonly redis?: string | undefined;
+  /** Keep the run's keys in Redis afterwards (they are deleted by default). */
+  readonly keep?: boolean;
+  /** Aborting stops the load; what ran is still verified and reported as interrupted. */
+  readonly signal?: AbortSignal;
+  /** Called at each stage, for progress output. */
+  readonly onStage?: (stage: 'target' | 'seed' | 'load' | 'verify' | 'cleanup', detail?: string) => void;
+}
+
+export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<SummaryV1> {
+  await initHistograms();
+  const stage = options.onStage ?? (() => {});
+  stage('target');
+  const target = await openTarget({ redis: options.redis });
+  const runId = newRunId();
+  let seeded = false;
+  try {
+    stage('seed', runId);
+    await seedStock(target.admin, runId, scenario.skus.count, scenario.skus.stock);
+    seeded = true;
+    const script = await loadScript(target.admin, scenario.scriptSource, scenario.scriptPath);
+
+    stage('load');
+    const load = await driveLoad({
+      scenario,
+      endpoint: target.endpoint,
+      runId,
+      scriptSha: script.sha,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const latency = latencyByOutcome(load.histograms.map(percentiles));
+    for (const h of load.histograms) h.destroy();
+
+    stage('verify');
+    const snapshot = await takeSnapshot(target.admin, runId, scenario.skus.count, scenario.seed);
+    const invariants = checkAll({ snapshot, records: load.records, initialStock: scenario.skus.stock, seed: scenario.seed });
+    const journalBySku = new Uint32Array(scenario.skus.count);
+    for (let row = 0; row < snapshot.journal.count; row++) journalBySku[snapshot.journal.sku[row]!]!++;
+
+    const requests = load.records.count;
+    return {
+      version: SUMMARY_VERSION,
+      sellout: { version: SELLOUT_VERSION, node: process.version },
+      run: { id: runId, startedAt: load.startedAt.toISOString(), finishedAt: new Date().toISOString(), keysKept: options.keep ?? false },
+      scenario: {
+        name: scenario.name,
+        ...(scenario.description !== undefined ? { description: scenario.description } : {}),
+        file: displayPath(scenario.file),
+        script: displayPath(scenario.scriptPath),
+        scriptSha: script.sha,
+        asRun: scenario.asRun,
+      },
+      status: statusOf(invariants, load.interrupted),
+      requests,
+      planned: scenario.requests ?? null,
+      durationMs: round(load.durationMs, 3),
+      throughput: load.durationMs > 0 ? round((requests / load.durationMs) * 1000, 1) : 0,
+      outcomes: load.counts,
+      latency,
+      load: { model: scenario.load.model, connections: scenario.load.connections, inFlight: scenario.load.inFlight, workers: load.workers },
+      invariants,
+      skus: Array.from({ length: scenario.skus.count }, (_, sku) => ({
+        sku,
+        initial: scenario.skus.stock,
+        final: Number.isNaN(snapshot.final[sku]!) ? snapshot.finalRaw[sku]! : snapshot.final[sku]!,
+        journal: journalBySku[sku]!,
+      })),
+      target: target.info,
+    };
+  } finally {
+    if (seeded && !options.keep) {
+      stage('cleanup');
+      await removeRunKeys(target.admin, runId, scenario.skus.count).catch(() => {});
+    }
+    await target.close();
+  }
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** Paths inside the project or cwd are shown relative, so summaries don't leak home directories. */
+function displayPath(absolute: string): string {
+  for (const base of [process.cwd(), PROJECT_ROOT]) {
+    const rel = relative(base, absolute);
+    if (rel && !rel.startsWith('..')) return rel;
+  }
+  return absolute;
+}

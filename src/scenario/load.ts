@@ -1,0 +1,207 @@
+/**
+ * Reads a scenario file, applies `--set path=value` overrides, validates it and resolves the
+ * script. Every problem is collected and thrown at once as a ScenarioError, one line each:
+ * `file: path: expected …, got …`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { ScenarioError, UsageError } from '../errors.js';
+import { scenarioSchema, type ScenarioConfig } from './schema.js';
+
+export interface Scenario extends ScenarioConfig {
+  /** Absolute path of the scenario file. */
+  readonly file: string;
+  /** Absolute path of the Lua script the run loads. */
+  readonly scriptPath: string;
+  readonly scriptSource: string;
+  /** The scenario as it runs (overrides and defaults applied), as YAML, for reports. */
+  readonly asRun: string;
+}
+
+export interface Override {
+  readonly path: string[];
+  readonly value: unknown;
+  readonly text: string;
+}
+
+/** The sellout package root: scripts named like `lua/deduct.lua` resolve here as a last resort. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** Parses one `--set path=value` (value as YAML, so `--set load.connections=8` is a number). */
+export function parseOverride(text: string): Override {
+  const eq = text.indexOf('=');
+  const path = eq > 0 ? text.slice(0, eq).trim() : '';
+  if (eq <= 0 || !/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(path)) {
+    throw new UsageError(`--set: expected path=value (like load.connections=8), got ${JSON.stringify(text)}`);
+  }
+  let value: unknown;
+  try {
+    value = YAML.parse(text.slice(eq + 1));
+  } catch (err) {
+    throw new UsageError(`--set ${path}: expected a YAML value, got ${JSON.stringify(text.slice(eq + 1))} (${(err as Error).message.split('\n')[0]})`);
+  }
+  return { path: path.split('.'), value: value ?? null, text };
+}
+
+export function applyOverrides(raw: unknown, overrides: readonly Override[]): Record<string, unknown> {
+  const root: Record<string, unknown> = isPlainObject(raw) ? structuredClone(raw) : {};
+  for (const { path, value } of overrides) {
+    let node = root;
+    for (const key of path.slice(0, -1)) {
+      if (!isPlainObject(node[key])) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path.at(-1)!] = value;
+  }
+  return root;
+}
+
+export interface LoadOptions {
+  readonly overrides?: readonly Override[];
+  readonly cwd?: string;
+}
+
+export function loadScenario(file: string, options: LoadOptions = {}): Scenario {
+  const cwd = options.cwd ?? process.cwd();
+  const absolute = resolve(cwd, file);
+  const shown = displayPath(absolute, cwd);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`${shown}: cannot read scenario file (${code === 'ENOENT' ? 'no such file' : code ?? String(err)})`);
+  }
+  return parseScenario(text, absolute, { ...options, cwd });
+}
+
+export function parseScenario(text: string, absoluteFile: string, options: LoadOptions = {}): Scenario {
+  const cwd = options.cwd ?? process.cwd();
+  const shown = displayPath(absoluteFile, cwd);
+  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return `${shown}${pos ? `:${pos.line}:${pos.col}` : ''}: expected valid YAML, got ${e.message.split('\n')[0]}`;
+      }),
+    );
+  }
+  const raw = doc.toJS() as unknown;
+  if (raw !== null && raw !== undefined && !isPlainObject(raw)) {
+    throw new ScenarioError([`${shown}: (top level): expected a mapping of scenario keys, got ${describe(raw)}`]);
+  }
+  const overrides = options.overrides ?? [];
+  const merged = applyOverrides(raw ?? {}, overrides);
+  const parsed = scenarioSchema.safeParse(merged, { reportInput: true });
+  if (!parsed.success) {
+    const overridden = new Set(overrides.map((o) => o.path.join('.')));
+    throw new ScenarioError(formatIssues(parsed.error.issues, shown, overridden));
+  }
+  const config = parsed.data;
+  const scriptPath = resolveScript(config.script, dirname(absoluteFile), cwd);
+  if (scriptPath === undefined) {
+    const from = overridden(overrides, 'script');
+    throw new ScenarioError([
+      `${shown}: script: expected a readable Lua file (relative to the scenario file, the current directory or the sellout project), got ${JSON.stringify(config.script)}${from}`,
+    ]);
+  }
+  return Object.freeze({
+    ...config,
+    file: absoluteFile,
+    scriptPath,
+    scriptSource: readFileSync(scriptPath, 'utf8'),
+    asRun: YAML.stringify(toYamlShape(config)),
+  });
+}
+
+function resolveScript(script: string, scenarioDir: string, cwd: string): string | undefined {
+  const candidates = isAbsolute(script)
+    ? [script]
+    : [resolve(scenarioDir, script), resolve(cwd, script), resolve(PROJECT_ROOT, script)];
+  return candidates.find((candidate) => existsSync(candidate));
+}
+
+/** Turns the parsed config back into the shape a user writes (quantity weights as a map). */
+function toYamlShape(config: ScenarioConfig): unknown {
+  const quantity =
+    config.quantity.length === 1 ? config.quantity[0]!.quantity : Object.fromEntries(config.quantity.map((q) => [q.quantity, q.weight]));
+  const { duration, ...rest } = config;
+  return { ...rest, quantity, ...(duration !== undefined ? { duration: `${duration}ms` } : {}) };
+}
+
+const SECTION_KEYS: Record<string, readonly string[]> = {
+  '': Object.keys(scenarioSchema.shape),
+  skus: ['count', 'stock', 'selection'],
+  load: ['model', 'connections', 'inFlight', 'workers'],
+  duplicates: ['ratio', 'pattern'],
+};
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[], shown: string, overridden: ReadonlySet<string>): string[] {
+  const lines: string[] = [];
+  for (const issue of issues) {
+    const at = issue.path.map(String);
+    const where = at.length ? at.join('.') : '(top level)';
+    const from = overridden.has(at.join('.')) ? ' (from --set)' : '';
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = SECTION_KEYS[at.join('.')];
+      for (const key of issue.keys) {
+        const path = [...at, key].join('.');
+        lines.push(
+          `${shown}: ${path}: expected ${allowed ? `one of the keys ${allowed.join(', ')}` : 'no such key'}, got unknown key ${JSON.stringify(key)}${overridden.has(path) ? ' (from --set)' : ''}`,
+        );
+      }
+      continue;
+    }
+    const got = 'input' in issue ? describe(issue.input) : 'nothing';
+    lines.push(`${shown}: ${where}: expected ${expectedText(issue)}, got ${got}${from}`);
+  }
+  return lines;
+}
+
+function expectedText(issue: z.core.$ZodIssue): string {
+  const message = issue.message;
+  // Our own messages are written as the expectation ("a positive integer"); zod's defaults are not.
+  if (!message.startsWith('Invalid') && !message.startsWith('Too ')) return message;
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.expected === 'nonoptional' ? 'a value (this key is required)' : `a ${issue.expected}`;
+    case 'invalid_value':
+      return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small':
+      return `a value >= ${String(issue.minimum)}`;
+    case 'too_big':
+      return `a value <= ${String(issue.maximum)}`;
+    default:
+      return message;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `a list ${truncate(JSON.stringify(value))}`;
+  if (typeof value === 'object') return `a mapping ${truncate(JSON.stringify(value))}`;
+  if (typeof value === 'string') return truncate(JSON.stringify(value));
+  return String(value);
+}
+
+function truncate(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function overridden(overrides: readonly Override[], path: string): string {
+  return overrides.some((o) => o.path.join('.') === path) ? ' (from --set)' : '';
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function displayPath(absolute: string, cwd: string): string {
+  const rel = relative(cwd, absolute);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : absolute;
+}

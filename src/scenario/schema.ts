@@ -1,0 +1,128 @@
+/**
+ * The scenario schema: one zod object per section, strict (unknown keys are rejected, since a typo
+ * silently ignored is a test that did not test what you think), defaults applied here and only here.
+ * Error text is written as "expected …" so that `load.ts` can print `file: path: expected …, got …`.
+ */
+import { z } from 'zod';
+import { parseDurationMs } from './duration.js';
+
+const MAX_STOCK = 99_999_999_999_999; // 14 digits: the widest integer lua/deduct.lua handles exactly
+
+const positiveInt = (what = 'a positive integer') =>
+  z.number({ error: what }).int({ error: what }).min(1, { error: what });
+
+const duration = z
+  .string({ error: 'a duration with a unit, like "30s" or "500ms"' })
+  .transform((text, ctx) => {
+    const ms = parseDurationMs(text);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: 'a duration with a unit, like "30s" or "500ms"', input: text });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const selectionObject = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('uniform') }),
+    z.strictObject({
+      type: z.literal('zipf'),
+      exponent: z.number({ error: 'a number > 0' }).gt(0, { error: 'a number > 0' }).default(1),
+    }),
+    z.strictObject({
+      type: z.literal('hot'),
+      share: z
+        .number({ error: 'a share between 0 and 1' })
+        .min(0, { error: 'a share between 0 and 1' })
+        .max(1, { error: 'a share between 0 and 1' })
+        .default(0.9),
+    }),
+  ],
+  { error: 'one of uniform, zipf, hot (or {type: zipf, exponent: 1.1} / {type: hot, share: 0.9})' },
+);
+
+// `selection: zipf` is shorthand for `selection: {type: zipf}` with that type's defaults.
+const selection = z.preprocess(
+  (value) => (typeof value === 'string' ? { type: value } : value),
+  selectionObject,
+);
+
+const quantityWeights = z
+  .record(
+    z.string().regex(/^[1-9]\d*$/, { error: 'quantities that are positive integers' }),
+    z.number({ error: 'a weight > 0' }).gt(0, { error: 'a weight > 0' }),
+    { error: 'a positive integer or weights by quantity, like {1: 0.9, 2: 0.1}' },
+  )
+  .refine((weights) => Object.keys(weights).length > 0, { error: 'at least one quantity' });
+
+const quantity = z
+  .union([positiveInt(), quantityWeights], {
+    error: 'a positive integer or weights by quantity, like {1: 0.9, 2: 0.1}',
+  })
+  .transform((value): QuantityWeights =>
+    typeof value === 'number'
+      ? [{ quantity: value, weight: 1 }]
+      : Object.entries(value)
+          .map(([q, weight]) => ({ quantity: Number(q), weight }))
+          .sort((a, b) => a.quantity - b.quantity),
+  );
+
+export const LOAD_MODELS = ['closed'] as const;
+export const DUPLICATE_PATTERNS = ['sequential', 'concurrent'] as const;
+
+const load = z.strictObject({
+  model: z.enum(LOAD_MODELS, { error: `one of ${LOAD_MODELS.join(', ')}` }).default('closed'),
+  connections: positiveInt().max(10_000, { error: 'at most 10000 connections' }).default(10),
+  inFlight: positiveInt().max(10_000, { error: 'at most 10000 in flight per connection' }).default(1),
+  workers: positiveInt().max(256, { error: 'at most 256 workers' }).optional(),
+});
+
+const duplicates = z.strictObject({
+  ratio: z
+    .number({ error: 'a ratio between 0 and 1' })
+    .min(0, { error: 'a ratio between 0 and 1' })
+    .max(1, { error: 'a ratio between 0 and 1' })
+    .default(0),
+  pattern: z.enum(DUPLICATE_PATTERNS, { error: `one of ${DUPLICATE_PATTERNS.join(', ')}` }).default('sequential'),
+});
+
+export const scenarioSchema = z
+  .strictObject({
+    name: z
+      .string({ error: 'a name of letters, digits, ".", "_" or "-"' })
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'a name of letters, digits, ".", "_" or "-" (1-64 characters)' }),
+    description: z.string({ error: 'a string' }).optional(),
+    script: z.string({ error: 'a path to a Lua script' }).min(1, { error: 'a path to a Lua script' }).default('lua/deduct.lua'),
+    skus: z.strictObject({
+      count: positiveInt().max(1_000_000, { error: 'at most 1000000 SKUs' }).default(1),
+      stock: z
+        .number({ error: 'an integer stock >= 0' })
+        .int({ error: 'an integer stock >= 0' })
+        .min(0, { error: 'an integer stock >= 0' })
+        .max(MAX_STOCK, { error: `a stock of at most ${MAX_STOCK}` }),
+      selection: selection.default({ type: 'uniform' }),
+    }),
+    quantity: quantity.default([{ quantity: 1, weight: 1 }]),
+    requests: positiveInt().max(100_000_000, { error: 'at most 100000000 requests' }).optional(),
+    duration: duration.optional(),
+    load: load.default({ model: 'closed', connections: 10, inFlight: 1 }),
+    duplicates: duplicates.default({ ratio: 0, pattern: 'sequential' }),
+    seed: z.number({ error: 'an integer seed' }).int({ error: 'an integer seed' }).min(0, { error: 'an integer seed >= 0' }).default(1),
+    timeoutMs: positiveInt('a timeout in milliseconds (positive integer)').default(5000),
+  })
+  .superRefine((s, ctx) => {
+    if ((s.requests === undefined) === (s.duration === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['requests'],
+        message: 'exactly one of `requests` (a count) or `duration` (like "10s")',
+        input: s.requests === undefined ? 'neither' : 'both',
+      });
+    }
+  });
+
+export type QuantityWeights = { quantity: number; weight: number }[];
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type ScenarioConfig = z.output<typeof scenarioSchema>;
+export type SkuSelection = ScenarioConfig['skus']['selection'];

@@ -1,0 +1,127 @@
+/**
+ * Opens the Redis a run talks to: a URL, a container, or (by default) a private redis-server.
+ * Returns the endpoint for load connections, an admin client for setup and verification, and
+ * what the server says it is. Failures are TargetErrors (exit 3) in one line.
+ */
+import { Redis } from 'ioredis';
+import { TargetError } from '../errors.js';
+import { startContainerRedis } from './container.js';
+import { startLocalRedis } from './local.js';
+import { endpointUrl, parseRedisUrl, type RedisEndpoint } from './url.js';
+
+export type TargetKind = 'embedded' | 'url' | 'docker';
+
+export interface TargetInfo {
+  readonly redisVersion: string;
+  readonly mode: string;
+  readonly url: string;
+  readonly kind: TargetKind;
+}
+
+export interface Target {
+  readonly endpoint: RedisEndpoint;
+  readonly admin: Redis;
+  readonly info: TargetInfo;
+  close(): Promise<void>;
+}
+
+export interface OpenTargetOptions {
+  /** `redis://…`, `rediss://…`, `docker`, or undefined for the embedded redis-server. */
+  readonly redis?: string | undefined;
+  readonly connectTimeoutMs?: number;
+}
+
+export async function openTarget(options: OpenTargetOptions = {}): Promise<Target> {
+  let endpoint: RedisEndpoint;
+  let kind: TargetKind;
+  let stopServer: () => Promise<void> = async () => {};
+  if (options.redis === undefined) {
+    const local = await startLocalRedis();
+    endpoint = { host: local.host, port: local.port, db: 0, tls: false };
+    kind = 'embedded';
+    stopServer = local.stop;
+  } else if (options.redis === 'docker') {
+    const container = await startContainerRedis();
+    endpoint = { host: container.host, port: container.port, db: 0, tls: false };
+    kind = 'docker';
+    stopServer = container.stop;
+  } else {
+    endpoint = parseRedisUrl(options.redis);
+    kind = 'url';
+  }
+  try {
+    const admin = await connectAdmin(endpoint, options.connectTimeoutMs ?? 3000);
+    const info = await describeServer(admin, endpoint, kind);
+    return {
+      endpoint,
+      admin,
+      info,
+      close: async () => {
+        admin.disconnect();
+        await stopServer();
+      },
+    };
+  } catch (err) {
+    await stopServer();
+    throw err;
+  }
+}
+
+/** ioredis options shared by every sellout connection: fail fast, never resend a deduction by itself. */
+export function clientOptions(endpoint: RedisEndpoint, connectTimeoutMs = 3000) {
+  return {
+    host: endpoint.host,
+    port: endpoint.port,
+    db: endpoint.db,
+    ...(endpoint.username !== undefined ? { username: endpoint.username } : {}),
+    ...(endpoint.password !== undefined ? { password: endpoint.password } : {}),
+    ...(endpoint.tls ? { tls: {} } : {}),
+    lazyConnect: true,
+    connectTimeout: connectTimeoutMs,
+    // A deduction resent after a reconnect could run twice: outcomes of lost connections are
+    // reported as `unknown`, never retried behind the harness's back.
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  } as const;
+}
+
+export async function connectAdmin(endpoint: RedisEndpoint, connectTimeoutMs = 3000): Promise<Redis> {
+  const redis = new Redis(clientOptions(endpoint, connectTimeoutMs));
+  let lastError: Error | undefined;
+  redis.on('error', (err: Error) => { lastError = err; });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    redis.disconnect();
+    const reason = describeConnectError((lastError ?? err) as NodeJS.ErrnoException);
+    throw new TargetError(`cannot connect to Redis at ${endpointUrl(endpoint)}: ${reason}`, 'check --redis, or omit it to use the embedded redis-server');
+  }
+  return redis;
+}
+
+function describeConnectError(err: NodeJS.ErrnoException): string {
+  if (err.code) return `${err.code}${err.message.includes(err.code) ? '' : ` (${err.message})`}`;
+  return err.message.split('\n')[0] ?? String(err);
+}
+
+async function describeServer(admin: Redis, endpoint: RedisEndpoint, kind: TargetKind): Promise<TargetInfo> {
+  const server = parseInfo(await admin.info('server'));
+  return {
+    redisVersion: server['redis_version'] ?? 'unknown',
+    mode: server['redis_mode'] ?? 'standalone',
+    url: endpointUrl(endpoint),
+    kind,
+  };
+}
+
+export function parseInfo(text: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && !line.startsWith('#')) fields[line.slice(0, colon)] = line.slice(colon + 1);
+  }
+  return fields;
+}

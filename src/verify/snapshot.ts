@@ -1,0 +1,138 @@
+/**
+ * Reads Redis's own record after a run: final stock per SKU and every journal entry, with HSCAN in
+ * batches (never HGETALL/HVALS: a big journal would block the server and blow up memory). Entries
+ * are parsed once and kept in columns of typed arrays.
+ */
+import type { Redis } from 'ioredis';
+import { journalKey, parseRequestIndex, requestIdPrefix, stockKey } from '../keys.js';
+
+export interface JournalColumns {
+  count: number;
+  sku: Uint32Array;
+  /** Plan index parsed from the request ID; -1 for an ID this run never made. */
+  index: Int32Array;
+  /** Numeric fields of the entry; NaN where missing or not a number. */
+  from: Float64Array;
+  to: Float64Array;
+  change: Float64Array;
+  timestamp: Float64Array;
+  /** 1 when the entry is a JSON object whose `by` equals its hash field (the request ID). */
+  byMatches: Uint8Array;
+  /** Request IDs (hash fields) of the rows whose index is -1, and raw text of unparseable entries. */
+  foreign: Map<number, string>;
+  unparsable: Map<number, string>;
+}
+
+export interface Snapshot {
+  readonly skuCount: number;
+  /** Stock as stored (null when the key is missing). */
+  readonly finalRaw: (string | null)[];
+  /** Stock as a number when it is an integer string, else NaN. */
+  readonly final: Float64Array;
+  readonly journalLength: Uint32Array;
+  readonly journal: JournalColumns;
+}
+
+const SCAN_COUNT = 1000;
+const PIPELINE_BATCH = 500;
+
+export async function takeSnapshot(redis: Redis, runId: string, skuCount: number, seed: number): Promise<Snapshot> {
+  const finalRaw: (string | null)[] = new Array(skuCount).fill(null);
+  const final = new Float64Array(skuCount).fill(NaN);
+  const journalLength = new Uint32Array(skuCount);
+  for (let start = 0; start < skuCount; start += PIPELINE_BATCH) {
+    const end = Math.min(skuCount, start + PIPELINE_BATCH);
+    const pipeline = redis.pipeline();
+    for (let sku = start; sku < end; sku++) pipeline.get(stockKey(runId, sku)).hlen(journalKey(runId, sku));
+    const replies = (await pipeline.exec()) ?? [];
+    for (let sku = start; sku < end; sku++) {
+      const [getErr, raw] = replies[(sku - start) * 2]!;
+      const [, len] = replies[(sku - start) * 2 + 1]!;
+      const text = getErr ? null : (raw as string | null);
+      finalRaw[sku] = text;
+      final[sku] = text !== null && /^-?\d+$/.test(text) ? Number(text) : NaN;
+      journalLength[sku] = Number(len ?? 0);
+    }
+  }
+  const total = journalLength.reduce((a, b) => a + b, 0);
+  const journal = newJournal(total);
+  const prefix = requestIdPrefix(seed);
+  for (let sku = 0; sku < skuCount; sku++) {
+    if (journalLength[sku] === 0) continue;
+    const key = journalKey(runId, sku);
+    let cursor = '0';
+    do {
+      const [next, flat] = (await redis.hscan(key, cursor, 'COUNT', SCAN_COUNT)) as [string, string[]];
+      for (let i = 0; i + 1 < flat.length; i += 2) addEntry(journal, sku, flat[i]!, flat[i + 1]!, prefix);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return { skuCount, finalRaw, final, journalLength, journal };
+}
+
+function newJournal(capacity: number): JournalColumns {
+  const n = Math.max(1, capacity);
+  return {
+    count: 0,
+    sku: new Uint32Array(n),
+    index: new Int32Array(n),
+    from: new Float64Array(n),
+    to: new Float64Array(n),
+    change: new Float64Array(n),
+    timestamp: new Float64Array(n),
+    byMatches: new Uint8Array(n),
+    foreign: new Map(),
+    unparsable: new Map(),
+  };
+}
+
+/** Appends one entry; grows the columns if the journal grew between HLEN and HSCAN (or HSCAN repeated a field). */
+export function addEntry(journal: JournalColumns, sku: number, id: string, json: string, prefix: string): void {
+  if (journal.count === journal.sku.length) growJournal(journal);
+  const row = journal.count++;
+  journal.sku[row] = sku;
+  const index = parseRequestIndex(prefix, id);
+  journal.index[row] = index;
+  if (index < 0) journal.foreign.set(row, id);
+  let entry: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(json);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) entry = parsed as Record<string, unknown>;
+  } catch {
+    entry = undefined;
+  }
+  if (entry === undefined) {
+    journal.unparsable.set(row, json.length > 200 ? `${json.slice(0, 199)}…` : json);
+    journal.from[row] = journal.to[row] = journal.change[row] = journal.timestamp[row] = NaN;
+    journal.byMatches[row] = 0;
+    return;
+  }
+  journal.from[row] = numeric(entry['from']);
+  journal.to[row] = numeric(entry['to']);
+  journal.change[row] = numeric(entry['change']);
+  journal.timestamp[row] = numeric(entry['timestamp']);
+  journal.byMatches[row] = entry['by'] === id ? 1 : 0;
+}
+
+/** The seed script writes `from` and `change` as strings and `to` as a number: accept both. */
+function numeric(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
+  return NaN;
+}
+
+function growJournal(journal: JournalColumns): void {
+  const n = journal.sku.length * 2;
+  const grow = <T extends Uint32Array | Int32Array | Float64Array | Uint8Array>(old: T): T => {
+    const next = new (old.constructor as new (size: number) => T)(n);
+    next.set(old);
+    return next;
+  };
+  journal.sku = grow(journal.sku);
+  journal.index = grow(journal.index);
+  journal.from = grow(journal.from);
+  journal.to = grow(journal.to);
+  journal.change = grow(journal.change);
+  journal.timestamp = grow(journal.timestamp);
+  journal.byMatches = grow(journal.byMatches);
+}
