@@ -6,7 +6,8 @@
 import { relative } from 'node:path';
 import { newRunId } from './keys.js';
 import { driveLoad } from './load/coordinator.js';
-import { initHistograms, percentiles } from './metrics/histogram.js';
+import { encodeHistogram, initHistograms, percentiles } from './metrics/histogram.js';
+import { OUTCOMES, type Outcome } from './outcomes.js';
 import { latencyByOutcome, statusOf, SUMMARY_VERSION, type SummaryV1 } from './report/summary.js';
 import type { Scenario } from './scenario/load.js';
 import { PROJECT_ROOT } from './scenario/load.js';
@@ -28,7 +29,25 @@ export interface RunOptions {
   readonly onStage?: (stage: 'target' | 'seed' | 'load' | 'verify' | 'cleanup', detail?: string) => void;
 }
 
-export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<SummaryV1> {
+/** One per-second (or other interval) latency histogram of one outcome, for `latency.hlog`. */
+export interface IntervalHistogram {
+  readonly outcome: Outcome;
+  /** Interval start, milliseconds since the run's t0. */
+  readonly startMs: number;
+  readonly durationMs: number;
+  /** hdr-histogram-js compressed base64 (the HdrHistogram V2 encoding), microseconds. */
+  readonly encoded: string;
+}
+
+export interface RunOutput {
+  readonly summary: SummaryV1;
+  /** The whole run's latency histogram per outcome that occurred, encoded, microseconds. */
+  readonly histograms: Partial<Record<Outcome, string>>;
+  /** Per-interval histograms (empty until the engine records them). */
+  readonly intervals: IntervalHistogram[];
+}
+
+export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<RunOutput> {
   await initHistograms();
   const stage = options.onStage ?? (() => {});
   stage('target');
@@ -50,6 +69,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const latency = latencyByOutcome(load.histograms.map(percentiles));
+    const histograms: Partial<Record<Outcome, string>> = {};
+    load.histograms.forEach((h, code) => { if (h.totalCount > 0) histograms[OUTCOMES[code]!] = encodeHistogram(h); });
     for (const h of load.histograms) h.destroy();
 
     stage('verify');
@@ -59,7 +80,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     for (let row = 0; row < snapshot.journal.count; row++) journalBySku[snapshot.journal.sku[row]!]!++;
 
     const requests = load.records.count;
-    return {
+    const summary: SummaryV1 = {
       version: SUMMARY_VERSION,
       sellout: { version: SELLOUT_VERSION, node: process.version },
       run: { id: runId, startedAt: load.startedAt.toISOString(), finishedAt: new Date().toISOString(), keysKept: options.keep ?? false },
@@ -88,6 +109,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       })),
       target: target.info,
     };
+    return { summary, histograms, intervals: [] };
   } finally {
     if (seeded && !options.keep) {
       stage('cleanup');

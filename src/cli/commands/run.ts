@@ -26,7 +26,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   const overrides = options.set.map(parseOverride);
   if (options.script !== undefined) overrides.push(parseOverride(`script=${JSON.stringify(options.script)}`));
   const scenario = loadScenario(file, { overrides });
-  const summary = await runScenario(scenario, {
+  const { summary } = await runScenario(scenario, {
     redis: options.redis,
     keep: options.keep ?? false,
     signal: io.signal,

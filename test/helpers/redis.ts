@@ -1,0 +1,26 @@
+/** A private redis-server per test file (hermetic: restart and cluster tests need their own). */
+import { Redis } from 'ioredis';
+import { startLocalRedis, type LocalRedis, type LocalRedisOptions } from '../../src/target/local.js';
+
+export interface TestRedis {
+  readonly server: LocalRedis;
+  readonly url: string;
+  readonly client: Redis;
+  stop(): Promise<void>;
+}
+
+export async function startTestRedis(options: LocalRedisOptions = {}): Promise<TestRedis> {
+  const server = await startLocalRedis(options);
+  const client = new Redis({ host: server.host, port: server.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  client.on('error', () => {});
+  await client.connect();
+  return {
+    server,
+    url: `redis://${server.host}:${server.port}`,
+    client,
+    stop: async () => {
+      client.disconnect();
+      await server.stop();
+    },
+  };
+}
