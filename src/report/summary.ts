@@ -19,6 +19,23 @@ export interface SkuSummary {
   journal: number;
 }
 
+/**
+ * Per-interval series (the engine fills it): replies and latency per outcome, and stock sampled
+ * from Redis at each interval's end. Arrays are aligned with `t`.
+ */
+export interface SeriesV1 {
+  intervalMs: number;
+  /** Start of each interval, milliseconds since the run's t0. */
+  t: number[];
+  replies: Partial<Record<Outcome, number[]>>;
+  /** Latency percentiles per interval, microseconds; null for an interval without that outcome. */
+  p50: Partial<Record<Outcome, (number | null)[]>>;
+  p99: Partial<Record<Outcome, (number | null)[]>>;
+  max: Partial<Record<Outcome, (number | null)[]>>;
+  /** Stock per SKU at each interval's end (at most the 10 busiest SKUs). */
+  stock: { sku: number; values: (number | null)[] }[];
+}
+
 export interface SummaryV1 {
   version: typeof SUMMARY_VERSION;
   sellout: { version: string; node: string };
@@ -36,6 +53,14 @@ export interface SummaryV1 {
   /** Per outcome, microseconds; null when the outcome never occurred. */
   latency: Record<Outcome, LatencyPercentiles | null>;
   load: { model: string; connections: number; inFlight: number; workers: number };
+  /** Open models: sends that could not start because max in-flight was reached. */
+  dropped?: number;
+  /** Open models: achieved send rate (per second) and its target. */
+  achievedRate?: number;
+  targetRate?: number;
+  /** Open models: latency from the actual send (latency.* is from the intended send). */
+  latencyRaw?: Record<Outcome, LatencyPercentiles | null>;
+  series?: SeriesV1;
   invariants: InvariantResult[];
   skus: SkuSummary[];
   target: TargetInfo;
