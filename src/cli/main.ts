@@ -4,7 +4,7 @@
  * anything else is a bug and prints its stack.
  */
 import { Command, CommanderError } from 'commander';
-import { ExitCode, SelloutError } from '../errors.js';
+import { ExitCode, ScenarioError, SelloutError } from '../errors.js';
 import { redactUrl } from '../target/url.js';
 import { SELLOUT_VERSION } from '../version.js';
 import { runCommand } from './commands/run.js';
@@ -64,6 +64,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err instanceof CommanderError) {
       // --help and --version end here with exit code 0; every parse error is a usage error.
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (err instanceof ScenarioError) {
+      // One line per problem, compiler style (`file: path: expected …, got …`), then the verdict.
+      stderr(`${err.problems.map(redactUrl).join('\n')}\n`);
+      stderr(`sellout: ${err.problems.length} problem(s) in the scenario; nothing was run\n`);
+      return err.exitCode;
     }
     if (err instanceof SelloutError) {
       stderr(`sellout: ${redactUrl(err.message)}\n`);

@@ -27,8 +27,23 @@ export interface Override {
   readonly text: string;
 }
 
-/** The sellout package root: scripts named like `lua/deduct.lua` resolve here as a last resort. */
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/**
+ * The sellout package root (scripts named like `lua/deduct.lua` resolve here as a last resort):
+ * the nearest directory above this file with sellout's package.json, whether this runs from
+ * dist/src/ (built) or src/ (tests).
+ */
+export const PROJECT_ROOT = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findProjectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    try {
+      if ((JSON.parse(readFileSync(resolve(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'sellout') return dir;
+    } catch {
+      // no package.json here: keep walking up
+    }
+    if (dirname(dir) === dir) return resolve(from, '..', '..');
+  }
+}
 
 /** Parses one `--set path=value` (value as YAML, so `--set load.connections=8` is a number). */
 export function parseOverride(text: string): Override {
@@ -81,12 +96,13 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
 export function parseScenario(text: string, absoluteFile: string, options: LoadOptions = {}): Scenario {
   const cwd = options.cwd ?? process.cwd();
   const shown = displayPath(absoluteFile, cwd);
-  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ScenarioError(
       doc.errors.map((e) => {
         const pos = e.linePos?.[0];
-        return `${shown}${pos ? `:${pos.line}:${pos.col}` : ''}: expected valid YAML, got ${e.message.split('\n')[0]}`;
+        const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        return `${shown}${pos ? `:${pos.line}:${pos.col}` : ''}: expected valid YAML, got ${what}`;
       }),
     );
   }
@@ -97,9 +113,12 @@ export function parseScenario(text: string, absoluteFile: string, options: LoadO
   const overrides = options.overrides ?? [];
   const merged = applyOverrides(raw ?? {}, overrides);
   const parsed = scenarioSchema.safeParse(merged, { reportInput: true });
-  if (!parsed.success) {
-    const overridden = new Set(overrides.map((o) => o.path.join('.')));
-    throw new ScenarioError(formatIssues(parsed.error.issues, shown, overridden));
+  const overriddenPaths = new Set(overrides.map((o) => o.path.join('.')));
+  // Checked outside zod, whose object-level refinements only run once every field is valid:
+  // this way a missing `requests` is reported together with every other mistake.
+  const howLong = requestsOrDuration(merged, shown);
+  if (!parsed.success || howLong) {
+    throw new ScenarioError([...(parsed.success ? [] : formatIssues(parsed.error.issues, shown, overriddenPaths)), ...(howLong ? [howLong] : [])]);
   }
   const config = parsed.data;
   const scriptPath = resolveScript(config.script, dirname(absoluteFile), cwd);
@@ -116,6 +135,13 @@ export function parseScenario(text: string, absoluteFile: string, options: LoadO
     scriptSource: readFileSync(scriptPath, 'utf8'),
     asRun: YAML.stringify(toYamlShape(config)),
   });
+}
+
+function requestsOrDuration(raw: Record<string, unknown>, shown: string): string | undefined {
+  const hasRequests = raw['requests'] !== undefined;
+  const hasDuration = raw['duration'] !== undefined;
+  if (hasRequests !== hasDuration) return undefined;
+  return `${shown}: requests: expected exactly one of \`requests\` (a count) or \`duration\` (like "10s"), got ${hasRequests ? 'both' : 'neither'}`;
 }
 
 function resolveScript(script: string, scenarioDir: string, cwd: string): string | undefined {
@@ -145,13 +171,13 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], shown: string,
   for (const issue of issues) {
     const at = issue.path.map(String);
     const where = at.length ? at.join('.') : '(top level)';
-    const from = overridden.has(at.join('.')) ? ' (from --set)' : '';
+    const from = isOverridden(overridden, at.join('.')) ? ' (from --set)' : '';
     if (issue.code === 'unrecognized_keys') {
       const allowed = SECTION_KEYS[at.join('.')];
       for (const key of issue.keys) {
         const path = [...at, key].join('.');
         lines.push(
-          `${shown}: ${path}: expected ${allowed ? `one of the keys ${allowed.join(', ')}` : 'no such key'}, got unknown key ${JSON.stringify(key)}${overridden.has(path) ? ' (from --set)' : ''}`,
+          `${shown}: ${path}: expected ${allowed ? `one of the keys ${allowed.join(', ')}` : 'no such key'}, got unknown key ${JSON.stringify(key)}${isOverridden(overridden, path) ? ' (from --set)' : ''}`,
         );
       }
       continue;
@@ -160,6 +186,12 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], shown: string,
     lines.push(`${shown}: ${where}: expected ${expectedText(issue)}, got ${got}${from}`);
   }
   return lines;
+}
+
+/** A problem at `path` came from --set when an override wrote that path or a section above it. */
+function isOverridden(overridden: ReadonlySet<string>, path: string): boolean {
+  for (const p of overridden) if (path === p || path.startsWith(`${p}.`)) return true;
+  return false;
 }
 
 function expectedText(issue: z.core.$ZodIssue): string {

@@ -48,25 +48,28 @@ const selection = z.preprocess(
   selectionObject,
 );
 
-const quantityWeights = z
-  .record(
-    z.string().regex(/^[1-9]\d*$/, { error: 'quantities that are positive integers' }),
-    z.number({ error: 'a weight > 0' }).gt(0, { error: 'a weight > 0' }),
-    { error: 'a positive integer or weights by quantity, like {1: 0.9, 2: 0.1}' },
-  )
-  .refine((weights) => Object.keys(weights).length > 0, { error: 'at least one quantity' });
+const QUANTITY_SHAPE = 'a positive integer or weights by quantity, like {1: 0.9, 2: 0.1}';
 
-const quantity = z
-  .union([positiveInt(), quantityWeights], {
-    error: 'a positive integer or weights by quantity, like {1: 0.9, 2: 0.1}',
-  })
-  .transform((value): QuantityWeights =>
-    typeof value === 'number'
-      ? [{ quantity: value, weight: 1 }]
-      : Object.entries(value)
-          .map(([q, weight]) => ({ quantity: Number(q), weight }))
-          .sort((a, b) => a.quantity - b.quantity),
-  );
+// Validated by hand rather than with z.union, so a mistake is reported at the exact entry
+// (`quantity.two: expected …`) instead of as "matches no alternative".
+const quantity = z.unknown().transform((value, ctx): QuantityWeights => {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1) return [{ quantity: value, weight: 1 }];
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.keys(value).length === 0) {
+    ctx.addIssue({ code: 'custom', message: QUANTITY_SHAPE, input: value });
+    return z.NEVER;
+  }
+  const weights: QuantityWeights = [];
+  for (const [key, weight] of Object.entries(value)) {
+    if (!/^[1-9]\d*$/.test(key)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'a quantity that is a positive integer', input: key });
+    } else if (typeof weight !== 'number' || !(weight > 0) || !Number.isFinite(weight)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'a weight > 0', input: weight });
+    } else {
+      weights.push({ quantity: Number(key), weight });
+    }
+  }
+  return weights.sort((a, b) => a.quantity - b.quantity);
+});
 
 export const LOAD_MODELS = ['closed'] as const;
 export const DUPLICATE_PATTERNS = ['sequential', 'concurrent'] as const;
@@ -110,16 +113,6 @@ export const scenarioSchema = z
     duplicates: duplicates.default({ ratio: 0, pattern: 'sequential' }),
     seed: z.number({ error: 'an integer seed' }).int({ error: 'an integer seed' }).min(0, { error: 'an integer seed >= 0' }).default(1),
     timeoutMs: positiveInt('a timeout in milliseconds (positive integer)').default(5000),
-  })
-  .superRefine((s, ctx) => {
-    if ((s.requests === undefined) === (s.duration === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['requests'],
-        message: 'exactly one of `requests` (a count) or `duration` (like "10s")',
-        input: s.requests === undefined ? 'neither' : 'both',
-      });
-    }
   });
 
 export type QuantityWeights = { quantity: number; weight: number }[];

@@ -1,0 +1,111 @@
+/** The CLI as a user runs it: a child process, real redis-servers, exit codes from DESIGN.md §8. */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+
+const out = () => mkdtempSync(join(tmpdir(), 'sellout-out-'));
+const small = ['--set', 'requests=600', '--set', 'load.connections=4'];
+
+describe('sellout run', () => {
+  let redis: TestRedis;
+  beforeAll(async () => { redis = await startTestRedis(); });
+  afterAll(async () => { await redis?.stop(); });
+
+  it('runs the smoke scenario on an embedded redis-server, prints a summary, writes summary.json, exits 0', async () => {
+    const dir = out();
+    const r = await runCli(['run', 'scenarios/smoke.yaml', '--out', dir]);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^sellout smoke: PASS/);
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+    expect(summary.version).toBe(1);
+    expect(summary.status).toBe('pass');
+    expect(summary.target.kind).toBe('embedded');
+    expect(summary.requests).toBe(3000);
+    expect(Object.values(summary.outcomes).reduce((a: number, b) => a + (b as number), 0)).toBe(3000);
+    expect(summary.outcomes.sold_out).toBeGreaterThan(0);
+    expect(summary.outcomes.duplicate).toBeGreaterThan(0);
+    expect(summary.latency.ok.p50).toBeGreaterThan(0);
+    expect(summary.latency.ok.p99).toBeGreaterThanOrEqual(summary.latency.ok.p50);
+    const skus = summary.skus as { initial: number; final: number; journal: number }[];
+    expect(skus.reduce((n, s) => n + s.journal, 0)).toBe(summary.outcomes.ok);
+    for (const inv of summary.invariants) expect(inv.status, inv.name).toBe('pass');
+  });
+
+  it('runs the published seed script too (correct for positive integer quantities)', async () => {
+    const r = await runCli(['run', 'scenarios/smoke.yaml', '--script', 'lua/seed-deduct.lua', '--redis', redis.url, '--out', out(), ...small]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/seed-deduct\.lua/);
+  });
+
+  it('lists every mistake of a bad scenario, one line each, and exits 2 without a stack trace', async () => {
+    const r = await runCli(['run', 'test/fixtures/bad-scenario.yaml']);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.at(-1)).toBe('sellout: 11 problem(s) in the scenario; nothing was run');
+    expect(lines).toHaveLength(12);
+    for (const line of lines.slice(0, -1)) expect(line).toMatch(/^test\/fixtures\/bad-scenario\.yaml: [\w.()]+: expected .+, got .+$/);
+    for (const field of ['name', 'skus.count', 'skus.stock', 'skus.selection.exponent', 'skus.colour', 'quantity.two', 'load.model', 'load.connections', 'duplicates.ratio', 'timeoutMs', 'requests']) {
+      expect(r.stderr, field).toContain(`: ${field}: expected`);
+    }
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 2 with one line for a bad --set and for an unknown flag', async () => {
+    const bad = await runCli(['run', 'scenarios/smoke.yaml', '--set', 'load.inFlight']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    const flag = await runCli(['run', 'scenarios/smoke.yaml', '--bogus']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/unknown option '--bogus'/);
+  });
+
+  it('exits 3 with one line when Redis cannot be reached, hiding the password', async () => {
+    const r = await runCli(['run', 'scenarios/smoke.yaml', '--redis', 'redis://user:hunter2@127.0.0.1:1']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^sellout: cannot connect to Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:1: ECONNREFUSED/);
+    expect(r.stderr).not.toContain('hunter2');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('--redis docker says within seconds that no container runtime answers, and what to use instead', async () => {
+    const started = Date.now();
+    const r = await runCli(['run', 'scenarios/smoke.yaml', '--redis', 'docker'], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^sellout: --redis docker: no container runtime answered at unix:\/\/\/nonexistent\/docker\.sock/);
+    expect(r.stderr).toMatch(/hint: .*drop --redis to use the embedded redis-server/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('tells how to install redis-server when none is on PATH and no --redis is given', async () => {
+    const r = await runCli(['run', 'scenarios/smoke.yaml'], { env: { PATH: '/nonexistent' } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/no redis-server binary on PATH/);
+    expect(r.stderr).toMatch(/apt-get install -y redis-server.*brew install redis.*--redis/);
+  });
+
+  it('leaves unrelated keys untouched and removes its own keys (unless --keep)', async () => {
+    const c = redis.client;
+    await c.flushall();
+    await c.set('shop:inv:{10010}', '77');
+    await c.hset('shop:journal:{10010}', 'DEC-42-1', '{"by":"DEC-42-1"}');
+    await c.set('sellout:other-run:inv:{0}', '5');
+    const before = await c.dbsize();
+    const r = await runCli(['run', 'scenarios/smoke.yaml', '--redis', redis.url, '--out', out(), ...small]);
+    expect(r.code).toBe(0);
+    expect(await c.get('shop:inv:{10010}')).toBe('77');
+    expect(await c.hgetall('shop:journal:{10010}')).toEqual({ 'DEC-42-1': '{"by":"DEC-42-1"}' });
+    expect(await c.get('sellout:other-run:inv:{0}')).toBe('5');
+    expect(await c.dbsize()).toBe(before);
+
+    const dir = out();
+    const kept = await runCli(['run', 'scenarios/smoke.yaml', '--redis', redis.url, '--out', dir, '--keep', ...small]);
+    expect(kept.code).toBe(0);
+    const runId = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).run.id as string;
+    const keys = await c.keys(`sellout:${runId}:*`);
+    expect(keys.sort()).toEqual([0, 1, 2, 3, 4].flatMap((s) => [`sellout:${runId}:inv:{${s}}`, `sellout:${runId}:journal:{${s}}`]).sort());
+  });
+});

@@ -1,0 +1,115 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ScenarioError, UsageError } from '../../src/errors.js';
+import { loadScenario, parseOverride, parseScenario } from '../../src/scenario/load.js';
+import { parseDurationMs } from '../../src/scenario/duration.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sellout-scenario-'));
+writeFileSync(join(dir, 'mine.lua'), 'return 1');
+
+function parse(yaml: string, overrides: string[] = []) {
+  return parseScenario(yaml, join(dir, 'test.yaml'), { cwd: dir, overrides: overrides.map(parseOverride) });
+}
+
+function problems(yaml: string, overrides: string[] = []): string[] {
+  try {
+    parse(yaml, overrides);
+  } catch (err) {
+    if (err instanceof ScenarioError) return [...err.problems];
+    throw err;
+  }
+  throw new Error('expected a ScenarioError');
+}
+
+const minimal = 'name: t\nskus: {stock: 10}\nrequests: 5\n';
+
+describe('scenario loading', () => {
+  it('applies defaults', () => {
+    const s = parse(minimal);
+    expect(s.skus).toEqual({ count: 1, stock: 10, selection: { type: 'uniform' } });
+    expect(s.quantity).toEqual([{ quantity: 1, weight: 1 }]);
+    expect(s.load).toEqual({ model: 'closed', connections: 10, inFlight: 1 });
+    expect(s.duplicates).toEqual({ ratio: 0, pattern: 'sequential' });
+    expect(s.seed).toBe(1);
+    expect(s.timeoutMs).toBe(5000);
+    expect(s.scriptPath).toMatch(/lua[/\\]deduct\.lua$/);
+    expect(s.asRun).toContain('name: t');
+  });
+
+  it('parses selection shorthands, quantity weights and durations', () => {
+    const s = parse('name: t\nskus: {stock: 10, count: 3, selection: zipf}\nquantity: {2: 1, 1: 3}\nduration: 1m30s\n');
+    expect(s.skus.selection).toEqual({ type: 'zipf', exponent: 1 });
+    expect(s.quantity).toEqual([{ quantity: 1, weight: 3 }, { quantity: 2, weight: 1 }]);
+    expect(s.duration).toBe(90_000);
+    expect(parse('name: t\nskus: {stock: 1, selection: {type: hot, share: 0.5}}\nrequests: 1\n').skus.selection).toEqual({ type: 'hot', share: 0.5 });
+  });
+
+  it('reports every mistake at once, one line each, naming file, path, expectation and value', () => {
+    const lines = problems(
+      'name: "a b"\nskus: {count: 0, stock: -1, colour: red}\nquantity: {x: 1}\nload: {connections: many}\nduplicates: {ratio: 2}\n',
+    );
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^test\.yaml: name: expected a name of letters.*got "a b"$/),
+        expect.stringMatching(/^test\.yaml: skus\.count: expected a positive integer, got 0$/),
+        expect.stringMatching(/^test\.yaml: skus\.stock: expected an integer stock >= 0, got -1$/),
+        expect.stringMatching(/^test\.yaml: skus\.colour: expected one of the keys count, stock, selection, got unknown key "colour"$/),
+        expect.stringMatching(/^test\.yaml: quantity\.x: expected a quantity that is a positive integer, got "x"$/),
+        expect.stringMatching(/^test\.yaml: load\.connections: expected a positive integer, got "many"$/),
+        expect.stringMatching(/^test\.yaml: duplicates\.ratio: expected a ratio between 0 and 1, got 2$/),
+        expect.stringMatching(/^test\.yaml: requests: expected exactly one of `requests`.*got neither$/),
+      ]),
+    );
+    for (const line of lines) expect(line.split('\n')).toHaveLength(1);
+  });
+
+  it('rejects unknown top-level keys and both requests and duration', () => {
+    expect(problems(`${minimal}duratoin: 5s\n`)).toEqual([expect.stringMatching(/^test\.yaml: duratoin: expected one of the keys name, .*got unknown key "duratoin"$/)]);
+    expect(problems(`${minimal}duration: 5s\n`)).toEqual([expect.stringMatching(/requests: expected exactly one .* got both$/)]);
+    expect(problems('name: t\nskus: {stock: 1}\nduration: 5\n')).toEqual([expect.stringMatching(/duration: expected a duration with a unit, like "30s" or "500ms", got 5$/)]);
+  });
+
+  it('reports YAML syntax errors with line and column', () => {
+    expect(problems('name: t\nskus: {stock: 1\n')[0]).toMatch(/^test\.yaml:\d+:\d+: expected valid YAML, got /);
+    expect(problems('- a\n- b\n')).toEqual(['test.yaml: (top level): expected a mapping of scenario keys, got a list ["a","b"]']);
+  });
+
+  it('--set overrides any key with a YAML value, validated the same way and marked as such', () => {
+    const s = parse(minimal, ['load.connections=3', 'duplicates={ratio: 0.5, pattern: concurrent}', 'skus.selection=hot']);
+    expect(s.load.connections).toBe(3);
+    expect(s.duplicates).toEqual({ ratio: 0.5, pattern: 'concurrent' });
+    expect(s.skus.selection).toEqual({ type: 'hot', share: 0.9 });
+    expect(problems(minimal, ['load.connections=abc'])).toEqual(['test.yaml: load.connections: expected a positive integer, got "abc" (from --set)']);
+    expect(problems(minimal, ['quantity={1: -1}'])).toEqual(['test.yaml: quantity.1: expected a weight > 0, got -1 (from --set)']);
+    expect(problems(minimal, ['quantity=0'])).toEqual([expect.stringMatching(/^test\.yaml: quantity: expected a positive integer or weights.*got 0 \(from --set\)$/)]);
+    expect(() => parseOverride('noequals')).toThrow(UsageError);
+    expect(() => parseOverride('=3')).toThrow(/--set: expected path=value/);
+  });
+
+  it('resolves the script relative to the scenario file, then cwd, then the project; a missing one is one line', () => {
+    expect(parse(minimal, ['script=mine.lua']).scriptPath).toBe(join(dir, 'mine.lua'));
+    expect(parse(minimal, ['script=lua/seed-deduct.lua']).scriptPath).toMatch(/lua[/\\]seed-deduct\.lua$/);
+    expect(problems(minimal, ['script=nope.lua'])).toEqual([expect.stringMatching(/^test\.yaml: script: expected a readable Lua file .*got "nope\.lua" \(from --set\)$/)]);
+  });
+
+  it('a missing scenario file is a usage error', () => {
+    expect(() => loadScenario(join(dir, 'missing.yaml'))).toThrow(/cannot read scenario file \(no such file\)/);
+  });
+
+  it('parses durations with units', () => {
+    expect(parseDurationMs('500ms')).toBe(500);
+    expect(parseDurationMs('2m')).toBe(120_000);
+    expect(parseDurationMs('1h')).toBe(3_600_000);
+    expect(parseDurationMs('10')).toBeUndefined();
+    expect(parseDurationMs('s')).toBeUndefined();
+  });
+
+  it('ships scenarios that validate', async () => {
+    for (const name of ['smoke', 'hot-sku', 'many-skus', 'retry-storm']) {
+      const s = loadScenario(new URL(`../../scenarios/${name}.yaml`, import.meta.url).pathname);
+      expect(s.name).toBe(name);
+    }
+  });
+});
