@@ -118,7 +118,9 @@ export function evaluateThreshold(t: Threshold, summary: SummaryV1): ThresholdRe
   const pass = compare(actual, t.operator, limit);
   const margin = marginOf(actual, t.operator, limit);
   const shownLimit = t.targetFactor !== undefined ? `${formatValue(limit, t.unit)} (${t.targetFactor}*target)` : formatValue(limit, t.unit);
-  const pct = limit !== 0 ? ` (${+((Math.abs(margin) / Math.abs(limit)) * 100).toPrecision(3)}% of the limit)` : '';
+  const ratio = limit !== 0 ? Math.abs(margin) / Math.abs(limit) : 0;
+  // Past 10x a percentage is hard to read ("981000%"); say how many times the limit it is.
+  const pct = limit === 0 ? '' : ratio > 10 ? ` (${+(Math.abs(actual) / Math.abs(limit)).toPrecision(3)}x the limit)` : ` (${+(ratio * 100).toPrecision(3)}% of the limit)`;
   const how = pass
     ? t.operator === '==' ? 'exactly on it' : `headroom ${formatValue(Math.abs(margin), t.unit)}${pct}`
     : t.operator === '==' ? `off by ${formatValue(Math.abs(margin), t.unit)}${pct}`
