@@ -130,7 +130,7 @@ function outcomeBreakdown(s: SummaryV1): string {
   const total = Math.max(1, OUTCOMES.reduce((n, o) => n + s.outcomes[o], 0));
   const rows = OUTCOMES.filter((o) => s.outcomes[o] > 0).map((o) => {
     const pct = (s.outcomes[o] / total) * 100;
-    return `<tr><td><span class="dot" style="background:${OUTCOME_COLORS[o]}"></span>${h(o)}</td><td class="num">${int(s.outcomes[o])}</td><td class="num">${pct.toFixed(1)}%</td><td class="barcell"><div class="bar" style="width:${pct.toFixed(2)}%;background:${OUTCOME_COLORS[o]}"></div></td></tr>`;
+    return `<tr><td><span class="dot" style="background:${OUTCOME_COLORS[o]}"></span>${h(o)}</td><td class="num">${int(s.outcomes[o])}</td><td class="num">${pct >= 0.1 || pct === 0 ? pct.toFixed(1) : pct.toPrecision(1)}%</td><td class="barcell"><div class="bar" style="width:${pct.toFixed(2)}%;background:${OUTCOME_COLORS[o]}"></div></td></tr>`;
   });
   return `<table class="outcomes"><thead><tr><th>outcome</th><th class="num">replies</th><th class="num">share</th><th></th></tr></thead><tbody>${rows.join('') || '<tr><td colspan="4">no replies</td></tr>'}</tbody></table>`;
 }
@@ -202,9 +202,10 @@ th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eceff2;vertical-a
 th{font-weight:600;color:#3d4753;font-size:12.5px}
 .num{text-align:right;white-space:nowrap}
 table.env th{width:110px}
-.badge{display:inline-block;border-radius:4px;padding:1px 6px;font-size:11.5px;font-weight:700;color:#fff}
+.badge{display:inline-block;white-space:nowrap;border-radius:4px;padding:1px 6px;font-size:11.5px;font-weight:700;color:#fff}
 .badge.pass{background:#1a7f37}.badge.fail{background:#c62828}.badge.skipped{background:#8c8c8c}
 tr.fail td{background:#fff4f4}
+table.checks td:first-child{width:56px}
 .dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px}
 td.barcell{width:45%}.bar{height:12px;border-radius:3px;min-width:2px}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f7f9;border-radius:6px;padding:10px;margin:0;font-size:12.5px}
@@ -226,7 +227,8 @@ const SCRIPT = `
     var spectrum = spec.kind === 'spectrum';
     var opts = {
       width: Math.max(260, el.clientWidth), height: 260,
-      scales: { x: spectrum ? { time: false, distr: 3, log: 10 } : { time: false } },
+      // Spectrum: both axes log-scaled, so the body (sub-ms) and the tail (tens of ms) both show.
+      scales: spectrum ? { x: { time: false, distr: 3, log: 10 }, y: { distr: 3, log: 10 } } : { x: { time: false } },
       series: [{ label: spec.xLabel, value: function(u, v){ return v == null ? '—' : spectrum ? pctLabel(v) : v.toFixed(1) + ' s'; } }].concat(spec.series.map(function(s){
         return { label: s.label, stroke: s.color, width: 2, spanGaps: false, points: { show: false }, value: function(u, v){ return fmt(v) + ' ' + spec.yLabel; } };
       })),
@@ -234,7 +236,13 @@ const SCRIPT = `
         spectrum
           ? { label: 'percentile', splits: function(){ return [1, 10, 100, 1000, 10000, 100000]; }, values: function(u, splits){ return splits.map(pctLabel); } }
           : { label: 'seconds since start', values: function(u, splits){ return splits.map(function(v){ return v + ' s'; }); } },
-        { label: spec.yLabel, size: 60, values: function(u, splits){ return splits.map(fmt); } }
+        spectrum
+          ? { label: spec.yLabel, size: 60, values: function(u, splits){ return splits.map(fmt); }, splits: function(u){
+              // Decades only: uPlot's log axis would also grid every 2..9 multiple.
+              var out = [], lo = Math.floor(Math.log10(u.scales.y.min)), hi = Math.ceil(Math.log10(u.scales.y.max));
+              for (var e = lo; e <= hi; e++) out.push(Math.pow(10, e));
+              return out; } }
+          : { label: spec.yLabel, size: 60, values: function(u, splits){ return splits.map(fmt); } }
       ],
       legend: { live: true }
     };
@@ -261,7 +269,7 @@ export function renderHtml(input: ReportInput): string {
     `<div class="muted">${h(s.scenario.description ?? '')}${s.scenario.description ? ' · ' : ''}run ${h(s.run.id)} · ${h(s.run.startedAt)} · ${h(s.scenario.file)}</div></header>`,
     `<div id="verdict" class="verdict ${verdict.status}" data-status="${verdict.status}" data-exit-code="${verdict.exitCode}"><div class="headline">${h(headline)}</div>${verdict.reasons.length ? `<ul>${verdict.reasons.map((r) => `<li>${h(r)}</li>`).join('')}</ul>` : ''}</div>`,
     `<section>${keyFigures(s)}</section>`,
-    section('Latency', `<div class="charts">${spectrum ? chartBox(spectrum) : '<p class="muted">No latency recorded.</p>'}</div><div style="margin-top:10px">${latencyTable(s)}</div><p class="muted">Latency per outcome: fast sold-out replies must not hide the p99 of real deductions. The spectrum's x axis is 1/(1 − percentile), log-scaled, as in HdrHistogram's plotter; each line ends at its maximum.</p>`, 'latency'),
+    section('Latency', `<div class="charts">${spectrum ? chartBox(spectrum) : '<p class="muted">No latency recorded.</p>'}</div><div style="margin-top:10px">${latencyTable(s)}</div><p class="muted">Latency per outcome: fast sold-out replies must not hide the p99 of real deductions. The spectrum's x axis is 1/(1 − percentile), log-scaled, as in HdrHistogram's plotter (the y axis is log-scaled too); each line ends at its maximum, where its sample count runs out.</p>`, 'latency'),
     section('Over time', over.length ? `<div class="charts">${over.map(chartBox).join('')}</div>` : '<p class="muted">This run recorded no per-second series.</p>', 'over-time'),
     section('Outcomes', outcomeBreakdown(s), 'outcomes'),
     section('Thresholds', thresholdTable(s), 'thresholds'),
