@@ -10,7 +10,8 @@ export function summaryPath(pathOrDir: string): string {
 
 export function readSummary(pathOrDir: string): SummaryV1 {
   const file = summaryPath(pathOrDir);
-  const shown = relative(process.cwd(), file) || file;
+  const rel = relative(process.cwd(), file);
+  const shown = rel && !rel.startsWith('..') ? rel : file;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

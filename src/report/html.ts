@@ -240,8 +240,8 @@ const SCRIPT = `
           ? { label: spec.yLabel, size: 60, values: function(u, splits){ return splits.map(fmt); }, splits: function(u){
               // Decades only: uPlot's log axis would also grid every 2..9 multiple.
               var out = [], lo = Math.floor(Math.log10(u.scales.y.min)), hi = Math.ceil(Math.log10(u.scales.y.max));
-              for (var e = lo; e <= hi; e++) out.push(Math.pow(10, e));
-              return out; } }
+              for (var e = lo; e <= hi; e++) { var v = Math.pow(10, e); if (v >= u.scales.y.min * 0.999 && v <= u.scales.y.max * 1.001) out.push(v); }
+              return out.length >= 2 ? out : [u.scales.y.min, u.scales.y.max]; } }
           : { label: spec.yLabel, size: 60, values: function(u, splits){ return splits.map(fmt); } }
       ],
       legend: { live: true }

@@ -13,7 +13,8 @@ export function compareCommand(baseline: string, current: string, options: Compa
   if (problems.length) throw new UsageError(problems.join('\n'));
   const base = readSummary(baseline);
   const cur = readSummary(current);
-  const label = (p: string, s: typeof base) => `${relative(process.cwd(), summaryPath(p)) || p} (${s.scenario.name}, ${s.run.startedAt})`;
+  const shown = (p: string) => { const rel = relative(process.cwd(), p); return rel && !rel.startsWith('..') ? rel : p; };
+  const label = (p: string, s: typeof base) => `${shown(summaryPath(p))} (${s.scenario.name}, ${s.run.startedAt})`;
   const comparison = compareSummaries(base, cur, tolerances);
   io.stdout(`${formatComparison(comparison, label(baseline, base), label(current, cur))}\n`);
   return comparison.verdict === 'regression' ? ExitCode.thresholdFailed : ExitCode.ok;
