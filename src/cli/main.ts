@@ -7,6 +7,8 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, ScenarioError, SelloutError } from '../errors.js';
 import { redactUrl } from '../target/url.js';
 import { SELLOUT_VERSION } from '../version.js';
+import { compareCommand } from './commands/compare.js';
+import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 
 /** Exit code for a crash inside sellout itself (EX_SOFTWARE), distinct from every verdict. */
@@ -48,8 +50,27 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--out <dir>', 'report directory (default: reports/<UTC time>-<name>/)')
     .option('--keep', 'keep the run\'s keys in Redis afterwards')
     .option('--quiet', 'print only the summary')
-    .action(async (file: string, options: { redis?: string; script?: string; set: string[]; out?: string; keep?: boolean; quiet?: boolean }) => {
+    .option('--no-thresholds', 'do not evaluate the scenario\'s thresholds (exit 4 never happens)')
+    .action(async (file: string, options: { redis?: string; script?: string; set: string[]; out?: string; keep?: boolean; quiet?: boolean; thresholds?: boolean }) => {
       setExit(await runCommand(file, options, { stdout, stderr, signal: interruptController().signal }));
+    });
+
+  program
+    .command('compare')
+    .description('compare two runs (summary.json files or report directories); exit 4 on a regression beyond tolerance')
+    .argument('<baseline>', 'baseline summary.json or report directory')
+    .argument('<current>', 'current summary.json or report directory')
+    .option('--tolerance <metric=limit,…>', 'how much worse a metric may get, e.g. latency.ok.p99=10%,throughput=5%,outcomes.error=3,latency.ok.max=off (repeatable; defaults in docs/ci-gate.md)', (value: string, acc: string[]) => [...acc, value], [] as string[])
+    .action((baseline: string, current: string, options: { tolerance: string[] }) => {
+      setExit(compareCommand(baseline, current, options, { stdout }));
+    });
+
+  program
+    .command('report')
+    .description('re-render report.html, summary.md and junit.xml of a report directory from its summary.json and latency.hlog')
+    .argument('<dir>', 'report directory')
+    .action((dir: string) => {
+      setExit(reportCommand(dir, { stdout, stderr }));
     });
   return program;
 }

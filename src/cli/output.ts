@@ -16,3 +16,13 @@ export function writeJson(dir: string, file: string, value: unknown): string {
   writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
   return path;
 }
+
+/** Writes rendered report files into the report directory; returns their paths. */
+export function writeFiles(dir: string, files: readonly { name: string; content: string }[]): string[] {
+  mkdirSync(dir, { recursive: true });
+  return files.map(({ name, content }) => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  });
+}

@@ -75,3 +75,12 @@ export function percentiles(histogram: Histogram): LatencyPercentiles {
     mean: Math.round(histogram.mean * 10) / 10,
   };
 }
+
+/**
+ * Decodes with hdr-histogram-js's JavaScript implementation, for reports: no WebAssembly to
+ * initialise or destroy, and in 3.0.1 the WebAssembly `outputPercentileDistribution` prints
+ * non-monotonic values while the JavaScript one is right. Not for recording (slower).
+ */
+export function decodeHistogramForReport(encoded: string): Histogram {
+  return hdr.decodeFromCompressedBase64(encoded, 64, false);
+}

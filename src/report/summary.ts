@@ -6,6 +6,7 @@ import { OUTCOMES, type Outcome, type OutcomeCounts } from '../outcomes.js';
 import type { LatencyPercentiles } from '../metrics/histogram.js';
 import type { InvariantResult } from '../verify/invariants.js';
 import type { TargetInfo } from '../target/index.js';
+import type { ThresholdResult } from '../thresholds/evaluate.js';
 
 export const SUMMARY_VERSION = 1;
 
@@ -64,6 +65,29 @@ export interface SummaryV1 {
   invariants: InvariantResult[];
   skus: SkuSummary[];
   target: TargetInfo;
+  /** The scenario's thresholds, evaluated after the run (absent with --no-thresholds or none declared). */
+  thresholds?: ThresholdResult[];
+  /** Where the run ran, for reports (filled by the CLI). */
+  environment?: EnvironmentV1;
+  /** The overall verdict (invariants, thresholds, interruption) and the exit code it gives. */
+  verdict?: VerdictV1;
+}
+
+export interface EnvironmentV1 {
+  /** Git commit of the sellout checkout that ran, or null outside a git checkout. */
+  commit: string | null;
+  os: string;
+  arch: string;
+  cpuModel: string;
+  cores: number;
+  memoryMb: number;
+}
+
+export interface VerdictV1 {
+  status: RunStatus;
+  exitCode: number;
+  /** One line per failed invariant or threshold (or why the run was interrupted). */
+  reasons: string[];
 }
 
 export function statusOf(invariants: readonly InvariantResult[], interrupted: boolean): RunStatus {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { parseDurationMs } from './duration.js';
+import { parseThresholds } from '../thresholds/parse.js';
 
 const MAX_STOCK = 99_999_999_999_999; // 14 digits: the widest integer lua/deduct.lua handles exactly
 
@@ -90,6 +91,16 @@ const duplicates = z.strictObject({
   pattern: z.enum(DUPLICATE_PATTERNS, { error: `one of ${DUPLICATE_PATTERNS.join(', ')}` }).default('sequential'),
 });
 
+// Kept as written (so the scenario as run shows it verbatim); src/thresholds/parse.ts checks each
+// condition here so a bad one stops the run before any load, and parses it again after the run.
+const thresholds = z
+  .record(z.string(), z.unknown(), { error: 'a mapping of metric to condition, like {"latency.ok.p99": "< 5ms"}' })
+  .superRefine((raw, ctx) => {
+    for (const problem of parseThresholds(raw).problems) {
+      ctx.addIssue({ code: 'custom', path: problem.path.slice(1), message: problem.expected, input: problem.got });
+    }
+  });
+
 export const scenarioSchema = z
   .strictObject({
     name: z
@@ -113,6 +124,7 @@ export const scenarioSchema = z
     duplicates: duplicates.default({ ratio: 0, pattern: 'sequential' }),
     seed: z.number({ error: 'an integer seed' }).int({ error: 'an integer seed' }).min(0, { error: 'an integer seed >= 0' }).default(1),
     timeoutMs: positiveInt('a timeout in milliseconds (positive integer)').default(5000),
+    thresholds: thresholds.optional(),
   });
 
 export type QuantityWeights = { quantity: number; weight: number }[];

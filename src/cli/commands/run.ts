@@ -1,10 +1,19 @@
-/** `sellout run <scenario>`: load, run, print the summary, write summary.json, pick the exit code. */
+/**
+ * `sellout run <scenario>`: load, run, evaluate the thresholds, write the report directory, print
+ * the summary, pick the exit code (from the one verdict every report shows).
+ */
 import { relative } from 'node:path';
-import { ExitCode } from '../../errors.js';
 import { formatSummary } from '../../report/console.js';
+import { renderOutputs } from '../../report/registry.js';
+import type { SummaryV1 } from '../../report/summary.js';
+import { formatThresholds, formatVerdictLine } from '../../report/thresholds-console.js';
+import { verdictOf } from '../../report/verdict.js';
 import { runScenario } from '../../run.js';
 import { loadScenario, parseOverride } from '../../scenario/load.js';
-import { defaultReportDir, writeJson } from '../output.js';
+import { evaluateThresholds } from '../../thresholds/evaluate.js';
+import { parseThresholds } from '../../thresholds/parse.js';
+import { environment } from '../environment.js';
+import { defaultReportDir, writeFiles } from '../output.js';
 
 export interface RunCommandOptions {
   redis?: string;
@@ -13,6 +22,8 @@ export interface RunCommandOptions {
   out?: string;
   keep?: boolean;
   quiet?: boolean;
+  /** false with --no-thresholds. */
+  thresholds?: boolean;
 }
 
 export interface CommandIO {
@@ -26,7 +37,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   const overrides = options.set.map(parseOverride);
   if (options.script !== undefined) overrides.push(parseOverride(`script=${JSON.stringify(options.script)}`));
   const scenario = loadScenario(file, { overrides });
-  const { summary } = await runScenario(scenario, {
+  const run = await runScenario(scenario, {
     redis: options.redis,
     keep: options.keep ?? false,
     signal: io.signal,
@@ -34,10 +45,18 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
       if (!options.quiet && stage === 'seed') io.stderr(`sellout: run ${detail} on ${scenario.name}: seeding ${scenario.skus.count} SKU(s)\n`);
     },
   });
+  // Thresholds were validated when the scenario loaded, so parsing again cannot fail here.
+  const thresholds = options.thresholds === false ? [] : evaluateThresholds(parseThresholds(scenario.thresholds).thresholds, run.summary);
+  const summary: SummaryV1 = {
+    ...run.summary,
+    environment: environment(),
+    ...(thresholds.length ? { thresholds } : {}),
+  };
+  summary.verdict = verdictOf(summary);
   const dir = options.out ?? defaultReportDir(scenario.name);
-  writeJson(dir, 'summary.json', summary);
+  writeFiles(dir, renderOutputs({ summary, histograms: run.histograms, intervals: run.intervals }));
   const shown = relative(process.cwd(), dir) || '.';
-  io.stdout(`${formatSummary(summary, shown.startsWith('..') ? dir : shown)}\n`);
-  if (summary.status === 'interrupted') return ExitCode.interrupted;
-  return summary.status === 'fail' ? ExitCode.invariantFailed : ExitCode.ok;
+  const text = [formatSummary(summary, shown.startsWith('..') ? dir : shown), formatThresholds(thresholds), formatVerdictLine(summary)];
+  io.stdout(`${text.filter(Boolean).join('\n')}\n`);
+  return summary.verdict.exitCode;
 }

@@ -1,0 +1,34 @@
+/** Reads a summary.json given as the file itself or its report directory (for compare and report). */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { UsageError } from '../errors.js';
+import { SUMMARY_VERSION, type SummaryV1 } from '../report/summary.js';
+
+export function summaryPath(pathOrDir: string): string {
+  return existsSync(pathOrDir) && statSync(pathOrDir).isDirectory() ? join(pathOrDir, 'summary.json') : pathOrDir;
+}
+
+export function readSummary(pathOrDir: string): SummaryV1 {
+  const file = summaryPath(pathOrDir);
+  const rel = relative(process.cwd(), file);
+  const shown = rel && !rel.startsWith('..') ? rel : file;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`${shown}: expected a summary.json or a report directory holding one, got ${code === 'ENOENT' ? 'no such file' : code ?? String(err)}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${shown}: expected JSON, got ${(err as Error).message.split('\n')[0]}`);
+  }
+  const s = value as Partial<SummaryV1> | null;
+  if (!s || typeof s !== 'object' || s.version !== SUMMARY_VERSION || !Array.isArray(s.invariants) || !s.latency || !s.scenario || !s.outcomes) {
+    const version = s && typeof s === 'object' && 'version' in s ? `version ${JSON.stringify(s.version)}` : 'no version field';
+    throw new UsageError(`${shown}: expected a sellout summary.json (version ${SUMMARY_VERSION}), got ${version}${s?.version === SUMMARY_VERSION ? ' with missing fields' : ''}`);
+  }
+  return s as SummaryV1;
+}

@@ -1,0 +1,187 @@
+/**
+ * Baseline comparison, pure: the main figures of two summaries side by side with deltas, each
+ * judged against a tolerance (how much worse it may get before it counts as a regression). A
+ * change exactly at the tolerance is not a regression; only beyond it. Default tolerances
+ * (docs/ci-gate.md) are loose enough for run-to-run noise on a shared CI machine and tight enough
+ * to catch a real slowdown; counts of errors, unknown outcomes, drops and failed invariants may
+ * not grow at all.
+ */
+import type { SummaryV1 } from '../report/summary.js';
+import { formatValue } from '../thresholds/evaluate.js';
+import { parseMetric, type Unit } from '../thresholds/parse.js';
+
+export type Direction = 'lower' | 'higher';
+/** How much worse a metric may get: a fraction of the baseline, or an absolute amount in its unit. */
+export type Tolerance = { relative: number } | { absolute: number } | 'off';
+
+export interface CompareMetric {
+  name: string;
+  unit: Unit;
+  /** Which way is better. */
+  better: Direction;
+  value(s: SummaryV1): number | null;
+}
+
+export const DEFAULT_TOLERANCES: Record<string, Tolerance> = {
+  throughput: { relative: 0.05 },
+  achievedRate: { relative: 0.05 },
+  'latency.ok.p50': { relative: 0.1 },
+  'latency.ok.p90': { relative: 0.1 },
+  'latency.ok.p99': { relative: 0.15 },
+  'latency.ok.p999': { relative: 0.25 },
+  // The maximum is one sample: shown, never gating.
+  'latency.ok.max': 'off',
+  'outcomes.error': { absolute: 0 },
+  'outcomes.unknown': { absolute: 0 },
+  dropped: { absolute: 0 },
+  'invariants.failed': { absolute: 0 },
+};
+
+/** The metric behind a name, or undefined when sellout cannot compare it. */
+export function compareMetric(name: string): CompareMetric | undefined {
+  if (name === 'invariants.failed') {
+    return { name, unit: 'count', better: 'lower', value: (s) => s.invariants.filter((i) => i.status === 'fail').length };
+  }
+  const m = parseMetric(name);
+  if (!m) return undefined;
+  switch (m.kind) {
+    case 'latency': return { name, unit: 'us', better: 'lower', value: (s) => s.latency[m.outcome]?.[m.stat] ?? null };
+    case 'throughput': return { name, unit: 'per_s', better: 'higher', value: (s) => s.throughput };
+    case 'achievedRate': return { name, unit: 'per_s', better: 'higher', value: (s) => s.achievedRate ?? null };
+    case 'requests': return { name, unit: 'count', better: 'higher', value: (s) => s.requests };
+    case 'dropped': return { name, unit: 'count', better: 'lower', value: (s) => s.dropped ?? (s.load.model === 'closed' ? 0 : null) };
+    case 'outcome': return { name, unit: 'count', better: 'lower', value: (s) => s.outcomes[m.outcome] };
+  }
+}
+
+export type RowVerdict = 'regression' | 'improvement' | 'ok' | 'info' | 'n/a';
+
+export interface CompareRow {
+  name: string;
+  unit: Unit;
+  better: Direction;
+  baseline: number | null;
+  current: number | null;
+  delta: number | null;
+  /** delta / baseline, null when the baseline is 0 or missing. */
+  relative: number | null;
+  tolerance: Tolerance;
+  verdict: RowVerdict;
+}
+
+export interface Comparison {
+  rows: CompareRow[];
+  regressions: CompareRow[];
+  verdict: 'regression' | 'ok';
+  /** Differences that make the comparison doubtful (another scenario, another Redis). */
+  warnings: string[];
+}
+
+function allowance(tolerance: Exclude<Tolerance, 'off'>, baseline: number): number {
+  return 'relative' in tolerance ? tolerance.relative * Math.abs(baseline) : tolerance.absolute;
+}
+
+export function compareRow(metric: CompareMetric, tolerance: Tolerance, base: SummaryV1, cur: SummaryV1): CompareRow {
+  const baseline = metric.value(base);
+  const current = metric.value(cur);
+  const row = { name: metric.name, unit: metric.unit, better: metric.better, baseline, current, tolerance };
+  if (baseline === null || current === null) return { ...row, delta: null, relative: null, verdict: 'n/a' };
+  const delta = current - baseline;
+  const relative = baseline !== 0 ? delta / baseline : null;
+  if (tolerance === 'off') return { ...row, delta, relative, verdict: 'info' };
+  const worse = metric.better === 'lower' ? delta : -delta;
+  const allowed = allowance(tolerance, baseline);
+  // Summaries round to 0.1; a hair of slack keeps "exactly at the tolerance" on the passing side.
+  const eps = 1e-9 * Math.max(1, Math.abs(baseline));
+  const verdict: RowVerdict = worse > allowed + eps ? 'regression' : -worse > allowed + eps ? 'improvement' : 'ok';
+  return { ...row, delta, relative, verdict };
+}
+
+export function compareSummaries(base: SummaryV1, cur: SummaryV1, overrides: Record<string, Tolerance> = {}): Comparison {
+  const tolerances = { ...DEFAULT_TOLERANCES, ...overrides };
+  const rows: CompareRow[] = [];
+  for (const [name, tolerance] of Object.entries(tolerances)) {
+    const metric = compareMetric(name);
+    if (!metric) continue;
+    const row = compareRow(metric, tolerance, base, cur);
+    // Open-model figures are noise for closed runs: leave out rows neither side measured.
+    if (row.baseline === null && row.current === null) continue;
+    rows.push(row);
+  }
+  const warnings: string[] = [];
+  if (base.scenario.name !== cur.scenario.name) warnings.push(`different scenarios: ${base.scenario.name} vs ${cur.scenario.name}`);
+  else if (base.scenario.asRun !== cur.scenario.asRun) warnings.push('the scenario changed between the runs (its "as run" YAML differs)');
+  if (base.target.redisVersion !== cur.target.redisVersion || base.target.mode !== cur.target.mode) {
+    warnings.push(`different Redis: ${base.target.redisVersion} ${base.target.mode} vs ${cur.target.redisVersion} ${cur.target.mode}`);
+  }
+  const regressions = rows.filter((r) => r.verdict === 'regression');
+  return { rows, regressions, verdict: regressions.length ? 'regression' : 'ok', warnings };
+}
+
+/** Parses `--tolerance latency.ok.p99=10%,throughput=5%,outcomes.error=3,latency.ok.p50=200us,latency.ok.max=off`. */
+export function parseTolerances(text: string): { tolerances: Record<string, Tolerance>; problems: string[] } {
+  const tolerances: Record<string, Tolerance> = {};
+  const problems: string[] = [];
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const name = eq > 0 ? part.slice(0, eq).trim() : part;
+    const value = eq > 0 ? part.slice(eq + 1).trim() : '';
+    const metric = compareMetric(name);
+    if (!metric) {
+      problems.push(`--tolerance: expected a metric (${Object.keys(DEFAULT_TOLERANCES).join(', ')}, or latency.<outcome>.<stat>, outcomes.<outcome>), got ${JSON.stringify(name)}`);
+      continue;
+    }
+    const tolerance = parseTolerance(value, metric.unit);
+    if (tolerance === undefined) {
+      const unitHint = metric.unit === 'us' ? 'a duration like 200us or 1ms' : 'a number';
+      problems.push(`--tolerance ${name}: expected a percentage like 10%, ${unitHint}, or off, got ${JSON.stringify(value)}`);
+      continue;
+    }
+    tolerances[name] = tolerance;
+  }
+  return { tolerances, problems };
+}
+
+function parseTolerance(value: string, unit: Unit): Tolerance | undefined {
+  if (value === 'off') return 'off';
+  const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(value);
+  if (pct) return { relative: Number(pct[1]) / 100 };
+  if (unit === 'us') {
+    const d = /^(\d+(?:\.\d+)?)\s*(us|µs|ms|s)$/.exec(value);
+    return d ? { absolute: Number(d[1]) * ({ us: 1, 'µs': 1, ms: 1000, s: 1_000_000 } as Record<string, number>)[d[2]!]! } : undefined;
+  }
+  const n = /^(\d+(?:\.\d+)?)$/.exec(value);
+  return n ? { absolute: Number(n[1]) } : undefined;
+}
+
+function formatTolerance(t: Tolerance, row: CompareRow): string {
+  if (t === 'off') return 'not gated';
+  const sign = row.better === 'lower' ? '+' : '−';
+  return 'relative' in t ? `${sign}${+(t.relative * 100).toPrecision(3)}%` : `${sign}${formatValue(t.absolute, row.unit)}`;
+}
+
+const VERDICT_TEXT: Record<RowVerdict, string> = { regression: 'REGRESSION', improvement: 'improved', ok: 'ok', info: '-', 'n/a': 'n/a' };
+
+/** The comparison as a fixed-width table for a terminal or CI log. */
+export function formatComparison(c: Comparison, baseLabel: string, curLabel: string): string {
+  const cells = c.rows.map((r) => [
+    r.name,
+    r.baseline === null ? '—' : formatValue(r.baseline, r.unit),
+    r.current === null ? '—' : formatValue(r.current, r.unit),
+    r.delta === null ? '—' : `${r.delta >= 0 ? '+' : '−'}${formatValue(Math.abs(r.delta), r.unit)}${r.relative !== null ? ` (${r.relative >= 0 ? '+' : '−'}${Math.abs(r.relative * 100).toFixed(1)}%)` : ''}`,
+    formatTolerance(r.tolerance, r),
+    VERDICT_TEXT[r.verdict],
+  ]);
+  const head = ['metric', 'baseline', 'current', 'delta', 'tolerance', 'verdict'];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((cell, i) => (i === 0 || i === row.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+  const out = [`sellout compare: baseline ${baseLabel}`, `                 current  ${curLabel}`];
+  for (const w of c.warnings) out.push(`  warning: ${w}`);
+  out.push('', line(head), ...cells.map(line), '');
+  out.push(
+    c.verdict === 'ok'
+      ? 'verdict: OK (no regression beyond tolerance)'
+      : `verdict: REGRESSION in ${c.regressions.map((r) => `${r.name} (${r.relative !== null ? `${r.relative >= 0 ? '+' : '−'}${Math.abs(r.relative * 100).toFixed(1)}%` : `${r.delta! >= 0 ? '+' : '−'}${formatValue(Math.abs(r.delta!), r.unit)}`} beyond ${formatTolerance(r.tolerance, r)})`).join(', ')}`,
+  );
+  return out.join('\n');
+}

@@ -1,0 +1,305 @@
+/**
+ * report.html: one self-contained page (uPlot's JS and CSS inlined, data as JSON in the page, no
+ * network) that answers "does the shop survive the sale?" at a glance: the verdict, latency
+ * spectra per outcome, replies/s, p99 and stock over time, the outcome breakdown, invariants with
+ * their evidence, thresholds, the scenario as run and the environment. Everything embedded is
+ * escaped (HTML text, attribute values, and JSON inside <script>).
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { decodeHistogramForReport } from '../metrics/histogram.js';
+import { OUTCOMES, type Outcome } from '../outcomes.js';
+import { formatValue } from '../thresholds/evaluate.js';
+import { escapeHtml, inlineSafe, jsonForScript } from './escape.js';
+import type { ReportInput, ReportOutput } from './output.js';
+import type { SummaryV1 } from './summary.js';
+import { verdictHeadline, verdictOf } from './verdict.js';
+
+export const OUTCOME_COLORS: Record<Outcome, string> = {
+  ok: '#1a9850',
+  duplicate: '#4575b4',
+  sold_out: '#8c8c8c',
+  not_found: '#984ea3',
+  invalid: '#a6611a',
+  error: '#d73027',
+  unknown: '#e7298a',
+};
+const SKU_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+/** Spectrum x positions: 1/(1 - percentile), log-spaced from 0% to 99.999% as in HdrHistogram's plotter. */
+const SPECTRUM_POINTS = 241;
+const SPECTRUM_MAX_X = 100_000;
+
+export interface ChartSeries { label: string; color: string; values: (number | null)[] }
+export interface ChartSpec { id: string; title: string; xLabel: string; yLabel: string; kind: 'spectrum' | 'time'; x: number[]; series: ChartSeries[] }
+
+/**
+ * The percentile spectrum per outcome, in milliseconds. Each outcome's line stops where its
+ * sample count runs out (beyond 1/(1-p) = count a percentile says nothing new), ending at the max.
+ */
+export function spectrumChart(histograms: ReportInput['histograms']): ChartSpec | null {
+  const x = Array.from({ length: SPECTRUM_POINTS }, (_, i) => 10 ** ((Math.log10(SPECTRUM_MAX_X) * i) / (SPECTRUM_POINTS - 1)));
+  const series: ChartSeries[] = [];
+  for (const outcome of OUTCOMES) {
+    const encoded = histograms[outcome];
+    if (!encoded) continue;
+    const h = decodeHistogramForReport(encoded);
+    const count = h.totalCount;
+    const max = h.maxValue;
+    let ended = false;
+    const values = x.map((xi) => {
+      if (ended) return null;
+      if (xi >= count) { ended = true; return max / 1000; }
+      return Math.min(h.getValueAtPercentile(100 - 100 / xi), max) / 1000;
+    });
+    series.push({ label: outcome, color: OUTCOME_COLORS[outcome], values });
+  }
+  return series.length ? { id: 'spectrum', title: 'Latency by percentile', xLabel: 'percentile', yLabel: 'ms', kind: 'spectrum', x, series } : null;
+}
+
+/** Charts over time from summary.series (replies/s and p99 per outcome, stock per SKU). */
+export function timeCharts(summary: SummaryV1): ChartSpec[] {
+  const s = summary.series;
+  if (!s || s.t.length === 0) return [];
+  const x = s.t.map((ms) => ms / 1000);
+  const perSecond = 1000 / s.intervalMs;
+  const outcomes = OUTCOMES.filter((o) => s.replies[o]?.some((n) => n > 0));
+  const charts: ChartSpec[] = [];
+  if (outcomes.length) {
+    charts.push({
+      id: 'replies', title: 'Replies per second', xLabel: 's', yLabel: 'replies/s', kind: 'time', x,
+      series: outcomes.map((o) => ({ label: o, color: OUTCOME_COLORS[o], values: s.replies[o]!.map((n) => n * perSecond) })),
+    });
+  }
+  const withP99 = OUTCOMES.filter((o) => s.p99[o]?.some((v) => v !== null));
+  if (withP99.length) {
+    charts.push({
+      id: 'p99', title: 'p99 latency over time', xLabel: 's', yLabel: 'ms', kind: 'time', x,
+      series: withP99.map((o) => ({ label: o, color: OUTCOME_COLORS[o], values: s.p99[o]!.map((v) => (v === null ? null : v / 1000)) })),
+    });
+  }
+  if (s.stock.length) {
+    charts.push({
+      id: 'stock', title: `Stock over time${summary.skus.length > 10 ? ' (10 busiest SKUs)' : ''}`, xLabel: 's', yLabel: 'units', kind: 'time', x,
+      series: s.stock.slice(0, 10).map((k, i) => ({ label: `SKU ${k.sku}`, color: SKU_COLORS[i % SKU_COLORS.length]!, values: k.values })),
+    });
+  }
+  return charts;
+}
+
+let uplotAssets: { js: string; css: string } | undefined;
+function uplot(): { js: string; css: string } {
+  if (!uplotAssets) {
+    const require = createRequire(import.meta.url);
+    const dir = require.resolve('uplot/package.json').replace(/package\.json$/, 'dist/');
+    uplotAssets = {
+      js: inlineSafe(readFileSync(`${dir}uPlot.iife.min.js`, 'utf8'), 'script'),
+      css: inlineSafe(readFileSync(`${dir}uPlot.min.css`, 'utf8'), 'style'),
+    };
+  }
+  return uplotAssets;
+}
+
+const h = escapeHtml;
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const us = (v: number) => formatValue(v, 'us');
+const STATUS_LABEL = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;
+
+function chartBox(spec: ChartSpec): string {
+  return `<figure class="chart-box"><figcaption>${h(spec.title)}</figcaption><div class="chart" data-chart="${h(spec.id)}"></div></figure>`;
+}
+
+function section(title: string, body: string, id?: string): string {
+  return `<section${id ? ` id="${h(id)}"` : ''}><h2>${h(title)}</h2>${body}</section>`;
+}
+
+function keyFigures(s: SummaryV1): string {
+  const cards: [string, string][] = [
+    ['requests', `${int(s.requests)}${s.planned !== null && s.planned !== s.requests ? ` of ${int(s.planned)}` : ''}`],
+    ['duration', `${(s.durationMs / 1000).toFixed(2)} s`],
+    ['throughput', `${int(s.throughput)}/s`],
+    ['ok p99', s.latency.ok ? us(s.latency.ok.p99) : '—'],
+    ['sold', `${int(s.skus.reduce((n, k) => n + (typeof k.final === 'number' ? k.initial - k.final : 0), 0))} units`],
+  ];
+  if (s.achievedRate !== undefined) cards.push(['achieved rate', `${int(s.achievedRate)}/s${s.targetRate !== undefined ? ` of ${int(s.targetRate)}` : ''}`]);
+  if (s.dropped !== undefined) cards.push(['dropped', int(s.dropped)]);
+  return `<div class="cards">${cards.map(([k, v]) => `<div class="card"><div class="k">${h(k)}</div><div class="v">${h(v)}</div></div>`).join('')}</div>`;
+}
+
+function outcomeBreakdown(s: SummaryV1): string {
+  const total = Math.max(1, OUTCOMES.reduce((n, o) => n + s.outcomes[o], 0));
+  const rows = OUTCOMES.filter((o) => s.outcomes[o] > 0).map((o) => {
+    const pct = (s.outcomes[o] / total) * 100;
+    return `<tr><td><span class="dot" style="background:${OUTCOME_COLORS[o]}"></span>${h(o)}</td><td class="num">${int(s.outcomes[o])}</td><td class="num">${pct >= 0.1 || pct === 0 ? pct.toFixed(1) : pct.toPrecision(1)}%</td><td class="barcell"><div class="bar" style="width:${pct.toFixed(2)}%;background:${OUTCOME_COLORS[o]}"></div></td></tr>`;
+  });
+  return `<table class="outcomes"><thead><tr><th>outcome</th><th class="num">replies</th><th class="num">share</th><th></th></tr></thead><tbody>${rows.join('') || '<tr><td colspan="4">no replies</td></tr>'}</tbody></table>`;
+}
+
+function latencyTable(s: SummaryV1): string {
+  const rows = OUTCOMES.flatMap((o) => {
+    const p = s.latency[o];
+    return p ? [`<tr><td>${h(o)}</td><td class="num">${int(p.count)}</td>${[p.p50, p.p90, p.p99, p.p999, p.max, p.mean].map((v) => `<td class="num">${h(us(v))}</td>`).join('')}</tr>`] : [];
+  });
+  return `<table><thead><tr><th>outcome</th><th class="num">count</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">p99.9</th><th class="num">max</th><th class="num">mean</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function invariantTable(s: SummaryV1): string {
+  const rows = s.invariants.map((i) => {
+    const evidence = i.examples.length
+      ? `<details${i.status === 'fail' ? ' open' : ''}><summary>${i.examples.length} example(s)</summary><ul>${i.examples.map((e) => `<li>${h(e)}</li>`).join('')}</ul></details>`
+      : '';
+    return `<tr class="${i.status}"><td><span class="badge ${i.status}">${STATUS_LABEL[i.status]}</span></td><td><strong>${h(i.name)}</strong><div class="muted">${h(i.description)}</div></td><td>${h(i.expected)}</td><td>${h(i.status === 'skipped' ? i.reason ?? 'skipped' : i.actual)}${evidence}</td></tr>`;
+  });
+  return `<table class="checks"><thead><tr><th></th><th>invariant</th><th>expected</th><th>actual and evidence</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function thresholdTable(s: SummaryV1): string {
+  if (!s.thresholds?.length) return '<p class="muted">No thresholds in this scenario (or they were turned off with --no-thresholds).</p>';
+  const rows = s.thresholds.map((t) => {
+    const margin = t.margin === null ? '—' : `${t.margin >= 0 ? '+' : '−'}${formatValue(Math.abs(t.margin), t.unit)}`;
+    return `<tr class="${t.status}"><td><span class="badge ${t.status}">${STATUS_LABEL[t.status]}</span></td><td><code>${h(t.name)} ${h(t.condition)}</code></td><td class="num">${h(t.actual === null ? t.reason ?? 'not measured' : formatValue(t.actual, t.unit))}</td><td class="num">${h(t.limit === null ? '—' : formatValue(t.limit, t.unit))}</td><td class="num">${h(margin)}</td></tr>`;
+  });
+  return `<table class="checks"><thead><tr><th></th><th>threshold</th><th class="num">actual</th><th class="num">limit</th><th class="num">margin</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function environmentTable(s: SummaryV1): string {
+  const t = s.target;
+  const e = s.environment;
+  const rows: [string, string][] = [
+    ['Redis', `${t.redisVersion} (${t.mode}, ${t.kind}: ${t.url})`],
+    ['sellout', `${s.sellout.version}${e?.commit ? ` at commit ${e.commit}` : ''}`],
+    ['Node.js', s.sellout.node],
+  ];
+  if (e) rows.push(['CPU', `${e.cpuModel} × ${e.cores} cores`], ['OS', `${e.os} ${e.arch}, ${int(e.memoryMb)} MB memory`]);
+  rows.push(
+    ['script', `${s.scenario.script} (sha ${s.scenario.scriptSha})`],
+    ['load', `${s.load.model}: ${s.load.connections} connection(s) × ${s.load.inFlight} in flight, ${s.load.workers} worker(s)`],
+    ['run', `${s.run.id}, ${s.run.startedAt} → ${s.run.finishedAt}${s.run.keysKept ? ' (keys kept)' : ''}`],
+  );
+  return `<table class="env"><tbody>${rows.map(([k, v]) => `<tr><th>${h(k)}</th><td>${h(v)}</td></tr>`).join('')}</tbody></table>`;
+}
+
+const CSS = `
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24;background:#f6f7f9}
+main{max-width:1180px;margin:0 auto;padding:16px 20px 40px}
+h1{font-size:22px;margin:8px 0 2px}h2{font-size:17px;margin:0 0 10px}
+section{background:#fff;border:1px solid #e2e5e9;border-radius:8px;padding:14px 16px;margin:14px 0;overflow-wrap:anywhere}
+.muted{color:#5f6b7a;font-size:12.5px}
+.verdict{border-radius:8px;padding:14px 18px;margin:12px 0;color:#fff;font-weight:600}
+.verdict .headline{font-size:20px}
+.verdict ul{margin:6px 0 0;padding-left:20px;font-weight:400}
+.verdict.pass{background:#1a7f37}.verdict.fail{background:#c62828}.verdict.interrupted{background:#b26a00}
+.cards{display:flex;flex-wrap:wrap;gap:10px}
+.card{flex:1 1 140px;background:#f6f7f9;border-radius:6px;padding:8px 12px}
+.card .k{color:#5f6b7a;font-size:12px}.card .v{font-size:18px;font-weight:600}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,440px),1fr));gap:14px}
+figure.chart-box{margin:0;min-width:0}
+figcaption{font-weight:600;margin-bottom:4px}
+.chart{width:100%;min-height:260px}
+table{border-collapse:collapse;width:100%;table-layout:auto}
+th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eceff2;vertical-align:top;overflow-wrap:anywhere}
+th{font-weight:600;color:#3d4753;font-size:12.5px}
+.num{text-align:right;white-space:nowrap}
+table.env th{width:110px}
+.badge{display:inline-block;white-space:nowrap;border-radius:4px;padding:1px 6px;font-size:11.5px;font-weight:700;color:#fff}
+.badge.pass{background:#1a7f37}.badge.fail{background:#c62828}.badge.skipped{background:#8c8c8c}
+tr.fail td{background:#fff4f4}
+table.checks td:first-child{width:56px}
+.dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px}
+td.barcell{width:45%}.bar{height:12px;border-radius:3px;min-width:2px}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f7f9;border-radius:6px;padding:10px;margin:0;font-size:12.5px}
+code{font-size:12.5px}
+details summary{cursor:pointer;color:#3d4753}
+.u-legend{font-size:12px}
+`;
+
+// Runs in the browser: builds each chart from the JSON data at the width of its box.
+const SCRIPT = `
+(function(){
+  var data = JSON.parse(document.getElementById('report-data').textContent);
+  var plots = [];
+  function pctLabel(x){ if (x <= 1) return '0%'; var p = 100 - 100 / x; return (Math.round(p * 1000) / 1000) + '%'; }
+  function fmt(v){ return v == null ? '—' : (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : +v.toPrecision(3)); }
+  data.charts.forEach(function(spec){
+    var el = document.querySelector('.chart[data-chart="' + spec.id + '"]');
+    if (!el) return;
+    var spectrum = spec.kind === 'spectrum';
+    var opts = {
+      width: Math.max(260, el.clientWidth), height: 260,
+      // Spectrum: both axes log-scaled, so the body (sub-ms) and the tail (tens of ms) both show.
+      scales: spectrum ? { x: { time: false, distr: 3, log: 10 }, y: { distr: 3, log: 10 } } : { x: { time: false } },
+      series: [{ label: spec.xLabel, value: function(u, v){ return v == null ? '—' : spectrum ? pctLabel(v) : v.toFixed(1) + ' s'; } }].concat(spec.series.map(function(s){
+        return { label: s.label, stroke: s.color, width: 2, spanGaps: false, points: { show: false }, value: function(u, v){ return fmt(v) + ' ' + spec.yLabel; } };
+      })),
+      axes: [
+        spectrum
+          ? { label: 'percentile', splits: function(){ return [1, 10, 100, 1000, 10000, 100000]; }, values: function(u, splits){ return splits.map(pctLabel); } }
+          : { label: 'seconds since start', values: function(u, splits){ return splits.map(function(v){ return v + ' s'; }); } },
+        spectrum
+          ? { label: spec.yLabel, size: 60, values: function(u, splits){ return splits.map(fmt); }, splits: function(u){
+              // Decades only: uPlot's log axis would also grid every 2..9 multiple.
+              var out = [], lo = Math.floor(Math.log10(u.scales.y.min)), hi = Math.ceil(Math.log10(u.scales.y.max));
+              for (var e = lo; e <= hi; e++) { var v = Math.pow(10, e); if (v >= u.scales.y.min * 0.999 && v <= u.scales.y.max * 1.001) out.push(v); }
+              return out.length >= 2 ? out : [u.scales.y.min, u.scales.y.max]; } }
+          : { label: spec.yLabel, size: 60, values: function(u, splits){ return splits.map(fmt); } }
+      ],
+      legend: { live: true }
+    };
+    plots.push({ el: el, plot: new uPlot(opts, [spec.x].concat(spec.series.map(function(s){ return s.values; })), el) });
+  });
+  var pending = 0;
+  window.addEventListener('resize', function(){
+    cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(function(){ plots.forEach(function(p){ p.plot.setSize({ width: Math.max(260, p.el.clientWidth), height: 260 }); }); });
+  });
+})();
+`;
+
+export function renderHtml(input: ReportInput): string {
+  const s = input.summary;
+  const verdict = verdictOf(s);
+  const headline = verdictHeadline(s);
+  const spectrum = spectrumChart(input.histograms);
+  const over = timeCharts(s);
+  const charts = [...(spectrum ? [spectrum] : []), ...over];
+  const assets = uplot();
+  const body = [
+    `<header><h1>sellout · ${h(s.scenario.name)}</h1>`,
+    `<div class="muted">${h(s.scenario.description ?? '')}${s.scenario.description ? ' · ' : ''}run ${h(s.run.id)} · ${h(s.run.startedAt)} · ${h(s.scenario.file)}</div></header>`,
+    `<div id="verdict" class="verdict ${verdict.status}" data-status="${verdict.status}" data-exit-code="${verdict.exitCode}"><div class="headline">${h(headline)}</div>${verdict.reasons.length ? `<ul>${verdict.reasons.map((r) => `<li>${h(r)}</li>`).join('')}</ul>` : ''}</div>`,
+    `<section>${keyFigures(s)}</section>`,
+    section('Latency', `<div class="charts">${spectrum ? chartBox(spectrum) : '<p class="muted">No latency recorded.</p>'}</div><div style="margin-top:10px">${latencyTable(s)}</div><p class="muted">Latency per outcome: fast sold-out replies must not hide the p99 of real deductions. The spectrum's x axis is 1/(1 − percentile), log-scaled, as in HdrHistogram's plotter (the y axis is log-scaled too); each line ends at its maximum, where its sample count runs out.</p>`, 'latency'),
+    section('Over time', over.length ? `<div class="charts">${over.map(chartBox).join('')}</div>` : '<p class="muted">This run recorded no per-second series.</p>', 'over-time'),
+    section('Outcomes', outcomeBreakdown(s), 'outcomes'),
+    section('Thresholds', thresholdTable(s), 'thresholds'),
+    section('Invariants', invariantTable(s), 'invariants'),
+    section('Scenario as run', `<pre>${h(s.scenario.asRun)}</pre>`, 'scenario'),
+    section('Environment', environmentTable(s), 'environment'),
+  ].join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${h(`sellout ${s.scenario.name}: ${verdict.status.toUpperCase()}`)}</title>
+<style>${assets.css}</style>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+<script type="application/json" id="report-data">${jsonForScript({ charts })}</script>
+<script>${assets.js}</script>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+export const htmlOutput: ReportOutput = {
+  name: 'html',
+  description: 'report.html: self-contained report with charts, works offline',
+  render: (input) => [{ name: 'report.html', content: renderHtml(input) }],
+};

@@ -1,0 +1,90 @@
+/**
+ * summary.md: the run at a glance in GitHub-flavoured Markdown, written for
+ * `$GITHUB_STEP_SUMMARY` (verdict first, then the figures a reviewer asks about).
+ */
+import { OUTCOMES } from '../outcomes.js';
+import { formatValue } from '../thresholds/evaluate.js';
+import { escapeMdCell } from './escape.js';
+import type { ReportOutput } from './output.js';
+import type { SummaryV1 } from './summary.js';
+import { verdictHeadline, verdictOf } from './verdict.js';
+
+const MARK = { pass: '✅', fail: '❌', skipped: '⏭️' } as const;
+const ms = (us: number) => formatValue(us, 'us');
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function table(head: string[], rows: string[][]): string[] {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+}
+
+export function renderMarkdown(summary: SummaryV1): string {
+  const verdict = verdictOf(summary);
+  const icon = verdict.status === 'pass' ? '✅' : verdict.status === 'fail' ? '❌' : '⚠️';
+  const out: string[] = [`## ${icon} sellout ${escapeMdCell(summary.scenario.name)}: ${escapeMdCell(verdictHeadline(summary))}`, ''];
+  if (summary.scenario.description) out.push(`> ${escapeMdCell(summary.scenario.description)}`, '');
+  for (const reason of verdict.reasons) out.push(`- ${escapeMdCell(reason)}`);
+  if (verdict.reasons.length) out.push('');
+
+  const t = summary.target;
+  out.push(...table(
+    ['requests', 'duration', 'throughput', ...OUTCOMES.filter((o) => summary.outcomes[o] > 0)],
+    [[
+      int(summary.requests),
+      `${(summary.durationMs / 1000).toFixed(2)} s`,
+      `${int(summary.throughput)}/s`,
+      ...OUTCOMES.filter((o) => summary.outcomes[o] > 0).map((o) => int(summary.outcomes[o])),
+    ]],
+  ), '');
+  if (summary.dropped !== undefined || summary.achievedRate !== undefined) {
+    out.push(`Open model: achieved ${summary.achievedRate ?? '?'}/s of a target ${summary.targetRate ?? '?'}/s; dropped ${summary.dropped ?? 0}.`, '');
+  }
+
+  out.push('### Latency', '');
+  out.push(...table(
+    ['outcome', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'],
+    OUTCOMES.flatMap((o) => {
+      const p = summary.latency[o];
+      return p ? [[o, int(p.count), ms(p.p50), ms(p.p90), ms(p.p99), ms(p.p999), ms(p.max)]] : [];
+    }),
+  ), '');
+
+  if (summary.thresholds?.length) {
+    out.push('### Thresholds', '');
+    out.push(...table(
+      ['', 'threshold', 'actual', 'limit', 'margin'],
+      summary.thresholds.map((r) => [
+        MARK[r.status],
+        escapeMdCell(`${r.name} ${r.condition}`),
+        r.actual === null ? escapeMdCell(r.reason ?? 'not measured') : formatValue(r.actual, r.unit),
+        r.limit === null ? '—' : formatValue(r.limit, r.unit),
+        r.margin === null ? '—' : `${r.margin >= 0 ? '+' : '−'}${formatValue(Math.abs(r.margin), r.unit)}`,
+      ]),
+    ), '');
+  }
+
+  out.push('### Invariants', '');
+  out.push(...table(
+    ['', 'invariant', 'expected', 'actual'],
+    summary.invariants.map((i) => [MARK[i.status], i.name, escapeMdCell(i.expected), escapeMdCell(i.status === 'skipped' ? i.reason ?? 'skipped' : i.actual)]),
+  ), '');
+  for (const i of summary.invariants.filter((x) => x.status === 'fail' && x.examples.length)) {
+    out.push(`<details><summary>${escapeMdCell(i.name)}: ${i.examples.length} example(s)</summary>`, '');
+    for (const e of i.examples) out.push(`- ${escapeMdCell(e)}`);
+    out.push('', '</details>', '');
+  }
+
+  const fence = '`'.repeat(Math.max(3, ...[...summary.scenario.asRun.matchAll(/`+/g)].map((m) => m[0].length + 1)));
+  out.push('<details><summary>Scenario as run</summary>', '', `${fence}yaml`, summary.scenario.asRun.trimEnd(), fence, '', '</details>', '');
+  const env = summary.environment;
+  out.push(
+    `<sub>redis ${escapeMdCell(t.redisVersion)} ${escapeMdCell(t.mode)} (${t.kind}) · sellout ${escapeMdCell(summary.sellout.version)}${env?.commit ? ` (${env.commit.slice(0, 12)})` : ''} · node ${escapeMdCell(summary.sellout.node)}${env ? ` · ${escapeMdCell(env.cpuModel)} × ${env.cores}` : ''} · run ${escapeMdCell(summary.run.id)} at ${summary.run.startedAt}</sub>`,
+    '',
+  );
+  return out.join('\n');
+}
+
+export const markdownOutput: ReportOutput = {
+  name: 'md',
+  description: 'summary.md: the verdict and main figures in Markdown, for $GITHUB_STEP_SUMMARY',
+  render: ({ summary }) => [{ name: 'summary.md', content: renderMarkdown(summary) }],
+};

@@ -1,0 +1,35 @@
+/**
+ * The overall verdict of a run, in one place so the console, report.html, summary.md, junit.xml
+ * and the exit code can never disagree. DESIGN.md §8: interrupted 130 > invariant failed 1 >
+ * threshold failed 4 > ok 0.
+ */
+import { ExitCode } from '../errors.js';
+import type { SummaryV1, VerdictV1 } from './summary.js';
+
+export function verdictOf(summary: SummaryV1): VerdictV1 {
+  const failedInvariants = summary.invariants.filter((i) => i.status === 'fail');
+  const failedThresholds = (summary.thresholds ?? []).filter((t) => t.status === 'fail');
+  const reasons = [
+    ...failedInvariants.map((i) => `invariant ${i.name} failed: expected ${i.expected}, got ${i.actual}`),
+    ...failedThresholds.map((t) => `threshold ${t.text}`),
+  ];
+  if (summary.status === 'interrupted') {
+    return { status: 'interrupted', exitCode: ExitCode.interrupted, reasons: ['the run was interrupted before its end', ...reasons] };
+  }
+  if (failedInvariants.length > 0) return { status: 'fail', exitCode: ExitCode.invariantFailed, reasons };
+  if (failedThresholds.length > 0) return { status: 'fail', exitCode: ExitCode.thresholdFailed, reasons };
+  return { status: 'pass', exitCode: ExitCode.ok, reasons };
+}
+
+/** The verdict as one headline, e.g. `FAIL: 1 threshold failed (latency.ok.p99)`. */
+export function verdictHeadline(summary: SummaryV1): string {
+  const v = verdictOf(summary);
+  if (v.status === 'pass') return 'PASS';
+  const parts: string[] = [];
+  const inv = summary.invariants.filter((i) => i.status === 'fail').map((i) => i.name);
+  const thr = (summary.thresholds ?? []).filter((t) => t.status === 'fail').map((t) => t.name);
+  if (inv.length) parts.push(`${inv.length} invariant${inv.length > 1 ? 's' : ''} failed (${inv.join(', ')})`);
+  if (thr.length) parts.push(`${thr.length} threshold${thr.length > 1 ? 's' : ''} failed (${thr.join(', ')})`);
+  if (v.status === 'interrupted') return `INTERRUPTED${parts.length ? `: ${parts.join('; ')}` : ''}`;
+  return `FAIL: ${parts.join('; ')}`;
+}

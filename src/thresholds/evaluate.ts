@@ -1,0 +1,141 @@
+/**
+ * Evaluates parsed thresholds against a run's summary: pure, one result per threshold with the
+ * actual value, the resolved limit and the margin (how much headroom is left, or by how much the
+ * limit was missed), so a CI log says "latency.ok.p99 < 1us failed: 312 us, over by 311 us".
+ */
+import type { SummaryV1 } from '../report/summary.js';
+import type { Operator, Threshold, Unit } from './parse.js';
+
+export type ThresholdStatus = 'pass' | 'fail' | 'skipped';
+
+/** One threshold's verdict, as stored in summary.json (`thresholds`). Numbers are in `unit`. */
+export interface ThresholdResult {
+  /** e.g. `latency.ok.p99`. */
+  name: string;
+  /** e.g. `< 5ms`. */
+  condition: string;
+  status: ThresholdStatus;
+  unit: Unit;
+  /** The measured value; null when the run did not measure it (see `reason`). */
+  actual: number | null;
+  /** The limit, with `F*target` resolved; null when it could not be resolved. */
+  limit: number | null;
+  /** Headroom (>= 0 passes) or shortfall (< 0 fails), in `unit`; null when not evaluated. */
+  margin: number | null;
+  /** One line for people: actual, limit and margin. */
+  text: string;
+  reason?: string;
+}
+
+function compare(actual: number, operator: Operator, limit: number): boolean {
+  switch (operator) {
+    case '<': return actual < limit;
+    case '<=': return actual <= limit;
+    case '>': return actual > limit;
+    case '>=': return actual >= limit;
+    case '==': return actual === limit;
+    case '!=': return actual !== limit;
+  }
+}
+
+/** Positive means room to spare; negative means the limit was missed by that much. */
+function marginOf(actual: number, operator: Operator, limit: number): number {
+  switch (operator) {
+    case '<':
+    case '<=': return limit - actual;
+    case '>':
+    case '>=': return actual - limit;
+    case '==': return -Math.abs(actual - limit);
+    case '!=': return Math.abs(actual - limit);
+  }
+}
+
+export function formatValue(value: number, unit: Unit): string {
+  switch (unit) {
+    case 'us': {
+      const us = Math.abs(value);
+      const sign = value < 0 ? '-' : '';
+      if (us < 1000) return `${sign}${+us.toFixed(1)} us`;
+      if (us < 1_000_000) return `${sign}${+(us / 1000).toFixed(3)} ms`;
+      return `${sign}${+(us / 1_000_000).toFixed(3)} s`;
+    }
+    case 'per_s': return `${+value.toFixed(1)}/s`;
+    case 'count': return `${+value.toFixed(3)}`;
+    case 'share': return `${+(value * 100).toPrecision(3)}%`;
+  }
+}
+
+interface Measured { actual: number | null; reason?: string; skip?: boolean }
+
+function measure(t: Threshold, s: SummaryV1): Measured {
+  const m = t.metric;
+  switch (m.kind) {
+    case 'latency': {
+      const p = s.latency[m.outcome];
+      // No reply of that outcome means no latency to judge: not a failure (zero errors have no p99).
+      return p ? { actual: p[m.stat] } : { actual: null, skip: true, reason: `no ${m.outcome} replies in this run` };
+    }
+    case 'throughput': return { actual: s.throughput };
+    case 'requests': return { actual: s.requests };
+    case 'achievedRate':
+      return s.achievedRate !== undefined
+        ? { actual: s.achievedRate }
+        : { actual: null, reason: `not measured: the ${s.load.model} load model has no target rate (use an open model or remove this threshold)` };
+    case 'dropped': {
+      // A closed model never drops a send (it waits for a free slot), so its dropped count is 0.
+      const dropped = s.dropped ?? (s.load.model === 'closed' ? 0 : undefined);
+      if (dropped === undefined) return { actual: null, reason: 'not measured by this run' };
+      return { actual: t.unit === 'share' ? (s.requests > 0 ? dropped / s.requests : 0) : dropped };
+    }
+    case 'outcome': {
+      const count = s.outcomes[m.outcome];
+      return { actual: t.unit === 'share' ? (s.requests > 0 ? count / s.requests : 0) : count };
+    }
+  }
+}
+
+export function evaluateThreshold(t: Threshold, summary: SummaryV1): ThresholdResult {
+  const base = { name: t.name, condition: t.condition, unit: t.unit };
+  let limit: number | null = t.limit;
+  if (t.targetFactor !== undefined) {
+    limit = summary.targetRate !== undefined ? t.targetFactor * summary.targetRate : null;
+  }
+  const { actual, reason, skip } = measure(t, summary);
+  if (actual === null || limit === null) {
+    const why = reason ?? `not measured: the ${summary.load.model} load model has no target rate`;
+    return {
+      ...base,
+      // A threshold the run could not measure fails (a gate must not pass silently), except a
+      // latency of an outcome that never happened.
+      status: skip ? 'skipped' : 'fail',
+      actual,
+      limit,
+      margin: null,
+      text: `${t.name} ${t.condition}: ${why}`,
+      reason: why,
+    };
+  }
+  const pass = compare(actual, t.operator, limit);
+  const margin = marginOf(actual, t.operator, limit);
+  const shownLimit = t.targetFactor !== undefined ? `${formatValue(limit, t.unit)} (${t.targetFactor}*target)` : formatValue(limit, t.unit);
+  const ratio = limit !== 0 ? Math.abs(margin) / Math.abs(limit) : 0;
+  // Past 10x a percentage is hard to read ("981000%"); say how many times the limit it is.
+  const pct = limit === 0 ? '' : ratio > 10 ? ` (${+(Math.abs(actual) / Math.abs(limit)).toPrecision(3)}x the limit)` : ` (${+(ratio * 100).toPrecision(3)}% of the limit)`;
+  const how = pass
+    ? t.operator === '==' ? 'exactly on it' : `headroom ${formatValue(Math.abs(margin), t.unit)}${pct}`
+    : t.operator === '==' ? `off by ${formatValue(Math.abs(margin), t.unit)}${pct}`
+      : t.operator === '!=' ? 'equal to it'
+        : `${t.operator.startsWith('<') ? 'over' : 'under'} by ${formatValue(Math.abs(margin), t.unit)}${pct}`;
+  return {
+    ...base,
+    status: pass ? 'pass' : 'fail',
+    actual,
+    limit,
+    margin,
+    text: `${t.name} ${t.condition}: actual ${formatValue(actual, t.unit)}, limit ${shownLimit}, ${how}`,
+  };
+}
+
+export function evaluateThresholds(thresholds: readonly Threshold[], summary: SummaryV1): ThresholdResult[] {
+  return thresholds.map((t) => evaluateThreshold(t, summary));
+}

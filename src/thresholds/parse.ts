@@ -1,0 +1,162 @@
+/**
+ * Thresholds, k6-style: `thresholds: {"latency.ok.p99": "< 5ms", "throughput": ">= 20000"}`. A
+ * metric name maps to one condition (or a list of them). Parsing is pure and returns every problem
+ * at once as {path, expected, got}, so the scenario loader prints them in its one-line format
+ * (`file: thresholds.latency.ok.p99: expected …, got …`) and exits 2 before any load is sent.
+ */
+import { OUTCOMES, type Outcome } from '../outcomes.js';
+
+export const OPERATORS = ['<=', '>=', '==', '!=', '<', '>'] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+export const LATENCY_STATS = ['p50', 'p90', 'p99', 'p999', 'max', 'mean'] as const;
+export type LatencyStat = (typeof LATENCY_STATS)[number];
+
+/**
+ * What a threshold measures. Latencies are microseconds (the unit of summary.json); `share` is a
+ * fraction of all requests (written as a percentage); rates are per second.
+ */
+export type Metric =
+  | { kind: 'latency'; outcome: Outcome; stat: LatencyStat }
+  | { kind: 'throughput' }
+  | { kind: 'achievedRate' }
+  | { kind: 'requests' }
+  | { kind: 'dropped' }
+  | { kind: 'outcome'; outcome: Outcome };
+
+export type Unit = 'us' | 'per_s' | 'count' | 'share';
+
+export interface Threshold {
+  /** The metric name as written, e.g. `latency.ok.p99`. */
+  readonly name: string;
+  /** The condition as written, e.g. `< 5ms`. */
+  readonly condition: string;
+  readonly metric: Metric;
+  readonly operator: Operator;
+  readonly unit: Unit;
+  /** The limit in `unit` (microseconds, per second, a count, or a fraction 0..1). */
+  readonly limit: number;
+  /** `0.95*target`: the limit is this factor times the run's target rate (open load models). */
+  readonly targetFactor?: number;
+}
+
+export interface ThresholdProblem {
+  /** Path inside the scenario, e.g. ['thresholds', 'latency.ok.p99']. */
+  readonly path: string[];
+  readonly expected: string;
+  readonly got: unknown;
+}
+
+const METRIC_NAMES =
+  'latency.<outcome>.<p50|p90|p99|p999|max|mean>, throughput, achievedRate, requests, dropped, outcomes.<outcome>';
+
+const US_PER: Record<string, number> = { us: 1, 'µs': 1, ms: 1000, s: 1_000_000 };
+
+export function parseMetric(name: string): Metric | undefined {
+  const parts = name.split('.');
+  const outcome = (text: string | undefined) => (OUTCOMES as readonly string[]).includes(text ?? '') ? (text as Outcome) : undefined;
+  if (parts.length === 1) {
+    if (name === 'throughput' || name === 'achievedRate' || name === 'requests' || name === 'dropped') return { kind: name };
+    return undefined;
+  }
+  if (parts[0] === 'outcomes' && parts.length === 2) {
+    const o = outcome(parts[1]);
+    return o ? { kind: 'outcome', outcome: o } : undefined;
+  }
+  if (parts[0] === 'latency' && parts.length === 3) {
+    const o = outcome(parts[1]);
+    const stat = (LATENCY_STATS as readonly string[]).includes(parts[2]!) ? (parts[2] as LatencyStat) : undefined;
+    return o && stat ? { kind: 'latency', outcome: o, stat } : undefined;
+  }
+  return undefined;
+}
+
+function expectedFor(metric: Metric): string {
+  switch (metric.kind) {
+    case 'latency':
+      return 'a condition on a duration with a unit, like "< 5ms" (operators <, <=, >, >=, ==, !=; units us, ms, s)';
+    case 'throughput':
+    case 'achievedRate':
+      return 'a condition on a rate per second, like ">= 20000" or ">= 0.95*target" (operators <, <=, >, >=, ==, !=)';
+    case 'requests':
+      return 'a condition on a count, like ">= 1000" (operators <, <=, >, >=, ==, !=)';
+    case 'dropped':
+    case 'outcome':
+      return 'a condition on a count or a share of requests, like "== 0" or "< 0.1%" (operators <, <=, >, >=, ==, !=)';
+  }
+}
+
+const NUMBER = String.raw`(\d+(?:\.\d+)?|\.\d+)`;
+const CONDITION_RE = /^\s*(<=|>=|==|!=|<|>)\s*(.*?)\s*$/;
+const DURATION_RE = new RegExp(`^${NUMBER}\\s*(us|µs|ms|s)$`);
+const PLAIN_RE = new RegExp(`^${NUMBER}$`);
+const PERCENT_RE = new RegExp(`^${NUMBER}\\s*%$`);
+const TARGET_RE = new RegExp(`^(?:${NUMBER}\\s*\\*\\s*)?target$`);
+
+/** Parses one condition for one metric; returns the threshold or what was expected. */
+export function parseCondition(name: string, metric: Metric, condition: string): Threshold | { expected: string } {
+  const expected = { expected: expectedFor(metric) };
+  const m = CONDITION_RE.exec(condition);
+  if (!m) return expected;
+  const operator = m[1] as Operator;
+  const value = m[2]!;
+  const base = { name, condition: condition.trim(), metric, operator };
+  switch (metric.kind) {
+    case 'latency': {
+      const d = DURATION_RE.exec(value);
+      return d ? { ...base, unit: 'us', limit: Number(d[1]) * US_PER[d[2]!]! } : expected;
+    }
+    case 'throughput':
+    case 'achievedRate': {
+      const t = TARGET_RE.exec(value);
+      if (t) return { ...base, unit: 'per_s', limit: Number.NaN, targetFactor: t[1] === undefined ? 1 : Number(t[1]) };
+      const p = PLAIN_RE.exec(value);
+      return p ? { ...base, unit: 'per_s', limit: Number(p[1]) } : expected;
+    }
+    case 'requests': {
+      const p = PLAIN_RE.exec(value);
+      return p ? { ...base, unit: 'count', limit: Number(p[1]) } : expected;
+    }
+    case 'dropped':
+    case 'outcome': {
+      const pct = PERCENT_RE.exec(value);
+      if (pct) return Number(pct[1]) <= 100 ? { ...base, unit: 'share', limit: Number(pct[1]) / 100 } : expected;
+      const p = PLAIN_RE.exec(value);
+      return p ? { ...base, unit: 'count', limit: Number(p[1]) } : expected;
+    }
+  }
+}
+
+/**
+ * Parses the scenario's `thresholds` mapping. A metric may carry one condition or a list of them;
+ * unknown metric names and malformed conditions are problems, all reported at once.
+ */
+export function parseThresholds(raw: unknown): { thresholds: Threshold[]; problems: ThresholdProblem[] } {
+  const thresholds: Threshold[] = [];
+  const problems: ThresholdProblem[] = [];
+  if (raw === undefined || raw === null) return { thresholds, problems };
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    problems.push({ path: ['thresholds'], expected: 'a mapping of metric to condition, like {"latency.ok.p99": "< 5ms"}', got: raw });
+    return { thresholds, problems };
+  }
+  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+    const metric = parseMetric(name);
+    if (!metric) {
+      problems.push({ path: ['thresholds', name], expected: `a metric name (${METRIC_NAMES})`, got: name });
+      continue;
+    }
+    const conditions = Array.isArray(value) ? value : [value];
+    if (conditions.length === 0) problems.push({ path: ['thresholds', name], expected: expectedFor(metric), got: value });
+    conditions.forEach((condition, i) => {
+      const path = Array.isArray(value) ? ['thresholds', name, String(i)] : ['thresholds', name];
+      if (typeof condition !== 'string') {
+        problems.push({ path, expected: expectedFor(metric), got: condition });
+        return;
+      }
+      const parsed = parseCondition(name, metric, condition);
+      if ('expected' in parsed) problems.push({ path, expected: parsed.expected, got: condition });
+      else thresholds.push(parsed);
+    });
+  }
+  return { thresholds, problems };
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { compareSummaries, formatComparison, parseTolerances } from '../../src/compare/compare.js';
+import type { SummaryV1 } from '../../src/report/summary.js';
+
+function summary(p99: number, throughput: number, error = 0): SummaryV1 {
+  const lat = { count: 100, p50: 200, p90: 400, p99, p999: p99 * 2, max: p99 * 3, mean: 250 };
+  return {
+    version: 1,
+    sellout: { version: '0.1.0', node: 'v20' },
+    run: { id: 'r', startedAt: '2025-01-01T00:00:00.000Z', finishedAt: '2025-01-01T00:00:01.000Z', keysKept: false },
+    scenario: { name: 's', file: 's.yaml', script: 'lua/deduct.lua', scriptSha: 'x', asRun: 'name: s\n' },
+    status: 'pass', requests: 1000, planned: 1000, durationMs: 1000, throughput,
+    outcomes: { ok: 1000 - error, duplicate: 0, sold_out: 0, not_found: 0, invalid: 0, error, unknown: 0 },
+    latency: { ok: lat, duplicate: null, sold_out: null, not_found: null, invalid: null, error: null, unknown: null },
+    load: { model: 'closed', connections: 1, inFlight: 1, workers: 1 },
+    invariants: [], skus: [],
+    target: { redisVersion: '7.0.15', mode: 'standalone', url: 'redis://x', kind: 'url' },
+  };
+}
+
+const row = (c: ReturnType<typeof compareSummaries>, name: string) => c.rows.find((r) => r.name === name)!;
+
+describe('compare', () => {
+  const base = summary(1000, 10_000);
+
+  it('flags a regression beyond the default tolerance and names it', () => {
+    const c = compareSummaries(base, summary(1200, 9000));
+    expect(row(c, 'latency.ok.p99')).toMatchObject({ baseline: 1000, current: 1200, delta: 200, verdict: 'regression' });
+    expect(row(c, 'latency.ok.p99').relative).toBeCloseTo(0.2);
+    expect(row(c, 'throughput').verdict).toBe('regression');
+    expect(c.verdict).toBe('regression');
+    const text = formatComparison(c, 'a', 'b');
+    expect(text).toContain('verdict: REGRESSION in throughput (−10.0% beyond −5%), latency.ok.p99 (+20.0% beyond +15%)');
+    expect(text).toMatch(/latency\.ok\.p99\s+1 ms\s+1\.2 ms\s+\+200 us \(\+20\.0%\)\s+\+15%\s+REGRESSION/);
+  });
+
+  it('calls a big change in the good direction an improvement, not a regression', () => {
+    const c = compareSummaries(base, summary(500, 20_000));
+    expect(row(c, 'latency.ok.p99').verdict).toBe('improvement');
+    expect(row(c, 'throughput').verdict).toBe('improvement');
+    expect(c.verdict).toBe('ok');
+  });
+
+  it('passes a change exactly at the tolerance and fails one just beyond it', () => {
+    // p99 +15% is the default tolerance; throughput -5% likewise.
+    const at = compareSummaries(base, summary(1150, 9500));
+    expect([row(at, 'latency.ok.p99').verdict, row(at, 'throughput').verdict]).toEqual(['ok', 'ok']);
+    const beyond = compareSummaries(base, summary(1151, 9499));
+    expect([row(beyond, 'latency.ok.p99').verdict, row(beyond, 'throughput').verdict]).toEqual(['regression', 'regression']);
+  });
+
+  it('applies --tolerance overrides, relative, absolute and off', () => {
+    const { tolerances, problems } = parseTolerances('latency.ok.p99=25%,throughput=off,outcomes.error=2,latency.ok.p50=50us');
+    expect(problems).toEqual([]);
+    const c = compareSummaries(base, { ...summary(1200, 5000, 2), latency: { ...summary(1200, 5000).latency, ok: { ...summary(1200, 5000).latency.ok!, p50: 251 } } }, tolerances);
+    expect(row(c, 'latency.ok.p99').verdict).toBe('ok');
+    expect(row(c, 'throughput').verdict).toBe('info');
+    expect(row(c, 'outcomes.error').verdict).toBe('ok');
+    expect(row(c, 'latency.ok.p50').verdict).toBe('regression');
+    expect(c.regressions.map((r) => r.name)).toEqual(['latency.ok.p50']);
+  });
+
+  it('does not let error counts grow by default', () => {
+    expect(row(compareSummaries(base, summary(1000, 10_000, 1)), 'outcomes.error').verdict).toBe('regression');
+  });
+
+  it('rejects unknown metrics and malformed tolerances in one line each', () => {
+    const { problems } = parseTolerances('latency.ok.p95=10%,throughput=fast,latency.ok.p99=5');
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^--tolerance: expected a metric .* got "latency\.ok\.p95"$/);
+    expect(problems[1]).toBe('--tolerance throughput: expected a percentage like 10%, a number, or off, got "fast"');
+    expect(problems[2]).toBe('--tolerance latency.ok.p99: expected a percentage like 10%, a duration like 200us or 1ms, or off, got "5"');
+  });
+
+  it('warns when the two runs ran different scenarios', () => {
+    const other = { ...summary(1000, 10_000), scenario: { ...base.scenario, name: 'other' } };
+    expect(compareSummaries(base, other).warnings).toEqual(['different scenarios: s vs other']);
+  });
+});
