@@ -51,7 +51,10 @@ describe('sellout run with thresholds', () => {
   it('a malformed threshold stops the run before any load with one line, exit 2', async () => {
     const r = await runCli(['run', 'scenarios/smoke.yaml', '--redis', redis.url, '--out', join(tmp, 'bad'), '--set', 'thresholds={"latency.ok.p99":"< 5 parsecs"}']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('sellout: scenarios/smoke.yaml: thresholds.latency.ok.p99: expected a condition on a duration with a unit, like "< 5ms" (operators <, <=, >, >=, ==, !=; units us, ms, s), got "< 5 parsecs"\n');
+    expect(r.stderr).toBe(
+      'scenarios/smoke.yaml: thresholds.latency.ok.p99: expected a condition on a duration with a unit, like "< 5ms" (operators <, <=, >, >=, ==, !=; units us, ms, s), got "< 5 parsecs" (from --set)\n' +
+        'sellout: 1 problem(s) in the scenario; nothing was run\n',
+    );
   });
 });
 
