@@ -60,12 +60,16 @@ export async function takeSnapshot(redis: Redis, runId: string, skuCount: number
   for (let sku = 0; sku < skuCount; sku++) {
     if (journalLength[sku] === 0) continue;
     const key = journalKey(runId, sku);
+    const first = journal.count;
     let cursor = '0';
     do {
       const [next, flat] = (await redis.hscan(key, cursor, 'COUNT', SCAN_COUNT)) as [string, string[]];
       for (let i = 0; i + 1 < flat.length; i += 2) addEntry(journal, sku, flat[i]!, flat[i + 1]!, prefix);
       cursor = next;
     } while (cursor !== '0');
+    // HSCAN may return a field twice (if the hash was resized mid-scan); a hash field is unique, so
+    // more rows than HLEN can only be repeats. Checking the count keeps the common case free.
+    if (journal.count - first > journalLength[sku]!) dropRepeats(journal, first, prefix);
   }
   return { skuCount, finalRaw, final, journalLength, journal };
 }
@@ -119,6 +123,36 @@ function numeric(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
   return NaN;
+}
+
+/** Removes rows from `first` on whose request ID already appeared from `first` on (keeps the first). */
+export function dropRepeats(journal: JournalColumns, first: number, prefix: string): void {
+  const seen = new Set<string>();
+  const foreign = new Map<number, string>();
+  const unparsable = new Map<number, string>();
+  let out = first;
+  for (let row = first; row < journal.count; row++) {
+    const index = journal.index[row]!;
+    const id = index >= 0 ? `${prefix}${index}` : journal.foreign.get(row)!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if (index < 0) foreign.set(out, id);
+    const raw = journal.unparsable.get(row);
+    if (raw !== undefined) unparsable.set(out, raw);
+    journal.sku[out] = journal.sku[row]!;
+    journal.index[out] = index;
+    journal.from[out] = journal.from[row]!;
+    journal.to[out] = journal.to[row]!;
+    journal.change[out] = journal.change[row]!;
+    journal.timestamp[out] = journal.timestamp[row]!;
+    journal.byMatches[out] = journal.byMatches[row]!;
+    out++;
+  }
+  for (const [row] of journal.foreign) if (row >= first) journal.foreign.delete(row);
+  for (const [row] of journal.unparsable) if (row >= first) journal.unparsable.delete(row);
+  for (const [row, id] of foreign) journal.foreign.set(row, id);
+  for (const [row, raw] of unparsable) journal.unparsable.set(row, raw);
+  journal.count = out;
 }
 
 function growJournal(journal: JournalColumns): void {
