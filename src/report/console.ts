@@ -53,7 +53,7 @@ export function formatInvariants(invariants: readonly InvariantResult[]): string
   const width = Math.max(0, ...invariants.map((i) => i.name.length));
   const pad = ' '.repeat(10);
   for (const inv of invariants) {
-    lines.push(`    ${MARK[inv.status]}  ${inv.name.padEnd(width)}  ${inv.status === 'skipped' ? `skipped: ${inv.reason ?? 'no reason given'}` : inv.actual}`);
+    lines.push(`    ${MARK[inv.status]}  ${inv.name.padEnd(width)}  ${inv.status === 'skipped' ? inv.reason ?? 'no reason given' : inv.actual}`);
     if (inv.status !== 'fail') continue;
     lines.push(`${pad}expected ${inv.expected}`);
     const total = inv.violations ?? inv.examples.length;

@@ -44,7 +44,8 @@ export function checkWellFormed({ snapshot, initialStock, seed }: VerifyContext)
     },
     bad,
     `${plural(snapshot.skuCount, 'SKU')} and ${plural(j.count, 'journal entry', 'journal entries')} well-formed`,
-    `${plural(badSkus, 'SKU')} and ${plural(bad.total - badSkus, 'journal entry', 'journal entries')} malformed`,
+    [badSkus > 0 ? plural(badSkus, 'SKU') : '', bad.total > badSkus ? plural(bad.total - badSkus, 'journal entry', 'journal entries') : '']
+      .filter(Boolean).join(' and ') + ' malformed',
   );
 }
 
