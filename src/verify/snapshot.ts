@@ -50,7 +50,7 @@ export async function takeSnapshot(redis: Redis, runId: string, skuCount: number
       const [, len] = replies[(sku - start) * 2 + 1]!;
       const text = getErr ? null : (raw as string | null);
       finalRaw[sku] = text;
-      final[sku] = text !== null && /^-?\d+$/.test(text) ? Number(text) : NaN;
+      final[sku] = parseStock(text);
       journalLength[sku] = Number(len ?? 0);
     }
   }
@@ -74,7 +74,12 @@ export async function takeSnapshot(redis: Redis, runId: string, skuCount: number
   return { skuCount, finalRaw, final, journalLength, journal };
 }
 
-function newJournal(capacity: number): JournalColumns {
+/** Stock as a number when stored as an integer string (what the contract says), else NaN. */
+export function parseStock(text: string | null): number {
+  return text !== null && /^-?\d+$/.test(text) ? Number(text) : NaN;
+}
+
+export function newJournal(capacity: number): JournalColumns {
   const n = Math.max(1, capacity);
   return {
     count: 0,
@@ -95,13 +100,15 @@ export function addEntry(journal: JournalColumns, sku: number, id: string, json:
   if (journal.count === journal.sku.length) growJournal(journal);
   const row = journal.count++;
   journal.sku[row] = sku;
-  const index = parseRequestIndex(prefix, id);
+  // The index column is Int32; an index beyond it cannot be one this run sent (<= 1e8 requests): keep it as foreign.
+  const parsed = parseRequestIndex(prefix, id);
+  const index = parsed > 0x7fffffff ? -1 : parsed;
   journal.index[row] = index;
   if (index < 0) journal.foreign.set(row, id);
   let entry: Record<string, unknown> | undefined;
   try {
-    const parsed: unknown = JSON.parse(json);
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) entry = parsed as Record<string, unknown>;
+    const value: unknown = JSON.parse(json);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) entry = value as Record<string, unknown>;
   } catch {
     entry = undefined;
   }
