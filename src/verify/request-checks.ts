@@ -8,7 +8,7 @@ import { requestId } from '../keys.js';
 import { Code, NOT_SENT, OUTCOMES } from '../outcomes.js';
 import type { VerifyContext } from './context.js';
 import { Examples, journalId, plural, skipped, verdict, type InvariantResult } from './result.js';
-import { journalRowIn } from './tally.js';
+import { isRecovered, journalRowIn } from './tally.js';
 
 const outcomeName = (code: number) => (code === NOT_SENT ? 'not sent' : OUTCOMES[code] ?? `code ${code}`);
 
@@ -60,7 +60,7 @@ export function checkNoUnexpected({ snapshot, seed, tally }: VerifyContext): Inv
     const change = j.change[row]!;
     if (change !== tally.quantity[index]) { bad.add(() => `${id()} asked for ${tally.quantity[index]} but its journal entry records change ${change}`); continue; }
     if (tally.ok[index] === 0) {
-      if (tally.unknown[index]! > 0) recovered++;
+      if (isRecovered(tally, index)) recovered++;
       else bad.add(() => `${id()} is in the journal although no send of it got ok (${plural(tally.attempts[index]!, 'send')}, last reply ${outcomeName(tally.lastCode[index]!)})`);
     }
   }

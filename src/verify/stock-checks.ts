@@ -9,6 +9,7 @@ import { requestId } from '../keys.js';
 import { Code } from '../outcomes.js';
 import type { VerifyContext } from './context.js';
 import { Examples, journalId, plural, shown, verdict, type InvariantResult } from './result.js';
+import { isRecovered } from './tally.js';
 
 const isCount = (n: number) => Number.isInteger(n) && n >= 1;
 
@@ -149,7 +150,7 @@ export function checkChain({ snapshot, initialStock, seed }: VerifyContext): Inv
  * outcomes (Jepsen's counter: an unknown outcome only widens the upper bound). Unknown IDs found in
  * the journal are reported as recovered.
  */
-export function checkBounds({ snapshot, records, initialStock, seed, tally }: VerifyContext): InvariantResult {
+export function checkBounds({ snapshot, initialStock, seed, tally }: VerifyContext): InvariantResult {
   const bad = new Examples();
   for (let sku = 0; sku < snapshot.skuCount; sku++) {
     const final = snapshot.final[sku]!;
@@ -165,19 +166,10 @@ export function checkBounds({ snapshot, records, initialStock, seed, tally }: Ve
       bad.add(() => `SKU ${sku}: ${plural(left, 'unit')} left the stock (${initialStock} -> ${final}) but ok replies${upper > lower ? ' and unknown outcomes' : ''} account for at most ${upper}`);
     }
   }
-  // Recovered: unknown outcomes whose ID is in the journal (they happened), counted once per ID.
-  const seen = new Uint8Array(tally.ids);
   const recovered = new Examples();
-  let unknowns = 0;
-  for (let row = 0; row < records.count; row++) {
-    if (records.outcome[row] !== Code.unknown) continue;
-    unknowns++;
-    const index = records.index[row]!;
-    if (seen[index] || tally.journalRow[index]! < 0) continue;
-    seen[index] = 1;
-    recovered.add(() => requestId(seed, index));
-  }
-  const unknownText = unknowns === 0 ? 'no unknown outcomes' : `${plural(unknowns, 'unknown outcome')}, ${recovered.total} recovered (found in the journal)`;
+  for (let index = 0; index < tally.ids; index++) if (isRecovered(tally, index)) recovered.add(() => requestId(seed, index));
+  const unknowns = tally.outcomeCounts[Code.unknown]!;
+  const unknownText = unknowns === 0 ? 'no unknown outcomes' : `${plural(unknowns, 'unknown outcome')}, ${plural(recovered.total, 'ID')} recovered (found in the journal, no ok reply)`;
   return {
     ...verdict(
       {

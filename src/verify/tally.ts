@@ -96,3 +96,12 @@ export function journalRowIn(tally: Tally, snapshot: Snapshot, index: number, sk
   const row = index < tally.ids ? tally.journalRow[index]! : -1;
   return row >= 0 && snapshot.journal.sku[row] === sku ? row : -1;
 }
+
+/**
+ * Jepsen's "recovered": the ID is in the journal, no send of it got ok, and some send ended
+ * unknown, so that unknown send is what happened. (An ID with an ok reply is explained by the ok,
+ * even if another send of it was unknown.)
+ */
+export function isRecovered(tally: Tally, index: number): boolean {
+  return index < tally.ids && tally.journalRow[index]! >= 0 && tally.ok[index] === 0 && tally.unknown[index]! > 0;
+}

@@ -89,6 +89,19 @@ describe('sellout run with a broken script', () => {
     });
   }
 
+  it('a correct but slow script: timeouts are unknown outcomes, found in the journal as recovered, not failures', async () => {
+    // IDs ending in 13 take 80 ms in the script; with a 30 ms timeout they (and what queues behind them) end unknown.
+    const { code, failed, summary } = await run('test/fixtures/slow-deduct.lua', ['--set', 'timeoutMs=30']);
+    expect(failed).toEqual([]);
+    expect(code).toBe(0);
+    expect(summary.outcomes.unknown).toBeGreaterThan(0);
+    const bounds = summary.invariants.find((i) => i.name === 'bounds')!;
+    expect(bounds.recovered!.count).toBeGreaterThan(0);
+    expect(bounds.recovered!.ids).toContain('DEC-7-13');
+    const unexpected = summary.invariants.find((i) => i.name === 'no-unexpected')!;
+    expect(unexpected.actual).toContain(`(${bounds.recovered!.count} recovered from unknown outcomes)`);
+  });
+
   for (const script of ['lua/deduct.lua', 'lua/seed-deduct.lua']) {
     it(`${script} passes the same scenario (exit 0)`, async () => {
       const { code, failed, summary } = await run(script);
