@@ -23,11 +23,11 @@ export function checkNoLostAck({ snapshot, records, seed, tally }: VerifyContext
     const index = records.index[row]!;
     const q = records.quantity[row]!;
     const v = records.value[row]!;
-    const id = () => requestId(seed, index);
+    // Sentences are built only for the first few violations (closures inside add), nothing per row.
     const entry = journalRowIn(tally, snapshot, index, records.sku[row]!);
-    if (entry < 0) bad.add(() => `request ${id()} got ok (stock ${v}) but has no journal entry in SKU ${records.sku[row]}`);
-    else if (j.change[entry] !== q) bad.add(() => `request ${id()} deducted ${q} (ok, stock ${v}) but its journal entry records change ${j.change[entry]}`);
-    else if (j.to[entry] !== v) bad.add(() => `request ${id()} got ok (stock ${v}) but its journal entry says the stock went to ${j.to[entry]}`);
+    if (entry < 0) bad.add(() => `request ${requestId(seed, index)} got ok (stock ${v}) but has no journal entry in SKU ${records.sku[row]}`);
+    else if (j.change[entry] !== q) bad.add(() => `request ${requestId(seed, index)} deducted ${q} (ok, stock ${v}) but its journal entry records change ${j.change[entry]}`);
+    else if (j.to[entry] !== v) bad.add(() => `request ${requestId(seed, index)} got ok (stock ${v}) but its journal entry says the stock went to ${j.to[entry]}`);
   }
   return verdict(
     {
@@ -53,15 +53,14 @@ export function checkNoUnexpected({ snapshot, seed, tally }: VerifyContext): Inv
   for (let row = 0; row < j.count; row++) {
     const index = j.index[row]!;
     const sku = j.sku[row]!;
-    const id = () => journalId(snapshot, seed, row);
-    if (index < 0) { bad.add(() => `SKU ${sku}'s journal has an entry for ${JSON.stringify(id())}, a request ID this run never sent`); continue; }
-    if (index >= tally.ids || tally.attempts[index] === 0) { bad.add(() => `SKU ${sku}'s journal has an entry for ${id()}, which this run never sent`); continue; }
-    if (tally.sku[index] !== sku) { bad.add(() => `${id()} was sent to SKU ${tally.sku[index]} but is journaled in SKU ${sku}`); continue; }
+    if (index < 0) { bad.add(() => `SKU ${sku}'s journal has an entry for ${JSON.stringify(journalId(snapshot, seed, row))}, a request ID this run never sent`); continue; }
+    if (index >= tally.ids || tally.attempts[index] === 0) { bad.add(() => `SKU ${sku}'s journal has an entry for ${journalId(snapshot, seed, row)}, which this run never sent`); continue; }
+    if (tally.sku[index] !== sku) { bad.add(() => `${journalId(snapshot, seed, row)} was sent to SKU ${tally.sku[index]} but is journaled in SKU ${sku}`); continue; }
     const change = j.change[row]!;
-    if (change !== tally.quantity[index]) { bad.add(() => `${id()} asked for ${tally.quantity[index]} but its journal entry records change ${change}`); continue; }
+    if (change !== tally.quantity[index]) { bad.add(() => `${journalId(snapshot, seed, row)} asked for ${tally.quantity[index]} but its journal entry records change ${change}`); continue; }
     if (tally.ok[index] === 0) {
       if (isRecovered(tally, index)) recovered++;
-      else bad.add(() => `${id()} is in the journal although no send of it got ok (${plural(tally.attempts[index]!, 'send')}, last reply ${outcomeName(tally.lastCode[index]!)})`);
+      else bad.add(() => `${journalId(snapshot, seed, row)} is in the journal although no send of it got ok (${plural(tally.attempts[index]!, 'send')}, last reply ${outcomeName(tally.lastCode[index]!)})`);
     }
   }
   return verdict(

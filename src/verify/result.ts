@@ -15,7 +15,7 @@ export interface InvariantResult {
   readonly expected: string;
   readonly actual: string;
   /** How many offending requests, entries or SKUs were found (examples holds at most MAX_EXAMPLES). */
-  readonly violations: number;
+  readonly violations?: number;
   /** Up to MAX_EXAMPLES offending request IDs or SKUs, each a sentence. */
   readonly examples: string[];
   /** Why a check was skipped. */

@@ -8,10 +8,12 @@
 import { requestId } from '../keys.js';
 import { Code } from '../outcomes.js';
 import type { VerifyContext } from './context.js';
+import type { Snapshot } from './snapshot.js';
 import { Examples, journalId, plural, shown, verdict, type InvariantResult } from './result.js';
 import { isRecovered } from './tally.js';
 
 const isCount = (n: number) => Number.isInteger(n) && n >= 1;
+const entryName = (snapshot: Snapshot, seed: number, row: number) => `journal entry of ${journalId(snapshot, seed, row)} (SKU ${snapshot.journal.sku[row]})`;
 
 /** 1. well-formed: Sf is an integer string in 0..S0; each entry is JSON with by == ID, integer change >= 1, to == from - change. */
 export function checkWellFormed({ snapshot, initialStock, seed }: VerifyContext): InvariantResult {
@@ -29,13 +31,14 @@ export function checkWellFormed({ snapshot, initialStock, seed }: VerifyContext)
   }
   const j = snapshot.journal;
   for (let row = 0; row < j.count; row++) {
-    const { from, to, change } = { from: j.from[row]!, to: j.to[row]!, change: j.change[row]! };
-    const entry = () => `journal entry of ${journalId(snapshot, seed, row)} (SKU ${j.sku[row]})`;
-    if (j.unparsable.has(row)) bad.add(() => `${entry()} is not a JSON object: ${shown(j.unparsable.get(row)!)}`);
-    else if (!j.byMatches[row]) bad.add(() => `${entry()} does not name its request ID in \`by\``);
-    else if (!isCount(change)) bad.add(() => `${entry()} has change ${shown(change)} (expected an integer >= 1)`);
-    else if (!Number.isInteger(from) || !Number.isInteger(to)) bad.add(() => `${entry()} has from ${shown(from)} and to ${shown(to)} (expected integers)`);
-    else if (to !== from - change) bad.add(() => `${entry()} goes from ${from} to ${to} with change ${change} (to should be ${from - change})`);
+    const from = j.from[row]!;
+    const to = j.to[row]!;
+    const change = j.change[row]!;
+    if (j.unparsable.has(row)) bad.add(() => `${entryName(snapshot, seed, row)} is not a JSON object: ${shown(j.unparsable.get(row)!)}`);
+    else if (!j.byMatches[row]) bad.add(() => `${entryName(snapshot, seed, row)} does not name its request ID in \`by\``);
+    else if (!isCount(change)) bad.add(() => `${entryName(snapshot, seed, row)} has change ${shown(change)} (expected an integer >= 1)`);
+    else if (!Number.isInteger(from) || !Number.isInteger(to)) bad.add(() => `${entryName(snapshot, seed, row)} has from ${shown(from)} and to ${shown(to)} (expected integers)`);
+    else if (to !== from - change) bad.add(() => `${entryName(snapshot, seed, row)} goes from ${from} to ${to} with change ${change} (to should be ${from - change})`);
   }
   return verdict(
     {
