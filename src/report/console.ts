@@ -1,6 +1,7 @@
 /** The console summary of a run, as a string (the CLI prints it). */
 import { OUTCOMES } from '../outcomes.js';
 import type { SummaryV1 } from './summary.js';
+import type { InvariantResult } from '../verify/invariants.js';
 
 const MARK = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;
 
@@ -38,15 +39,26 @@ export function formatSummary(summary: SummaryV1, reportDir?: string): string {
   const soldOut = summary.skus.filter((s) => s.final === 0).length;
   const left = summary.skus.reduce((n, s) => n + (typeof s.final === 'number' ? s.final : 0), 0);
   lines.push(`  stock       ${int(left)} left over ${summary.skus.length} SKU(s); ${soldOut} sold out`);
-  lines.push('  invariants');
-  const width = Math.max(...summary.invariants.map((i) => i.name.length));
-  for (const inv of summary.invariants) {
-    lines.push(`    ${MARK[inv.status]}  ${inv.name.padEnd(width)}  ${inv.status === 'skipped' ? inv.reason ?? '' : inv.actual}`);
-    if (inv.status === 'fail') {
-      lines.push(`          expected ${inv.expected}`);
-      for (const example of inv.examples.slice(0, 3)) lines.push(`          - ${example}`);
-    }
-  }
+  lines.push(...formatInvariants(summary.invariants));
   if (reportDir) lines.push(`  report      ${reportDir}`);
   return lines.join('\n');
+}
+
+/**
+ * Every invariant on one line with its status; a failure adds two lines of evidence (what was
+ * expected, and the first offending request in words), the rest being in summary.json.
+ */
+export function formatInvariants(invariants: readonly InvariantResult[]): string[] {
+  const lines = ['  invariants'];
+  const width = Math.max(0, ...invariants.map((i) => i.name.length));
+  const pad = ' '.repeat(10);
+  for (const inv of invariants) {
+    lines.push(`    ${MARK[inv.status]}  ${inv.name.padEnd(width)}  ${inv.status === 'skipped' ? inv.reason ?? 'no reason given' : inv.actual}`);
+    if (inv.status !== 'fail') continue;
+    lines.push(`${pad}expected ${inv.expected}`);
+    const total = inv.violations ?? inv.examples.length;
+    const more = total > 1 ? ` (${total - 1} more${inv.examples.length > 1 ? ', listed in summary.json' : ''})` : '';
+    if (inv.examples.length > 0) lines.push(`${pad}e.g. ${inv.examples[0]}${more}`);
+  }
+  return lines;
 }

@@ -50,7 +50,7 @@ export async function takeSnapshot(redis: Redis, runId: string, skuCount: number
       const [, len] = replies[(sku - start) * 2 + 1]!;
       const text = getErr ? null : (raw as string | null);
       finalRaw[sku] = text;
-      final[sku] = text !== null && /^-?\d+$/.test(text) ? Number(text) : NaN;
+      final[sku] = parseStock(text);
       journalLength[sku] = Number(len ?? 0);
     }
   }
@@ -60,17 +60,26 @@ export async function takeSnapshot(redis: Redis, runId: string, skuCount: number
   for (let sku = 0; sku < skuCount; sku++) {
     if (journalLength[sku] === 0) continue;
     const key = journalKey(runId, sku);
+    const first = journal.count;
     let cursor = '0';
     do {
       const [next, flat] = (await redis.hscan(key, cursor, 'COUNT', SCAN_COUNT)) as [string, string[]];
       for (let i = 0; i + 1 < flat.length; i += 2) addEntry(journal, sku, flat[i]!, flat[i + 1]!, prefix);
       cursor = next;
     } while (cursor !== '0');
+    // HSCAN may return a field twice (if the hash was resized mid-scan); a hash field is unique, so
+    // more rows than HLEN can only be repeats. Checking the count keeps the common case free.
+    if (journal.count - first > journalLength[sku]!) dropRepeats(journal, first, prefix);
   }
   return { skuCount, finalRaw, final, journalLength, journal };
 }
 
-function newJournal(capacity: number): JournalColumns {
+/** Stock as a number when stored as an integer string (what the contract says), else NaN. */
+export function parseStock(text: string | null): number {
+  return text !== null && /^-?\d+$/.test(text) ? Number(text) : NaN;
+}
+
+export function newJournal(capacity: number): JournalColumns {
   const n = Math.max(1, capacity);
   return {
     count: 0,
@@ -91,13 +100,15 @@ export function addEntry(journal: JournalColumns, sku: number, id: string, json:
   if (journal.count === journal.sku.length) growJournal(journal);
   const row = journal.count++;
   journal.sku[row] = sku;
-  const index = parseRequestIndex(prefix, id);
+  // The index column is Int32; an index beyond it cannot be one this run sent (<= 1e8 requests): keep it as foreign.
+  const parsed = parseRequestIndex(prefix, id);
+  const index = parsed > 0x7fffffff ? -1 : parsed;
   journal.index[row] = index;
   if (index < 0) journal.foreign.set(row, id);
   let entry: Record<string, unknown> | undefined;
   try {
-    const parsed: unknown = JSON.parse(json);
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) entry = parsed as Record<string, unknown>;
+    const value: unknown = JSON.parse(json);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) entry = value as Record<string, unknown>;
   } catch {
     entry = undefined;
   }
@@ -119,6 +130,36 @@ function numeric(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
   return NaN;
+}
+
+/** Removes rows from `first` on whose request ID already appeared from `first` on (keeps the first). */
+export function dropRepeats(journal: JournalColumns, first: number, prefix: string): void {
+  const seen = new Set<string>();
+  const foreign = new Map<number, string>();
+  const unparsable = new Map<number, string>();
+  let out = first;
+  for (let row = first; row < journal.count; row++) {
+    const index = journal.index[row]!;
+    const id = index >= 0 ? `${prefix}${index}` : journal.foreign.get(row)!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if (index < 0) foreign.set(out, id);
+    const raw = journal.unparsable.get(row);
+    if (raw !== undefined) unparsable.set(out, raw);
+    journal.sku[out] = journal.sku[row]!;
+    journal.index[out] = index;
+    journal.from[out] = journal.from[row]!;
+    journal.to[out] = journal.to[row]!;
+    journal.change[out] = journal.change[row]!;
+    journal.timestamp[out] = journal.timestamp[row]!;
+    journal.byMatches[out] = journal.byMatches[row]!;
+    out++;
+  }
+  for (const [row] of journal.foreign) if (row >= first) journal.foreign.delete(row);
+  for (const [row] of journal.unparsable) if (row >= first) journal.unparsable.delete(row);
+  for (const [row, id] of foreign) journal.foreign.set(row, id);
+  for (const [row, raw] of unparsable) journal.unparsable.set(row, raw);
+  journal.count = out;
 }
 
 function growJournal(journal: JournalColumns): void {

@@ -1,0 +1,23 @@
+/** What the checks read: Redis's record (snapshot), the client's record (records) and the tallies joining them. */
+import type { RequestRecords } from '../load/records.js';
+import type { Snapshot } from './snapshot.js';
+import { buildTally, type Tally } from './tally.js';
+
+export interface VerifyInput {
+  readonly snapshot: Snapshot;
+  readonly records: RequestRecords;
+  /** S0: every SKU starts with this stock. */
+  readonly initialStock: number;
+  /** Scenario seed: request IDs are `DEC-<seed>-<index>`. */
+  readonly seed: number;
+  /** Faults injected during the run; none yet (durability is skipped without them). */
+  readonly faults?: readonly string[];
+}
+
+export interface VerifyContext extends VerifyInput {
+  readonly tally: Tally;
+}
+
+export function prepare(input: VerifyInput): VerifyContext {
+  return { ...input, tally: buildTally(input.snapshot, input.records) };
+}

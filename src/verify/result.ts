@@ -1,0 +1,78 @@
+/**
+ * What every invariant check returns, and the small helpers that build it. A result is read by a
+ * person first (console, report) and a program second (summary.json), so expected/actual and the
+ * examples are sentences, and `violations` carries the exact count the examples are cut from.
+ */
+import { requestId } from '../keys.js';
+import type { Snapshot } from './snapshot.js';
+
+export type InvariantStatus = 'pass' | 'fail' | 'skipped';
+
+export interface InvariantResult {
+  readonly name: string;
+  readonly status: InvariantStatus;
+  readonly description: string;
+  readonly expected: string;
+  readonly actual: string;
+  /** How many offending requests, entries or SKUs were found (examples holds at most MAX_EXAMPLES). */
+  readonly violations?: number;
+  /** Up to MAX_EXAMPLES offending request IDs or SKUs, each a sentence. */
+  readonly examples: string[];
+  /** Why a check was skipped. */
+  readonly reason?: string;
+  /**
+   * Jepsen's "recovered": requests whose outcome was unknown (timeout, connection lost) but whose
+   * ID is in the journal, so they did happen. Informational, never a failure.
+   */
+  readonly recovered?: { readonly count: number; readonly ids: string[] };
+}
+
+export const MAX_EXAMPLES = 10;
+
+/** Counts every violation but builds the sentence only for the first MAX_EXAMPLES (cheap at 1M rows). */
+export class Examples {
+  readonly list: string[] = [];
+  total = 0;
+  add(text: () => string): void {
+    this.total++;
+    if (this.list.length < MAX_EXAMPLES) this.list.push(text());
+  }
+}
+
+export interface CheckText {
+  readonly name: string;
+  readonly description: string;
+  readonly expected: string;
+}
+
+/** pass when nothing was found, else fail; `actual` says what was seen either way. */
+export function verdict(text: CheckText, bad: Examples, actualWhenPass: string, actualWhenFail: string): InvariantResult {
+  return {
+    ...text,
+    status: bad.total === 0 ? 'pass' : 'fail',
+    actual: bad.total === 0 ? actualWhenPass : actualWhenFail,
+    violations: bad.total,
+    examples: bad.list,
+  };
+}
+
+export function skipped(text: CheckText, reason: string): InvariantResult {
+  return { ...text, status: 'skipped', actual: 'not checked', violations: 0, examples: [], reason };
+}
+
+/** The request ID stored in journal row `row` (plan IDs are rebuilt from the index, others were kept). */
+export function journalId(snapshot: Snapshot, seed: number, row: number): string {
+  const index = snapshot.journal.index[row]!;
+  return index >= 0 ? requestId(seed, index) : snapshot.journal.foreign.get(row) ?? '(unknown ID)';
+}
+
+/** A stored value for a sentence: numbers as they are, anything else quoted. */
+export function shown(value: number | string | null): string {
+  if (value === null) return '(missing)';
+  if (typeof value === 'number') return Number.isNaN(value) ? 'not a number' : String(value);
+  return JSON.stringify(value.length > 40 ? `${value.slice(0, 39)}…` : value);
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
