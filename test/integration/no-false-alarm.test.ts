@@ -6,10 +6,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// From dist (built by `npm test`): src/scenario/load.ts finds the project root three directories
-// up, which is right for dist/src/scenario/ but not for src/scenario/ (version.ts reads package.json there).
-import { runScenario } from '../../dist/src/run.js';
-import { loadScenario, parseOverride } from '../../dist/src/scenario/load.js';
+import { runScenario } from '../../src/run.js';
+import { loadScenario, parseOverride } from '../../src/scenario/load.js';
 import { ROOT } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 
