@@ -149,7 +149,8 @@ export class Pacer {
     let sends = 0;
     for (;;) {
       const t = this.schedule.timeOf(this.k);
-      if (t > nowMs) return sends;
+      // Infinity: the schedule is over (checked apart, since Infinity > Infinity is false).
+      if (t === Infinity || t > nowMs) return sends;
       this.k += this.step;
       this.scheduled++;
       if (sends >= free) {
