@@ -35,6 +35,8 @@ export class RequestSource {
   private readonly delayedDueUs: number[] = [];
   private nextCrossTwin: number;
   private readonly delayUs: number;
+  /** Twins of originals already issued that are not issued yet (their share of the limit is kept for them). */
+  private owed = 0;
   issued = 0;
   /** Index of the last request handed out by next() (valid right after next() returned >= 0). */
   index = 0;
@@ -78,11 +80,15 @@ export class RequestSource {
    */
   take(nowUs: number): boolean {
     if (this.issued >= this.limit) return false;
-    if (this.readyTwins.length > 0) return this.issue(this.readyTwins.shift()!, true);
+    if (this.readyTwins.length > 0) return this.issueTwin(this.readyTwins.shift()!);
     if (this.delayedIndex.length > 0 && this.delayedDueUs[0]! <= nowUs) {
       this.delayedDueUs.shift();
-      return this.issue(this.delayedIndex.shift()!, true);
+      return this.issueTwin(this.delayedIndex.shift()!);
     }
+    // What is left of the limit goes first to the twins already owed (a sequential twin waiting
+    // for its original's reply, a delayed one for its time), so that a run of `requests` sends
+    // every original's twin instead of ending on originals whose twins never went out.
+    if (this.owed > 0 && this.limit - this.issued <= this.owed) return false;
     const index = this.nextOriginal;
     this.nextOriginal += this.step;
     switch (this.pattern) {
@@ -91,9 +97,13 @@ export class RequestSource {
         break;
       case 'delayed':
         if (this.plan.hasTwin(index)) {
+          this.owed++;
           this.delayedIndex.push(index);
           this.delayedDueUs.push(nowUs + this.delayUs);
         }
+        break;
+      case 'sequential':
+        if (this.plan.hasTwin(index)) this.owed++;
         break;
       case 'cross-worker': {
         const other = this.nextCrossTwin;
@@ -101,10 +111,13 @@ export class RequestSource {
         if (this.plan.hasTwin(other)) this.readyTwins.push(other);
         break;
       }
-      case 'sequential':
-        break;
     }
     return this.issue(index, false);
+  }
+
+  private issueTwin(index: number): boolean {
+    if (this.pattern === 'sequential' || this.pattern === 'delayed') this.owed--;
+    return this.issue(index, true);
   }
 
   /** Called with each reply: releases a sequential twin once its original has been answered. */

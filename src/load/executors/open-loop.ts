@@ -74,10 +74,16 @@ export class OpenLoopExecutor implements Executor {
     if (nowUs >= this.ctx.deadlineUs) return this.stop();
     const n = this.pacer.poll(nowUs / 1000, this.ctx.maxInFlight - this.inFlight);
     const intended = this.pacer.intendedMs;
-    const conns = this.conns;
     for (let i = 0; i < n; i++) {
       if (!source.take(nowUs)) {
-        // The requests ran out: the run is over for this worker.
+        if (!source.exhausted) {
+          // What is left of `requests` is kept for twins still owed (waiting for a reply or
+          // their delay): this slot of the schedule passes unused.
+          this.pacer.scheduled--;
+          continue;
+        }
+        // The requests ran out: the run is over for this worker, and these sends never happen.
+        this.pacer.scheduled -= n - i;
         flusher.flush();
         return this.stop();
       }
@@ -88,7 +94,6 @@ export class OpenLoopExecutor implements Executor {
       conn.send(index, source.twin ? 1 : 0, plan.skuOf(index), plan.quantityOf(index), intended[i]! * 1000, nowUs);
     }
     flusher.flush();
-    void conns;
     const nextMs = this.pacer.nextMs;
     if (nextMs === Infinity || nextMs * 1000 >= this.ctx.deadlineUs) {
       // The schedule is over: wait for the replies in flight. Until the deadline a closed-ended
