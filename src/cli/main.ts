@@ -49,7 +49,13 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--keep', 'keep the run\'s keys in Redis afterwards')
     .option('--quiet', 'print only the summary')
     .action(async (file: string, options: { redis?: string; script?: string; set: string[]; out?: string; keep?: boolean; quiet?: boolean }) => {
-      setExit(await runCommand(file, options, { stdout, stderr, signal: interruptController().signal }));
+      setExit(await runCommand(file, options, {
+        stdout,
+        stderr,
+        signal: interruptController().signal,
+        stderrIsTTY: process.stderr.isTTY === true,
+        stderrColumns: process.stderr.columns || 120,
+      }));
     });
   return program;
 }

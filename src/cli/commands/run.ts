@@ -5,6 +5,7 @@ import { formatSummary } from '../../report/console.js';
 import { runScenario } from '../../run.js';
 import { loadScenario, parseOverride } from '../../scenario/load.js';
 import { defaultReportDir, writeJson } from '../output.js';
+import { progressLine } from '../progress.js';
 
 export interface RunCommandOptions {
   redis?: string;
@@ -20,20 +21,26 @@ export interface CommandIO {
   stderr: (text: string) => void;
   /** Aborted on the first Ctrl-C. */
   signal: AbortSignal;
+  /** A live progress line is drawn only on a terminal. */
+  stderrIsTTY?: boolean;
+  stderrColumns?: number;
 }
 
 export async function runCommand(file: string, options: RunCommandOptions, io: CommandIO): Promise<number> {
   const overrides = options.set.map(parseOverride);
   if (options.script !== undefined) overrides.push(parseOverride(`script=${JSON.stringify(options.script)}`));
   const scenario = loadScenario(file, { overrides });
+  const progress = io.stderrIsTTY && !options.quiet ? progressLine(io.stderr, io.stderrColumns) : undefined;
   const { summary } = await runScenario(scenario, {
     redis: options.redis,
     keep: options.keep ?? false,
     signal: io.signal,
     onStage: (stage, detail) => {
+      if (stage === 'verify') progress?.done();
       if (!options.quiet && stage === 'seed') io.stderr(`sellout: run ${detail} on ${scenario.name}: seeding ${scenario.skus.count} SKU(s)\n`);
     },
-  });
+    ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+  }).finally(() => progress?.done());
   const dir = options.out ?? defaultReportDir(scenario.name);
   writeJson(dir, 'summary.json', summary);
   const shown = relative(process.cwd(), dir) || '.';
