@@ -158,7 +158,7 @@ async function main(): Promise<void> {
     `${name.padEnd(34)} ${a.toFixed(digits).padStart(10)} ${b.toFixed(digits).padStart(10)}  ${unit.padEnd(6)} ${(b / a).toFixed(2)}x`;
   const lines = [
     '',
-    `best of ${ROUNDS} rounds (median in brackets); the machine may be shared with other work`,
+    `best of ${ROUNDS} interleaved rounds (medians below); the machine may be shared with other work`,
     `${'figure'.padEnd(34)} ${'redis-bm'.padStart(10)} ${'sellout'.padStart(10)}  ${'unit'.padEnd(6)} sellout/redis-benchmark`,
     row('throughput 50x16 (higher is better)', best(rb, 'throughput', false), best(so, 'throughput', false), '/s'),
     row('p50 at 1x1 (lower is better)', best(rb, 'p50Us', true), best(so, 'p50Us', true), 'us'),

@@ -15,7 +15,7 @@
  *    handed to one `ReplyHandler` callback: no promise, no closure per request.
  * ioredis stays for admin work, seeding and verification.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Code, classifyErrorReply, type OutcomeCode } from '../outcomes.js';
 import { journalKey, requestIdPrefix, stockKey } from '../keys.js';
@@ -143,7 +143,7 @@ export class DeductClient {
       };
       const timer = setTimeout(() => done(new Error(`connect timeout after ${timeoutMs} ms`)), timeoutMs);
       const socket = endpoint.tls
-        ? tlsConnect({ host: endpoint.host, port: endpoint.port, servername: endpoint.host })
+        ? tlsConnect({ host: endpoint.host, port: endpoint.port, ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }) })
         : netConnect({ host: endpoint.host, port: endpoint.port });
       this.socket = socket;
       socket.setNoDelay(true);
