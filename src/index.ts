@@ -1,5 +1,5 @@
 /** sellout's public API. */
-export { runScenario, type RunOptions, type RunOutput, type IntervalHistogram } from './run.js';
+export { runScenario, type RunOptions, type RunOutput, type IntervalHistogram, type LoadProgress } from './run.js';
 export { loadScenario, parseScenario, parseOverride, type Scenario, type Override } from './scenario/load.js';
 export type { ScenarioConfig } from './scenario/schema.js';
 export type { SummaryV1, RunStatus, SkuSummary } from './report/summary.js';

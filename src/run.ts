@@ -5,7 +5,7 @@
  */
 import { relative } from 'node:path';
 import { newRunId } from './keys.js';
-import { driveLoad } from './load/coordinator.js';
+import { driveLoad, type LoadProgress } from './load/coordinator.js';
 import { encodeHistogram, initHistograms, percentiles } from './metrics/histogram.js';
 import { OUTCOMES, type Outcome } from './outcomes.js';
 import { latencyByOutcome, statusOf, SUMMARY_VERSION, type SummaryV1 } from './report/summary.js';
@@ -27,23 +27,19 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Called at each stage, for progress output. */
   readonly onStage?: (stage: 'target' | 'seed' | 'load' | 'verify' | 'cleanup', detail?: string) => void;
+  /** Called about once a second while the load runs (for a live progress line). */
+  readonly onProgress?: (progress: LoadProgress) => void;
 }
 
-/** One per-second (or other interval) latency histogram of one outcome, for `latency.hlog`. */
-export interface IntervalHistogram {
-  readonly outcome: Outcome;
-  /** Interval start, milliseconds since the run's t0. */
-  readonly startMs: number;
-  readonly durationMs: number;
-  /** hdr-histogram-js compressed base64 (the HdrHistogram V2 encoding), microseconds. */
-  readonly encoded: string;
-}
+import type { IntervalHistogram } from './metrics/series.js';
+export type { IntervalHistogram };
+export type { LoadProgress } from './load/coordinator.js';
 
 export interface RunOutput {
   readonly summary: SummaryV1;
   /** The whole run's latency histogram per outcome that occurred, encoded, microseconds. */
   readonly histograms: Partial<Record<Outcome, string>>;
-  /** Per-interval histograms (empty until the engine records them). */
+  /** Per-second histograms per outcome (latency from the intended send), in time order. */
   readonly intervals: IntervalHistogram[];
 }
 
@@ -67,11 +63,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       runId,
       scriptSha: script.sha,
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     const latency = latencyByOutcome(load.histograms.map(percentiles));
+    const latencyRaw = load.histogramsRaw ? latencyByOutcome(load.histogramsRaw.map(percentiles)) : undefined;
     const histograms: Partial<Record<Outcome, string>> = {};
     load.histograms.forEach((h, code) => { if (h.totalCount > 0) histograms[OUTCOMES[code]!] = encodeHistogram(h); });
     for (const h of load.histograms) h.destroy();
+    for (const h of load.histogramsRaw ?? []) h.destroy();
 
     stage('verify');
     const snapshot = await takeSnapshot(target.admin, runId, scenario.skus.count, scenario.seed);
@@ -100,6 +99,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       outcomes: load.counts,
       latency,
       load: { model: scenario.load.model, connections: scenario.load.connections, inFlight: scenario.load.inFlight, workers: load.workers },
+      ...(load.dropped !== undefined ? { dropped: load.dropped } : {}),
+      ...(load.achievedRate !== undefined ? { achievedRate: load.achievedRate } : {}),
+      ...(load.targetRate !== undefined ? { targetRate: load.targetRate } : {}),
+      ...(latencyRaw ? { latencyRaw } : {}),
+      series: load.series,
       invariants,
       skus: Array.from({ length: scenario.skus.count }, (_, sku) => ({
         sku,
@@ -109,7 +113,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       })),
       target: target.info,
     };
-    return { summary, histograms, intervals: [] };
+    return { summary, histograms, intervals: load.intervals };
   } finally {
     if (seeded && !options.keep) {
       stage('cleanup');

@@ -52,7 +52,13 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--quiet', 'print only the summary')
     .option('--no-thresholds', 'do not evaluate the scenario\'s thresholds (exit 4 never happens)')
     .action(async (file: string, options: { redis?: string; script?: string; set: string[]; out?: string; keep?: boolean; quiet?: boolean; thresholds?: boolean }) => {
-      setExit(await runCommand(file, options, { stdout, stderr, signal: interruptController().signal }));
+      setExit(await runCommand(file, options, {
+        stdout,
+        stderr,
+        signal: interruptController().signal,
+        stderrIsTTY: process.stderr.isTTY === true,
+        stderrColumns: process.stderr.columns || 120,
+      }));
     });
 
   program

@@ -97,3 +97,19 @@ function search(cdfValues: Float64Array, u: number): number {
   }
   return lo;
 }
+
+/** The plan of a scenario (the coordinator and every worker build the same one from the seed). */
+export function planFor(scenario: {
+  readonly seed: number;
+  readonly skus: { readonly count: number; readonly selection: SkuSelection };
+  readonly quantity: QuantityWeights;
+  readonly duplicates: { readonly ratio: number };
+}): Plan {
+  return new Plan({
+    seed: scenario.seed,
+    skuCount: scenario.skus.count,
+    selection: scenario.skus.selection,
+    quantity: scenario.quantity,
+    duplicateRatio: scenario.duplicates.ratio,
+  });
+}

@@ -1,40 +1,109 @@
 /**
- * Collects what one executor observes: per-outcome latency histograms, outcome counts and the
- * per-request records. One recorder per thread; results are merged afterwards.
+ * Collects what one executor observes: per-outcome latency histograms (for the whole run and per
+ * one-second interval), outcome counts and the per-request records. One recorder per thread;
+ * results are merged afterwards with add(), never by averaging percentiles.
+ *
+ * Each reply is recorded once, into the current interval's histogram of its outcome; when an
+ * interval ends it is added into the run totals, encoded for the coordinator and destroyed. So the
+ * totals are exactly the sum of the intervals and a reply costs one histogram record (two for open
+ * models, which also keep the latency from the actual send).
  */
-import { emptyCounts, OUTCOMES, type OutcomeCode, type OutcomeCounts } from '../outcomes.js';
-import { newHistogram, recordUs, type Histogram } from '../metrics/histogram.js';
+import { OUTCOMES, type OutcomeCode } from '../outcomes.js';
+import { encodeHistogram, newHistogram, recordUs, type Histogram } from '../metrics/histogram.js';
 import { newRecords, reserveRow, type RequestRecords } from './records.js';
 
+export const INTERVAL_US = 1_000_000;
+
+/** One finished interval of one thread: counts per outcome and encoded histograms (null if empty). */
+export interface IntervalReport {
+  /** Interval number: it covers [n, n+1) seconds after t0, by reply time. */
+  readonly n: number;
+  readonly counts: number[];
+  readonly encoded: (string | null)[];
+}
+
 export class Recorder {
-  readonly histograms: Histogram[] = OUTCOMES.map(() => newHistogram());
-  readonly counts: OutcomeCounts = emptyCounts();
+  /** Whole-run latency from the intended send (== the actual send in the closed model). */
+  readonly totals: Histogram[] = OUTCOMES.map(() => newHistogram());
+  /** Open models: whole-run latency from the actual send. */
+  readonly raw: Histogram[] | undefined;
+  readonly countsByCode = new Float64Array(OUTCOMES.length);
   readonly records: RequestRecords;
   firstSendUs = Infinity;
   lastReplyUs = 0;
 
-  constructor(expected = 1024) {
-    this.records = newRecords(Math.max(16, expected));
+  private interval: (Histogram | undefined)[] = OUTCOMES.map(() => undefined);
+  private intervalCounts = new Float64Array(OUTCOMES.length);
+  private intervalN = 0;
+  private intervalEndUs = INTERVAL_US;
+
+  constructor(
+    expected: number,
+    keepRaw: boolean,
+    private readonly onInterval: (report: IntervalReport) => void = () => {},
+  ) {
+    this.records = newRecords(Math.max(16, Math.min(expected, 1 << 24)));
+    this.raw = keepRaw ? OUTCOMES.map(() => newHistogram()) : undefined;
   }
 
-  record(index: number, twin: boolean, sku: number, quantity: number, code: OutcomeCode, value: number, sentUs: number, repliedUs: number): void {
+  record(index: number, twin: number, sku: number, quantity: number, code: OutcomeCode, value: number, intendedUs: number, sentUs: number, repliedUs: number): void {
+    if (repliedUs >= this.intervalEndUs) this.rotate(repliedUs);
     const r = this.records;
     const row = reserveRow(r);
     r.index[row] = index;
     r.sku[row] = sku;
     r.quantity[row] = quantity;
     r.outcome[row] = code;
-    r.twin[row] = twin ? 1 : 0;
+    r.twin[row] = twin;
     r.value[row] = value;
     r.sentUs[row] = sentUs;
     r.repliedUs[row] = repliedUs;
-    this.counts[OUTCOMES[code]]++;
-    recordUs(this.histograms[code]!, repliedUs - sentUs);
+    this.intervalCounts[code]!++;
+    let h = this.interval[code];
+    if (h === undefined) h = this.interval[code] = newHistogram();
+    recordUs(h, repliedUs - intendedUs);
+    if (this.raw !== undefined) recordUs(this.raw[code]!, repliedUs - sentUs);
     if (sentUs < this.firstSendUs) this.firstSendUs = sentUs;
     if (repliedUs > this.lastReplyUs) this.lastReplyUs = repliedUs;
   }
 
+  /** Ends every interval that finished before `nowUs` (called by replies and by a timer). */
+  rotate(nowUs: number): void {
+    while (nowUs >= this.intervalEndUs) {
+      this.onInterval(this.closeInterval());
+      this.intervalN++;
+      this.intervalEndUs += INTERVAL_US;
+    }
+  }
+
+  /** Closes the current (partial) interval and returns it: the run is over. */
+  finish(): IntervalReport {
+    return this.closeInterval();
+  }
+
+  private closeInterval(): IntervalReport {
+    const encoded: (string | null)[] = [];
+    const counts: number[] = [];
+    for (let code = 0; code < OUTCOMES.length; code++) {
+      const h = this.interval[code];
+      counts.push(this.intervalCounts[code]!);
+      this.countsByCode[code]! += this.intervalCounts[code]!;
+      this.intervalCounts[code] = 0;
+      if (h === undefined) {
+        encoded.push(null);
+        continue;
+      }
+      this.totals[code]!.add(h);
+      encoded.push(encodeHistogram(h));
+      h.destroy();
+      this.interval[code] = undefined;
+    }
+    return { n: this.intervalN, counts, encoded };
+  }
+
   destroy(): void {
-    for (const h of this.histograms) h.destroy();
+    for (const h of this.totals) h.destroy();
+    for (const h of this.raw ?? []) h.destroy();
+    for (const h of this.interval) h?.destroy();
   }
 }

@@ -141,6 +141,9 @@ function requestsOrDuration(raw: Record<string, unknown>, shown: string): string
   const hasRequests = raw['requests'] !== undefined;
   const hasDuration = raw['duration'] !== undefined;
   if (hasRequests !== hasDuration) return undefined;
+  // A ramp ends with its last stage, so it may omit both.
+  const load = raw['load'];
+  if (!hasRequests && typeof load === 'object' && load !== null && (load as Record<string, unknown>)['model'] === 'ramping-rate') return undefined;
   return `${shown}: requests: expected exactly one of \`requests\` (a count) or \`duration\` (like "10s"), got ${hasRequests ? 'both' : 'neither'}`;
 }
 
@@ -156,14 +159,16 @@ function toYamlShape(config: ScenarioConfig): unknown {
   const quantity =
     config.quantity.length === 1 ? config.quantity[0]!.quantity : Object.fromEntries(config.quantity.map((q) => [q.quantity, q.weight]));
   const { duration, ...rest } = config;
-  return { ...rest, quantity, ...(duration !== undefined ? { duration: `${duration}ms` } : {}) };
+  // Durations are stored in ms; written back with their unit so asRun loads again as it ran.
+  const load = config.load.stages ? { ...config.load, stages: config.load.stages.map((s) => ({ ...s, duration: `${s.duration}ms` })) } : config.load;
+  return { ...rest, load, quantity, ...(duration !== undefined ? { duration: `${duration}ms` } : {}) };
 }
 
 const SECTION_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(scenarioSchema.shape),
   skus: ['count', 'stock', 'selection'],
-  load: ['model', 'connections', 'inFlight', 'workers'],
-  duplicates: ['ratio', 'pattern'],
+  load: ['model', 'connections', 'inFlight', 'workers', 'rate', 'startRate', 'stages', 'maxInFlight'],
+  duplicates: ['ratio', 'pattern', 'delayMs'],
 };
 
 export function formatIssues(issues: readonly z.core.$ZodIssue[], shown: string, overridden: ReadonlySet<string>): string[] {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { parseDurationMs } from './duration.js';
 import { parseThresholds } from '../thresholds/parse.js';
+import { validateLoadModel } from '../load/executors/index.js';
 
 const MAX_STOCK = 99_999_999_999_999; // 14 digits: the widest integer lua/deduct.lua handles exactly
 
@@ -72,14 +73,26 @@ const quantity = z.unknown().transform((value, ctx): QuantityWeights => {
   return weights.sort((a, b) => a.quantity - b.quantity);
 });
 
-export const LOAD_MODELS = ['closed'] as const;
-export const DUPLICATE_PATTERNS = ['sequential', 'concurrent'] as const;
+export const LOAD_MODELS = ['closed', 'constant-rate', 'ramping-rate'] as const;
+export const DUPLICATE_PATTERNS = ['sequential', 'concurrent', 'delayed', 'cross-worker'] as const;
+
+const rate = (what: string) => z.number({ error: what }).min(0, { error: what }).max(10_000_000, { error: `${what} (at most 10000000)` });
 
 const load = z.strictObject({
   model: z.enum(LOAD_MODELS, { error: `one of ${LOAD_MODELS.join(', ')}` }).default('closed'),
   connections: positiveInt().max(10_000, { error: 'at most 10000 connections' }).default(10),
   inFlight: positiveInt().max(10_000, { error: 'at most 10000 in flight per connection' }).default(1),
   workers: positiveInt().max(256, { error: 'at most 256 workers' }).optional(),
+  // Open models (constant-rate, ramping-rate); each model checks which of these it takes.
+  rate: rate('a rate in requests per second > 0').gt(0, { error: 'a rate in requests per second > 0' }).optional(),
+  startRate: rate('a rate in requests per second >= 0').optional(),
+  stages: z
+    .array(z.strictObject({ duration, target: rate('a target rate in requests per second >= 0') }), {
+      error: 'a list of stages like [{duration: "10s", target: 1000}]',
+    })
+    .min(1, { error: 'a list of at least one stage like [{duration: "10s", target: 1000}]' })
+    .optional(),
+  maxInFlight: positiveInt().max(1_000_000, { error: 'at most 1000000 in flight' }).optional(),
 });
 
 const duplicates = z.strictObject({
@@ -89,6 +102,8 @@ const duplicates = z.strictObject({
     .max(1, { error: 'a ratio between 0 and 1' })
     .default(0),
   pattern: z.enum(DUPLICATE_PATTERNS, { error: `one of ${DUPLICATE_PATTERNS.join(', ')}` }).default('sequential'),
+  /** pattern delayed: milliseconds from the original's send to its twin's. */
+  delayMs: positiveInt('a delay in milliseconds (positive integer)').optional(),
 });
 
 // Kept as written (so the scenario as run shows it verbatim); src/thresholds/parse.ts checks each
@@ -125,7 +140,40 @@ export const scenarioSchema = z
     seed: z.number({ error: 'an integer seed' }).int({ error: 'an integer seed' }).min(0, { error: 'an integer seed >= 0' }).default(1),
     timeoutMs: positiveInt('a timeout in milliseconds (positive integer)').default(5000),
     thresholds: thresholds.optional(),
+  })
+  .superRefine((s, ctx) => {
+    // Runs only once every field is valid (zod skips object refinements otherwise); the
+    // requests/duration choice is checked in load.ts so that it is reported with everything else.
+    for (const issue of validateLoadModel(s.load)) ctx.addIssue({ code: 'custom', ...issue });
+    checkDuplicates(s, ctx);
   });
+
+type Parsed = {
+  load: { connections: number; workers?: number | undefined };
+  duplicates: { pattern: (typeof DUPLICATE_PATTERNS)[number]; delayMs?: number | undefined; ratio: number };
+};
+
+function checkDuplicates(s: Parsed, ctx: z.RefinementCtx): void {
+  const { pattern, delayMs } = s.duplicates;
+  if (pattern === 'delayed' && delayMs === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['duplicates', 'delayMs'], message: 'a delay in milliseconds (required by pattern delayed)', input: undefined });
+  }
+  if (pattern !== 'delayed' && delayMs !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['duplicates', 'delayMs'], message: 'no delayMs unless pattern is delayed', input: delayMs });
+  }
+  if (pattern === 'cross-worker') {
+    // The twin must go through another worker (and so another connection) than its original.
+    if (s.load.workers !== undefined && s.load.workers < 2) {
+      ctx.addIssue({ code: 'custom', path: ['load', 'workers'], message: 'at least 2 workers with duplicates pattern cross-worker', input: s.load.workers });
+    }
+    if (s.load.connections < 2) {
+      ctx.addIssue({ code: 'custom', path: ['load', 'connections'], message: 'at least 2 connections with duplicates pattern cross-worker', input: s.load.connections });
+    }
+  }
+  if (s.load.workers !== undefined && s.load.workers > s.load.connections) {
+    ctx.addIssue({ code: 'custom', path: ['load', 'workers'], message: `at most load.connections (${s.load.connections}) workers: each worker owns at least one connection`, input: s.load.workers });
+  }
+}
 
 export type QuantityWeights = { quantity: number; weight: number }[];
 export type ScenarioInput = z.input<typeof scenarioSchema>;

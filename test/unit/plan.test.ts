@@ -79,7 +79,11 @@ describe('request source', () => {
     source.replied(0, false);
     expect(source.next()).toEqual({ index: 0, twin: true });
     expect(source.next()).toEqual({ index: 2, twin: false });
-    expect(source.next()).toEqual({ index: 3, twin: false });
+    // The last unit of the limit is kept for the twin 2 owes: no original 3 whose twin could not go.
     expect(source.next()).toBeUndefined();
+    source.replied(2, false);
+    expect(source.next()).toEqual({ index: 2, twin: true });
+    expect(source.next()).toBeUndefined();
+    expect(source.exhausted).toBe(true);
   });
 });

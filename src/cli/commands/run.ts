@@ -14,6 +14,7 @@ import { evaluateThresholds } from '../../thresholds/evaluate.js';
 import { parseThresholds } from '../../thresholds/parse.js';
 import { environment } from '../environment.js';
 import { defaultReportDir, writeFiles } from '../output.js';
+import { progressLine } from '../progress.js';
 
 export interface RunCommandOptions {
   redis?: string;
@@ -31,20 +32,26 @@ export interface CommandIO {
   stderr: (text: string) => void;
   /** Aborted on the first Ctrl-C. */
   signal: AbortSignal;
+  /** A live progress line is drawn only on a terminal. */
+  stderrIsTTY?: boolean;
+  stderrColumns?: number;
 }
 
 export async function runCommand(file: string, options: RunCommandOptions, io: CommandIO): Promise<number> {
   const overrides = options.set.map(parseOverride);
   if (options.script !== undefined) overrides.push(parseOverride(`script=${JSON.stringify(options.script)}`));
   const scenario = loadScenario(file, { overrides });
+  const progress = io.stderrIsTTY && !options.quiet ? progressLine(io.stderr, io.stderrColumns) : undefined;
   const run = await runScenario(scenario, {
     redis: options.redis,
     keep: options.keep ?? false,
     signal: io.signal,
     onStage: (stage, detail) => {
+      if (stage === 'verify') progress?.done();
       if (!options.quiet && stage === 'seed') io.stderr(`sellout: run ${detail} on ${scenario.name}: seeding ${scenario.skus.count} SKU(s)\n`);
     },
-  });
+    ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+  }).finally(() => progress?.done());
   // Thresholds were validated when the scenario loaded, so parsing again cannot fail here.
   const thresholds = options.thresholds === false ? [] : evaluateThresholds(parseThresholds(scenario.thresholds).thresholds, run.summary);
   const summary: SummaryV1 = {

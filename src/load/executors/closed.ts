@@ -1,75 +1,145 @@
 /**
  * Closed model: `connections` x `inFlight` requests outstanding; each slot sends its next request
- * as soon as its previous reply arrives (memtier's clients x pipeline), until the source is
- * exhausted, the deadline passes or the run is stopped.
+ * on the same connection as soon as its previous reply arrives (memtier's clients x pipeline),
+ * until the source is exhausted, the deadline passes or the run is stopped. Latency is from the
+ * actual send (in a closed model the intended send *is* the actual one).
  */
-import { performance } from 'node:perf_hooks';
-import type { DeductConnection } from '../connection.js';
-import type { Plan } from '../plan.js';
-import type { Recorder } from '../recorder.js';
-import type { RequestSource } from '../source.js';
+import type { OutcomeCode } from '../../outcomes.js';
+import type { DeductClient } from '../resp.js';
+import type { Executor, ExecutorContext, LoadConfig, LoadIssue } from './types.js';
 
-export interface ClosedOptions {
-  readonly connections: readonly DeductConnection[];
-  readonly inFlight: number;
-  readonly plan: Plan;
-  readonly source: RequestSource;
-  readonly recorder: Recorder;
-  /** performance.now() at the run's t0; times are recorded in microseconds since then. */
-  readonly t0: number;
-  /** Stop sending at this performance.now() (duration scenarios). */
-  readonly deadline?: number;
-  readonly signal?: AbortSignal;
-}
+/** Keys that only open models take. */
+const OPEN_ONLY = ['rate', 'startRate', 'stages', 'maxInFlight'] as const;
 
-export async function runClosed(options: ClosedOptions): Promise<void> {
-  const { connections, inFlight, plan, source, recorder, t0, deadline = Infinity, signal } = options;
-
-  const slot = async (connection: DeductConnection): Promise<void> => {
-    for (;;) {
-      if (signal?.aborted) return;
-      const now = performance.now();
-      if (now >= deadline) return;
-      const next = source.next();
-      if (next === undefined) {
-        // Nothing left right now; a sequential twin may still be released by a reply in flight.
-        if (source.exhausted) return;
-        if (!(await waitForTwin())) return;
-        continue;
-      }
-      const sku = plan.skuOf(next.index);
-      const quantity = plan.quantityOf(next.index);
-      const sentUs = (now - t0) * 1000;
-      busy++;
-      const reply = await connection.deduct(sku, quantity, next.index);
-      busy--;
-      const repliedUs = (performance.now() - t0) * 1000;
-      recorder.record(next.index, next.twin, sku, quantity, reply.code, reply.value, sentUs, repliedUs);
-      source.replied(next.index, next.twin);
-      wakeWaiters();
-    }
-  };
-
-  // Slots that found nothing to send wait here until a reply might have released a twin.
-  let waiters: (() => void)[] = [];
-  let busy = 0; // slots waiting for a reply right now
-  const wakeWaiters = () => { const w = waiters; waiters = []; for (const wake of w) wake(); };
-  const waitForTwin = () =>
-    new Promise<boolean>((resolve) => {
-      // If no slot awaits a reply, no twin can be released any more: this slot is done.
-      if (busy === 0) return resolve(false);
-      waiters.push(() => resolve(true));
-    });
-
-  const slots: Promise<void>[] = [];
-  for (const connection of connections) {
-    for (let i = 0; i < inFlight; i++) {
-      slots.push(
-        (async () => {
-          try { await slot(connection); } finally { wakeWaiters(); }
-        })(),
-      );
+export function validateClosed(load: LoadConfig): LoadIssue[] {
+  const issues: LoadIssue[] = [];
+  for (const key of OPEN_ONLY) {
+    if (load[key] !== undefined) {
+      issues.push({ path: ['load', key], message: `no ${key} with model closed (it is for constant-rate / ramping-rate)`, input: load[key] });
     }
   }
-  await Promise.all(slots);
+  return issues;
+}
+
+export class ClosedExecutor implements Executor {
+  readonly scheduled = 0;
+  readonly dropped = 0;
+  readonly connectionErrors = new Set<string>();
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private conns: readonly DeductClient[] = [];
+  private stopping = false;
+  private finished = false;
+  private inFlight = 0;
+  private idleTotal = 0;
+  private alive = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ctx: ExecutorContext,
+    private readonly slotsPerConnection: number,
+  ) {
+    this.done = new Promise((resolve) => { this.resolveDone = resolve; });
+  }
+
+  start(conns: readonly DeductClient[]): void {
+    this.conns = conns;
+    for (const conn of conns) {
+      conn.idle = this.slotsPerConnection;
+      this.idleTotal += this.slotsPerConnection;
+      this.alive++;
+    }
+    this.fill(this.ctx.nowUs());
+    this.ctx.flusher.flush();
+    this.checkDone();
+  }
+
+  stop(): void {
+    this.stopping = true;
+    this.checkDone();
+  }
+
+  tick(nowUs: number): void {
+    if (nowUs >= this.ctx.deadlineUs) this.stopping = true;
+    if (!this.stopping && this.idleTotal > 0) {
+      this.fill(nowUs);
+      this.ctx.flusher.flush();
+    }
+    this.checkDone();
+  }
+
+  onReply(conn: DeductClient, index: number, twin: number, sku: number, quantity: number, code: OutcomeCode, value: number, intendedUs: number, sentUs: number, repliedUs: number): void {
+    const { recorder, source } = this.ctx;
+    recorder.record(index, twin, sku, quantity, code, value, intendedUs, sentUs, repliedUs);
+    source.replied(index, twin === 1);
+    this.inFlight--;
+    if (repliedUs >= this.ctx.deadlineUs) this.stopping = true;
+    // The slot that just freed sends again on its own connection.
+    if (!this.stopping && conn.alive && source.take(repliedUs)) this.sendOn(conn, repliedUs);
+    else if (conn.alive) { conn.idle++; this.idleTotal++; }
+    // Slots that found nothing earlier may have something now (a sequential twin was released).
+    if (this.idleTotal > 0 && !this.stopping) this.fill(repliedUs);
+    if (this.inFlight === 0) this.checkDone();
+  }
+
+  onClosed(conn: DeductClient, reason: string): void {
+    if (this.finished) return;
+    this.connectionErrors.add(reason);
+    this.idleTotal -= conn.idle;
+    conn.idle = 0;
+    this.alive--;
+    this.checkDone();
+  }
+
+  private sendOn(conn: DeductClient, nowUs: number): void {
+    const { plan, source } = this.ctx;
+    const index = source.index;
+    this.inFlight++;
+    conn.send(index, source.twin ? 1 : 0, plan.skuOf(index), plan.quantityOf(index), nowUs, nowUs);
+  }
+
+  private fill(nowUs: number): void {
+    const { source } = this.ctx;
+    for (const conn of this.conns) {
+      while (conn.idle > 0 && conn.alive) {
+        if (!source.take(nowUs)) {
+          this.armDelayedTimer(nowUs);
+          return;
+        }
+        conn.idle--;
+        this.idleTotal--;
+        this.sendOn(conn, nowUs);
+      }
+    }
+  }
+
+  /** Delayed twins come due later: wake up then, if there are idle slots to send them. */
+  private armDelayedTimer(nowUs: number): void {
+    const { source } = this.ctx;
+    if (this.timer !== undefined || source.waiting === 0 || source.exhausted || this.stopping) return;
+    const waitMs = Math.max(0, (source.nextDueUs - nowUs) / 1000);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.tick(this.ctx.nowUs());
+    }, waitMs);
+  }
+
+  private checkDone(): void {
+    if (this.finished || this.inFlight > 0) return;
+    const { source } = this.ctx;
+    // Nothing in flight: no reply can release a sequential twin any more, so unless delayed
+    // twins are still waiting for their time, nothing more will be sent.
+    const more = !this.stopping && this.alive > 0 && !source.exhausted && source.waiting > 0;
+    if (more) return;
+    if (!this.stopping && this.alive > 0 && !source.exhausted && this.idleTotal > 0) {
+      // Idle slots with nothing in flight: try once more (originals may remain after a burst of twins).
+      const before = this.inFlight;
+      this.fill(this.ctx.nowUs());
+      this.ctx.flusher.flush();
+      if (this.inFlight > before) return;
+    }
+    this.finished = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.resolveDone();
+  }
 }

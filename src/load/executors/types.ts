@@ -1,0 +1,51 @@
+/**
+ * What every load model (executor) gets and provides. An executor runs inside one worker thread
+ * over that worker's connections; it is the connections' ReplyHandler, so a reply goes straight
+ * from the socket parser to the executor's bookkeeping and the next send, with no promise between.
+ */
+import type { Plan } from '../plan.js';
+import type { Recorder } from '../recorder.js';
+import type { DeductClient, Flusher, ReplyHandler } from '../resp.js';
+import type { RequestSource } from '../source.js';
+import type { ScenarioConfig } from '../../scenario/schema.js';
+
+export interface ExecutorContext {
+  readonly plan: Plan;
+  readonly source: RequestSource;
+  readonly recorder: Recorder;
+  readonly flusher: Flusher;
+  /** Microseconds since the run's common t0. */
+  readonly nowUs: () => number;
+  /** Stop sending at this time (microseconds since t0; Infinity when the run has no duration). */
+  readonly deadlineUs: number;
+  /** This worker's position and the number of workers (open models take every W-th send). */
+  readonly worker: number;
+  readonly workers: number;
+  /** Open models: this worker's share of max in flight. */
+  readonly maxInFlight: number;
+}
+
+export interface Executor extends ReplyHandler {
+  /** Starts sending over the connections (all connected). */
+  start(conns: readonly DeductClient[]): void;
+  /** Stops sending; what is in flight still completes (or times out as unknown). */
+  stop(): void;
+  /** Called by the worker's ticker a few times a second: deadlines and late timers. */
+  tick(nowUs: number): void;
+  /** Resolves when nothing is in flight and nothing more will be sent. */
+  readonly done: Promise<void>;
+  /** Open models: sends scheduled and dropped (0 for the closed model). */
+  readonly scheduled: number;
+  readonly dropped: number;
+  /** Distinct reasons connections closed early. */
+  readonly connectionErrors: Set<string>;
+}
+
+/** One validation problem of a load model: where, what was expected, and what was found. */
+export interface LoadIssue {
+  readonly path: (string | number)[];
+  readonly message: string;
+  readonly input: unknown;
+}
+
+export type LoadConfig = ScenarioConfig['load'];

@@ -1,0 +1,76 @@
+/**
+ * The main <-> worker protocol, all of it (piscina's src/types.ts idea: one file to read).
+ *
+ * 1. The coordinator runs one piscina task per worker: `WorkerTask` (plain data, structured-cloned)
+ *    with a MessagePort and a SharedArrayBuffer for control.
+ * 2. The worker opens its connections and posts `ready` (or `failed`) on the port.
+ * 3. When every worker is ready (the barrier), the coordinator posts `start` with one wall-clock
+ *    origin t0 in the future; every worker waits for it, so the crowd arrives together, and all
+ *    times (microseconds since t0) are comparable across threads.
+ * 4. While running, a worker posts one `interval` a second (counts and encoded histograms), never
+ *    a message per request. The coordinator stops the workers by setting CONTROL_STOP in the
+ *    shared control array (checked by the workers' timers).
+ * 5. At the end the worker posts `result` with its records' buffers transferred (not copied),
+ *    then its task resolves.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { RequestRecords } from './records.js';
+import type { IntervalReport } from './recorder.js';
+import type { Scenario } from '../scenario/load.js';
+import type { RedisEndpoint } from '../target/url.js';
+
+/** Int32 slots of the shared control array. */
+export const CONTROL_STOP = 0;
+export const CONTROL_SLOTS = 4;
+
+export interface WorkerTask {
+  readonly worker: number;
+  readonly workers: number;
+  /** Connections this worker owns. */
+  readonly connections: number;
+  /** Sends this worker may make (its share of `requests`; Infinity for duration runs). */
+  readonly limit: number;
+  /** Open models: this worker's share of max in flight. */
+  readonly maxInFlight: number;
+  readonly scenario: Scenario;
+  readonly endpoint: RedisEndpoint;
+  readonly runId: string;
+  readonly scriptSha: string;
+  /** Int32Array view over it: [CONTROL_STOP] = 1 asks the worker to stop sending. */
+  readonly control: SharedArrayBuffer;
+  readonly port: MessagePort;
+}
+
+export type CoordinatorMessage = { readonly type: 'start'; /** epoch ms (performance.timeOrigin + now()) */ readonly t0: number };
+
+export type WorkerMessage =
+  | { readonly type: 'ready'; readonly worker: number }
+  | { readonly type: 'failed'; readonly worker: number; readonly message: string }
+  | { readonly type: 'interval'; readonly worker: number; readonly report: IntervalReport; readonly dropped: number; readonly inFlight: number }
+  | { readonly type: 'result'; readonly worker: number; readonly result: WorkerResult };
+
+export interface WorkerResult {
+  /** Replies per outcome code (outcomes.ts order). */
+  readonly counts: number[];
+  /** Whole-run histograms per outcome code, encoded (null when empty): from the intended send. */
+  readonly latency: (string | null)[];
+  /** Open models: from the actual send. */
+  readonly latencyRaw: (string | null)[] | null;
+  /** The last, partial interval (the earlier ones came as `interval` messages). */
+  readonly lastInterval: IntervalReport;
+  readonly records: RequestRecords;
+  readonly firstSendUs: number;
+  readonly lastReplyUs: number;
+  /** Open models: scheduled sends, and those dropped because max in flight was reached. */
+  readonly scheduled: number;
+  readonly dropped: number;
+  /** Why connections closed early, if they did (distinct reasons). */
+  readonly connectionErrors: string[];
+}
+
+/** The buffers of a records table, for a postMessage transfer list. */
+export function recordBuffers(records: RequestRecords): ArrayBuffer[] {
+  return [records.index, records.sku, records.quantity, records.outcome, records.twin, records.value, records.sentUs, records.repliedUs].map(
+    (a) => a.buffer as ArrayBuffer,
+  );
+}

@@ -1,0 +1,532 @@
+/**
+ * The hot path's Redis client: a minimal pipelined RESP2 connection that sends only the deduction
+ * (EVALSHA sha 2 stock journal qty id: 7 arguments) and reads integer / error replies.
+ *
+ * Why not ioredis here: a plain ioredis loop costs 17-23 us of CPU per deduction (a promise, a
+ * Command object, argument strings and a parsed reply object per request); this one costs a few
+ * hundred nanoseconds because
+ *  - the bytes of `*7 EVALSHA sha 2 stockKey journalKey` are encoded once per SKU, and a request
+ *    writes only its quantity and the digits of its index into a slab buffer (no string building);
+ *  - writes are batched: requests accumulate in the slab and go out in one socket.write per event
+ *    handler (the owner calls `Flusher.flush()`), like a pipeline;
+ *  - replies are scanned in place: integers are parsed from the bytes, error lines are matched
+ *    against a small cache of lines already seen, and nothing is allocated per reply;
+ *  - what a pending request needs at reply time lives in typed-array rings, and the reply is
+ *    handed to one `ReplyHandler` callback: no promise, no closure per request.
+ * ioredis stays for admin work, seeding and verification.
+ */
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { Code, classifyErrorReply, type OutcomeCode } from '../outcomes.js';
+import { journalKey, requestIdPrefix, stockKey } from '../keys.js';
+import type { RedisEndpoint } from '../target/url.js';
+
+export interface ReplyHandler {
+  /**
+   * One reply (or an `unknown` outcome when the connection failed with the request in flight).
+   * `value` is the integer reply for ok, NaN otherwise. Times are microseconds since t0.
+   */
+  onReply(
+    conn: DeductClient, index: number, twin: number, sku: number, quantity: number,
+    code: OutcomeCode, value: number, intendedUs: number, sentUs: number, repliedUs: number,
+  ): void;
+  /** The connection is gone (after its pending requests were reported as unknown). */
+  onClosed(conn: DeductClient, reason: string): void;
+}
+
+/** Collects connections with buffered writes, so one event handler ends with one write per socket. */
+export class Flusher {
+  private dirty: DeductClient[] = [];
+  mark(conn: DeductClient): void {
+    this.dirty.push(conn);
+  }
+  flush(): void {
+    const list = this.dirty;
+    if (list.length === 0) return;
+    this.dirty = [];
+    for (let i = 0; i < list.length; i++) list[i]!.flushNow();
+  }
+}
+
+export interface DeductClientOptions {
+  readonly endpoint: RedisEndpoint;
+  readonly runId: string;
+  readonly seed: number;
+  readonly scriptSha: string;
+  readonly scriptSource: string;
+  readonly connectTimeoutMs?: number;
+}
+
+const CRLF = Buffer.from('\r\n');
+const SLAB_SIZE = 256 * 1024;
+/** Room a request needs after its SKU prefix: `$N\r\n` + 15 digits + `\r\n$N\r\n` + ID prefix + 10 digits + `\r\n`. */
+const REQUEST_TAIL_MAX = 64;
+
+// Internal (non-deduction) entries in the pending ring use this marker in `kind`.
+const KIND_DEDUCT = 0;
+const KIND_INTERNAL = 1;
+const KIND_RETRY = 2; // a deduction resent after NOSCRIPT: a second NOSCRIPT is an error
+
+const enum Parse { Incomplete = -1 }
+
+export class DeductClient {
+  /** Position among its worker's connections (executors use it). */
+  readonly id: number;
+  /** Requests written and not yet answered. */
+  inFlight = 0;
+  alive = false;
+  /** Idle slots (closed model bookkeeping, owned by the executor). */
+  idle = 0;
+
+  private socket: Socket | undefined;
+  private readonly options: DeductClientOptions;
+  private readonly handler: ReplyHandler;
+  private readonly flusher: Flusher;
+  private readonly shaBytes: Buffer;
+  private readonly idPrefix: Buffer;
+  private readonly skuPrefixes: (Buffer | undefined)[] = [];
+  private readonly now: () => number;
+
+  // Output slab: requests are appended at `pos`; bytes from `start` to `pos` are not yet written.
+  private slab: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
+  private start = 0;
+  private pos = 0;
+  private dirty = false;
+
+  // Pending ring (FIFO: Redis answers in order).
+  private cap = 64;
+  private head = 0;
+  private count = 0;
+  private rIndex = new Uint32Array(64);
+  private rSku = new Uint32Array(64);
+  private rQty = new Uint32Array(64);
+  private rKind = new Uint8Array(64);
+  private rTwin = new Uint8Array(64);
+  private rIntended = new Float64Array(64);
+  private rSent = new Float64Array(64);
+
+  // Reply parsing: bytes of an incomplete reply carried over to the next chunk.
+  private carry: Buffer | undefined;
+  private readonly errorCache: { bytes: Buffer; code: OutcomeCode; noscript: boolean }[] = [];
+  private scriptLoadPending = false;
+  private handshake: ((err?: Error) => void) | undefined;
+  private handshakeLeft = 0;
+
+  constructor(id: number, options: DeductClientOptions, handler: ReplyHandler, flusher: Flusher, now: () => number) {
+    this.id = id;
+    this.options = options;
+    this.handler = handler;
+    this.flusher = flusher;
+    this.now = now;
+    this.shaBytes = Buffer.from(options.scriptSha, 'latin1');
+    this.idPrefix = Buffer.from(requestIdPrefix(options.seed), 'latin1');
+  }
+
+  /** Opens the socket, sends AUTH / SELECT when the endpoint has them, and resolves when ready. */
+  connect(): Promise<void> {
+    const { endpoint } = this.options;
+    const timeoutMs = this.options.connectTimeoutMs ?? 3000;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const done = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.handshake = undefined;
+        if (err) {
+          this.socket?.destroy();
+          reject(err);
+        } else {
+          this.alive = true;
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => done(new Error(`connect timeout after ${timeoutMs} ms`)), timeoutMs);
+      const socket = endpoint.tls
+        ? tlsConnect({ host: endpoint.host, port: endpoint.port, ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }) })
+        : netConnect({ host: endpoint.host, port: endpoint.port });
+      this.socket = socket;
+      socket.setNoDelay(true);
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      socket.on('error', (err) => {
+        if (!settled) done(err);
+        else this.fail(`connection error: ${err.message}`);
+      });
+      socket.on('close', () => {
+        if (!settled) done(new Error('connection closed during handshake'));
+        else this.fail('connection closed by the server');
+      });
+      socket.once(endpoint.tls ? 'secureConnect' : 'connect', () => {
+        const commands: string[][] = [];
+        if (endpoint.password !== undefined) {
+          commands.push(endpoint.username !== undefined ? ['AUTH', endpoint.username, endpoint.password] : ['AUTH', endpoint.password]);
+        }
+        if (endpoint.db !== 0) commands.push(['SELECT', String(endpoint.db)]);
+        if (commands.length === 0) return done();
+        this.handshake = done;
+        this.handshakeLeft = commands.length;
+        for (const command of commands) this.sendInternal(command);
+        this.flushNow();
+      });
+    });
+  }
+
+  /** Queues one deduction (written at the next flush). */
+  send(index: number, twin: number, sku: number, quantity: number, intendedUs: number, sentUs: number): void {
+    this.push(KIND_DEDUCT, index, twin, sku, quantity, intendedUs, sentUs);
+    this.encode(sku, quantity, index);
+  }
+
+  /** Writes everything buffered in one socket.write. */
+  flushNow(): void {
+    this.dirty = false;
+    if (this.pos === this.start || this.socket === undefined) return;
+    // The slab region handed to write() is never touched again: new requests go after it, and a
+    // fresh slab is taken when this one is full (the old one is freed once written).
+    this.socket.write(this.slab.subarray(this.start, this.pos));
+    this.start = this.pos;
+  }
+
+  /** Closes the socket; requests still in flight become `unknown`. */
+  close(reason = 'closed by sellout'): void {
+    this.fail(reason);
+  }
+
+  /** Send time of the oldest request in flight, or NaN. */
+  oldestSentUs(): number {
+    return this.count === 0 ? NaN : this.rSent[this.head]!;
+  }
+
+  // ---- encoding -------------------------------------------------------------------------------
+
+  private skuPrefix(sku: number): Buffer {
+    let prefix = this.skuPrefixes[sku];
+    if (prefix === undefined) {
+      const { runId } = this.options;
+      const stock = Buffer.from(stockKey(runId, sku), 'latin1');
+      const journal = Buffer.from(journalKey(runId, sku), 'latin1');
+      prefix = Buffer.concat([
+        Buffer.from(`*7\r\n$7\r\nEVALSHA\r\n$${this.shaBytes.length}\r\n`, 'latin1'), this.shaBytes, CRLF,
+        Buffer.from(`$1\r\n2\r\n$${stock.length}\r\n`, 'latin1'), stock, CRLF,
+        Buffer.from(`$${journal.length}\r\n`, 'latin1'), journal, CRLF,
+      ]);
+      this.skuPrefixes[sku] = prefix;
+    }
+    return prefix;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.pos + bytes > this.slab.length) {
+      // Unwritten bytes move to the new slab; the old slab stays referenced by pending writes only.
+      const pendingBytes = this.pos - this.start;
+      const next = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, (pendingBytes + bytes) * 2));
+      this.slab.copy(next, 0, this.start, this.pos);
+      this.slab = next;
+      this.start = 0;
+      this.pos = pendingBytes;
+    }
+  }
+
+  private encode(sku: number, quantity: number, index: number): void {
+    const prefix = this.skuPrefix(sku);
+    const idPrefix = this.idPrefix;
+    this.reserve(prefix.length + idPrefix.length + REQUEST_TAIL_MAX);
+    const slab = this.slab;
+    let p = this.pos;
+    slab.set(prefix, p);
+    p += prefix.length;
+    // $<len(qty)>\r\n<qty>\r\n
+    const qLen = digitCount(quantity);
+    slab[p++] = 36; // '$'
+    p = writeDigits(slab, p, qLen, digitCount(qLen));
+    slab[p++] = 13; slab[p++] = 10;
+    p = writeDigits(slab, p, quantity, qLen);
+    slab[p++] = 13; slab[p++] = 10;
+    // $<len(id)>\r\n<prefix><index>\r\n
+    const iLen = digitCount(index);
+    const idLen = idPrefix.length + iLen;
+    slab[p++] = 36;
+    p = writeDigits(slab, p, idLen, digitCount(idLen));
+    slab[p++] = 13; slab[p++] = 10;
+    slab.set(idPrefix, p);
+    p += idPrefix.length;
+    p = writeDigits(slab, p, index, iLen);
+    slab[p++] = 13; slab[p++] = 10;
+    this.pos = p;
+    if (!this.dirty) {
+      this.dirty = true;
+      this.flusher.mark(this);
+    }
+  }
+
+  private sendInternal(args: readonly string[]): void {
+    let text = `*${args.length}\r\n`;
+    for (const arg of args) text += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
+    const bytes = Buffer.from(text, 'utf8');
+    this.reserve(bytes.length);
+    this.slab.set(bytes, this.pos);
+    this.pos += bytes.length;
+    this.push(KIND_INTERNAL, 0, 0, 0, 0, 0, 0);
+    if (!this.dirty) {
+      this.dirty = true;
+      this.flusher.mark(this);
+    }
+  }
+
+  // ---- pending ring ---------------------------------------------------------------------------
+
+  private push(kind: number, index: number, twin: number, sku: number, qty: number, intendedUs: number, sentUs: number): void {
+    if (this.count === this.cap) this.grow();
+    const at = (this.head + this.count) & (this.cap - 1);
+    this.rKind[at] = kind;
+    this.rIndex[at] = index;
+    this.rTwin[at] = twin;
+    this.rSku[at] = sku;
+    this.rQty[at] = qty;
+    this.rIntended[at] = intendedUs;
+    this.rSent[at] = sentUs;
+    this.count++;
+    if (kind !== KIND_INTERNAL) this.inFlight++;
+  }
+
+  private grow(): void {
+    const cap = this.cap * 2;
+    const take = <T extends Uint32Array | Uint8Array | Float64Array>(old: T): T => {
+      const next = new (old.constructor as new (n: number) => T)(cap);
+      for (let i = 0; i < this.count; i++) next[i] = old[(this.head + i) & (this.cap - 1)]!;
+      return next;
+    };
+    this.rKind = take(this.rKind);
+    this.rIndex = take(this.rIndex);
+    this.rTwin = take(this.rTwin);
+    this.rSku = take(this.rSku);
+    this.rQty = take(this.rQty);
+    this.rIntended = take(this.rIntended);
+    this.rSent = take(this.rSent);
+    this.head = 0;
+    this.cap = cap;
+  }
+
+  /** Pops the oldest pending entry and reports its reply. */
+  private complete(code: OutcomeCode, value: number, nowUs: number, noscript: boolean, errorText: string | undefined): void {
+    if (this.count === 0) {
+      // A reply nobody asked for: the stream is out of step, so nothing after it can be trusted.
+      this.fail('protocol error: a reply arrived with no request in flight');
+      return;
+    }
+    const at = this.head;
+    const kind = this.rKind[at]!;
+    this.head = (at + 1) & (this.cap - 1);
+    this.count--;
+    if (kind === KIND_INTERNAL) {
+      if (this.handshake !== undefined) {
+        if (errorText !== undefined) this.handshake(new Error(`Redis refused the connection setup: ${errorText}`));
+        else if (--this.handshakeLeft === 0) this.handshake();
+      } else {
+        this.scriptLoadPending = false;
+      }
+      return;
+    }
+    if (noscript && kind === KIND_DEDUCT) {
+      // The server lost its script cache (restart, failover, SCRIPT FLUSH): load the script once,
+      // then resend this deduction after it, in order. Requests already pipelined behind this one
+      // will also get NOSCRIPT and come here; they reuse the same SCRIPT LOAD.
+      this.inFlight--;
+      if (!this.scriptLoadPending) {
+        this.scriptLoadPending = true;
+        this.sendInternal(['SCRIPT', 'LOAD', this.options.scriptSource]);
+      }
+      const index = this.rIndex[at]!, sku = this.rSku[at]!, qty = this.rQty[at]!;
+      this.push(KIND_RETRY, index, this.rTwin[at]!, sku, qty, this.rIntended[at]!, this.rSent[at]!);
+      this.encode(sku, qty, index);
+      return;
+    }
+    this.inFlight--;
+    this.handler.onReply(this, this.rIndex[at]!, this.rTwin[at]!, this.rSku[at]!, this.rQty[at]!, code, value, this.rIntended[at]!, this.rSent[at]!, nowUs);
+  }
+
+  private fail(reason: string): void {
+    const wasAlive = this.alive || this.socket !== undefined;
+    this.alive = false;
+    const socket = this.socket;
+    this.socket = undefined;
+    socket?.destroy();
+    if (!wasAlive) return;
+    // Every request still in flight may or may not have run: unknown, never silently dropped.
+    const nowUs = this.now();
+    while (this.count > 0) {
+      const at = this.head;
+      const kind = this.rKind[at]!;
+      this.head = (at + 1) & (this.cap - 1);
+      this.count--;
+      if (kind === KIND_INTERNAL) continue;
+      this.inFlight--;
+      this.handler.onReply(this, this.rIndex[at]!, this.rTwin[at]!, this.rSku[at]!, this.rQty[at]!, Code.unknown, NaN, this.rIntended[at]!, this.rSent[at]!, nowUs);
+    }
+    this.start = this.pos = 0;
+    this.handler.onClosed(this, reason);
+    this.flusher.flush();
+  }
+
+  // ---- reply parsing --------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.carry !== undefined) {
+      buf = Buffer.concat([this.carry, chunk]);
+      this.carry = undefined;
+    }
+    const nowUs = this.now();
+    const end = buf.length;
+    let p = 0;
+    while (p < end && this.socket !== undefined) {
+      const next = this.parseOne(buf, p, end, nowUs);
+      if (next === Parse.Incomplete) {
+        this.carry = Buffer.from(buf.subarray(p, end));
+        break;
+      }
+      p = next;
+    }
+    this.flusher.flush();
+  }
+
+  /** Parses one reply at p; returns the position after it, or Incomplete. */
+  private parseOne(buf: Buffer, p: number, end: number, nowUs: number): number {
+    const type = buf[p]!;
+    if (type === 58 /* ':' */) {
+      let q = p + 1;
+      let negative = false;
+      if (buf[q] === 45) { negative = true; q++; }
+      let value = 0;
+      for (;;) {
+        if (q >= end) return Parse.Incomplete;
+        const c = buf[q]!;
+        if (c === 13) break;
+        value = value * 10 + (c - 48);
+        q++;
+      }
+      if (q + 1 >= end) return Parse.Incomplete;
+      this.complete(Code.ok, negative ? -value : value, nowUs, false, undefined);
+      return q + 2;
+    }
+    const lineEnd = findCr(buf, p + 1, end);
+    if (lineEnd < 0 || lineEnd + 1 >= end) return Parse.Incomplete;
+    if (type === 45 /* '-' */) {
+      const entry = this.errorEntry(buf, p + 1, lineEnd);
+      this.complete(entry.code, NaN, nowUs, entry.noscript, this.handshake !== undefined ? entry.bytes.toString('latin1') : undefined);
+      return lineEnd + 2;
+    }
+    if (type === 43 /* '+' */) {
+      // Simple string: OK to AUTH / SELECT; to a deduction it breaks the contract (an error outcome).
+      this.complete(Code.error, NaN, nowUs, false, undefined);
+      return lineEnd + 2;
+    }
+    if (type === 36 /* '$' */) {
+      const len = parseIntAt(buf, p + 1, lineEnd);
+      if (len < 0) {
+        this.complete(Code.error, NaN, nowUs, false, undefined);
+        return lineEnd + 2;
+      }
+      const after = lineEnd + 2 + len + 2;
+      if (after > end) return Parse.Incomplete;
+      // SCRIPT LOAD answers the SHA as a bulk string; a script may answer its stock as one too.
+      const text = buf.toString('latin1', lineEnd + 2, lineEnd + 2 + len);
+      const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
+      this.complete(Number.isFinite(value) ? Code.ok : Code.error, value, nowUs, false, undefined);
+      return after;
+    }
+    if (type === 42 /* '*' */) {
+      const after = skipValue(buf, p, end);
+      if (after === Parse.Incomplete) return Parse.Incomplete;
+      this.complete(Code.error, NaN, nowUs, false, undefined);
+      return after;
+    }
+    this.fail(`protocol error: unexpected reply type byte ${type}`);
+    return end;
+  }
+
+  /** The cached classification of an error line (few distinct lines occur: match bytes, no string). */
+  private errorEntry(buf: Buffer, from: number, to: number): { bytes: Buffer; code: OutcomeCode; noscript: boolean } {
+    const len = to - from;
+    const cache = this.errorCache;
+    for (let i = 0; i < cache.length; i++) {
+      const entry = cache[i]!;
+      const bytes = entry.bytes;
+      if (bytes.length !== len) continue;
+      let same = true;
+      for (let k = 0; k < len; k++) {
+        if (bytes[k] !== buf[from + k]) { same = false; break; }
+      }
+      if (same) return entry;
+    }
+    const text = buf.toString('latin1', from, to);
+    const entry = { bytes: Buffer.from(buf.subarray(from, to)), code: classifyErrorReply(text), noscript: text.startsWith('NOSCRIPT') };
+    // Bounded: error texts carrying variable parts (a script's custom message) must not grow it forever.
+    if (cache.length < 32) cache.push(entry);
+    return entry;
+  }
+}
+
+function findCr(buf: Buffer, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (buf[i] === 13) return i;
+  return -1;
+}
+
+function parseIntAt(buf: Buffer, from: number, to: number): number {
+  let negative = false;
+  let p = from;
+  if (buf[p] === 45) { negative = true; p++; }
+  let v = 0;
+  for (; p < to; p++) v = v * 10 + (buf[p]! - 48);
+  return negative ? -v : v;
+}
+
+/** Skips one complete RESP value of any type (arrays nest); Incomplete when it is cut off. */
+function skipValue(buf: Buffer, p: number, end: number): number {
+  if (p >= end) return Parse.Incomplete;
+  const lineEnd = findCr(buf, p + 1, end);
+  if (lineEnd < 0 || lineEnd + 1 >= end) return Parse.Incomplete;
+  const type = buf[p];
+  if (type === 36) {
+    const len = parseIntAt(buf, p + 1, lineEnd);
+    if (len < 0) return lineEnd + 2;
+    const after = lineEnd + 2 + len + 2;
+    return after > end ? Parse.Incomplete : after;
+  }
+  if (type === 42) {
+    const n = parseIntAt(buf, p + 1, lineEnd);
+    let q = lineEnd + 2;
+    for (let i = 0; i < n; i++) {
+      q = skipValue(buf, q, end);
+      if (q === Parse.Incomplete) return Parse.Incomplete;
+    }
+    return q;
+  }
+  return lineEnd + 2;
+}
+
+function digitCount(n: number): number {
+  if (n < 10) return 1;
+  if (n < 100) return 2;
+  if (n < 1000) return 3;
+  if (n < 10000) return 4;
+  if (n < 100000) return 5;
+  if (n < 1000000) return 6;
+  if (n < 10000000) return 7;
+  if (n < 100000000) return 8;
+  if (n < 1000000000) return 9;
+  if (n < 10000000000) return 10;
+  return String(n).length;
+}
+
+/** Writes the `len` decimal digits of a non-negative integer n at p; returns the position after. */
+function writeDigits(buf: Buffer, p: number, n: number, len: number): number {
+  let q = p + len - 1;
+  let v = n;
+  while (q >= p) {
+    const d = v % 10;
+    buf[q--] = 48 + d;
+    v = (v - d) / 10;
+  }
+  return p + len;
+}

@@ -1,0 +1,143 @@
+/**
+ * Per-second series, merged across workers: every worker reports each one-second interval (counts
+ * and encoded histograms per outcome); intervals with the same number are merged exactly with
+ * add(). An interval is summarised (p50/p99/max, encoded for latency.hlog) and its histograms
+ * freed as soon as every worker has reported it, so a long run holds few histograms at once.
+ */
+import { OUTCOMES, type Outcome } from '../outcomes.js';
+import type { SeriesV1 } from '../report/summary.js';
+import type { IntervalReport } from '../load/recorder.js';
+import { encodeHistogram, newHistogram, type Histogram } from './histogram.js';
+import { addEncoded } from './merge.js';
+
+export const INTERVAL_MS = 1000;
+
+/** One per-second (or other interval) latency histogram of one outcome, for `latency.hlog`. */
+export interface IntervalHistogram {
+  readonly outcome: Outcome;
+  /** Interval start, milliseconds since the run's t0. */
+  readonly startMs: number;
+  readonly durationMs: number;
+  /** hdr-histogram-js compressed base64 (the HdrHistogram V2 encoding), microseconds. */
+  readonly encoded: string;
+}
+
+interface OpenInterval {
+  received: number;
+  counts: Float64Array;
+  histograms: (Histogram | undefined)[];
+}
+
+interface ClosedInterval {
+  counts: Float64Array;
+  p50: (number | null)[];
+  p99: (number | null)[];
+  max: (number | null)[];
+  encoded: (string | null)[];
+}
+
+export class SeriesBuilder {
+  private readonly open = new Map<number, OpenInterval>();
+  private readonly closed = new Map<number, ClosedInterval>();
+  /** Stock samples: interval number -> value per sampled SKU (aligned with `stockSkus`). */
+  private readonly stock = new Map<number, (number | null)[]>();
+
+  constructor(
+    private readonly workers: number,
+    readonly stockSkus: readonly number[],
+  ) {}
+
+  add(report: IntervalReport, final = false): void {
+    let entry = this.open.get(report.n);
+    if (entry === undefined) {
+      entry = { received: 0, counts: new Float64Array(OUTCOMES.length), histograms: OUTCOMES.map(() => undefined) };
+      this.open.set(report.n, entry);
+    }
+    entry.received++;
+    for (let code = 0; code < OUTCOMES.length; code++) {
+      entry.counts[code]! += report.counts[code] ?? 0;
+      const text = report.encoded[code];
+      if (!text) continue;
+      const h = (entry.histograms[code] ??= newHistogram());
+      addEncoded(h, text);
+    }
+    if (!final && entry.received >= this.workers) this.close(report.n);
+  }
+
+  setStock(n: number, values: (number | null)[]): void {
+    this.stock.set(n, values);
+  }
+
+  /** The most recent interval every worker has reported (for progress), if any. */
+  latest(): { n: number; counts: Float64Array; okP99: number | null } | undefined {
+    let best = -1;
+    for (const n of this.closed.keys()) if (n > best) best = n;
+    if (best < 0) return undefined;
+    const c = this.closed.get(best)!;
+    return { n: best, counts: c.counts, okP99: c.p99[0] ?? null };
+  }
+
+  /** Summarises every interval; `endMs` is when the last reply came (the last interval is partial). */
+  build(endMs: number): { series: SeriesV1; intervals: IntervalHistogram[] } {
+    for (const n of [...this.open.keys()]) this.close(n);
+    const last = Math.max(-1, ...this.closed.keys());
+    const count = last + 1;
+    const t = Array.from({ length: count }, (_, n) => n * INTERVAL_MS);
+    const seen = OUTCOMES.map((_, code) => [...this.closed.values()].some((c) => c.counts[code]! > 0));
+    const series: SeriesV1 = { intervalMs: INTERVAL_MS, t, replies: {}, p50: {}, p99: {}, max: {}, stock: [] };
+    const intervals: IntervalHistogram[] = [];
+    OUTCOMES.forEach((outcome, code) => {
+      if (!seen[code]) return;
+      series.replies[outcome] = t.map((_, n) => this.closed.get(n)?.counts[code] ?? 0);
+      series.p50[outcome] = t.map((_, n) => this.closed.get(n)?.p50[code] ?? null);
+      series.p99[outcome] = t.map((_, n) => this.closed.get(n)?.p99[code] ?? null);
+      series.max[outcome] = t.map((_, n) => this.closed.get(n)?.max[code] ?? null);
+    });
+    for (let n = 0; n < count; n++) {
+      const c = this.closed.get(n);
+      if (!c) continue;
+      const startMs = n * INTERVAL_MS;
+      const durationMs = n === last ? Math.max(0, Math.min(INTERVAL_MS, endMs - startMs)) : INTERVAL_MS;
+      OUTCOMES.forEach((outcome, code) => {
+        const encoded = c.encoded[code];
+        if (encoded) intervals.push({ outcome, startMs, durationMs, encoded });
+      });
+    }
+    series.stock = this.stockSkus.map((sku, i) => ({ sku, values: t.map((_, n) => this.stock.get(n)?.[i] ?? null) }));
+    return { series, intervals };
+  }
+
+  /** Frees histograms still open (build() normally does). */
+  destroy(): void {
+    for (const entry of this.open.values()) for (const h of entry.histograms) h?.destroy();
+    this.open.clear();
+  }
+
+  private close(n: number): void {
+    const entry = this.open.get(n);
+    if (entry === undefined) return;
+    this.open.delete(n);
+    const c: ClosedInterval = { counts: entry.counts, p50: [], p99: [], max: [], encoded: [] };
+    for (const h of entry.histograms) {
+      if (h === undefined || h.totalCount === 0) {
+        c.p50.push(null); c.p99.push(null); c.max.push(null); c.encoded.push(null);
+        h?.destroy();
+        continue;
+      }
+      const max = h.maxValue;
+      // Bucket-equivalent values can exceed the recorded max by < 0.1%: clamp, as percentiles() does.
+      c.p50.push(Math.min(h.getValueAtPercentile(50), max));
+      c.p99.push(Math.min(h.getValueAtPercentile(99), max));
+      c.max.push(max);
+      c.encoded.push(encodeHistogram(h));
+      h.destroy();
+    }
+    // A late report for an interval already closed (a worker that lagged) opens it again; merge
+    // both by keeping the earlier counts too.
+    const earlier = this.closed.get(n);
+    if (earlier) {
+      for (let code = 0; code < OUTCOMES.length; code++) c.counts[code]! += earlier.counts[code]!;
+    }
+    this.closed.set(n, c);
+  }
+}

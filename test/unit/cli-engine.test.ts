@@ -1,0 +1,75 @@
+/** The CLI as a child process: Ctrl-C, and the engine's scenario keys' one-line errors. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, ROOT, runCli } from '../helpers/cli.js';
+
+let dir: string;
+beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'sellout-engine-cli-')); });
+afterAll(() => {});
+
+function write(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('sellout run (engine)', () => {
+  it('SIGINT stops the workers, still verifies, writes an interrupted summary.json and exits 130', async () => {
+    const file = write('long.yaml', `name: long\nscript: ${ROOT}/lua/deduct.lua\nskus: {count: 2, stock: 100000000}\nduration: 60s\nload: {connections: 4, inFlight: 4, workers: 2}\n`);
+    const out = join(dir, 'out-int');
+    const child = spawn(process.execPath, [BIN, 'run', file, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    const seeded = new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('seeding')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await seeded;
+    // Let the load run a little so there is something to verify.
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(code).toBe(130);
+    expect(stderr).toContain('interrupted');
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.status).toBe('interrupted');
+    expect(summary.requests).toBeGreaterThan(0);
+    expect(summary.outcomes.ok).toBe(summary.requests);
+    expect(summary.invariants.every((i: { status: string }) => i.status === 'pass')).toBe(true);
+    expect(summary.series.t.length).toBeGreaterThan(0);
+    expect(stdout).toContain('INTERRUPTED');
+  });
+
+  it('bad engine keys: one line each, naming file, field, expected and got, exit 2', async () => {
+    const file = write('bad.yaml', [
+      'name: bad',
+      'skus: {stock: 10}',
+      'requests: 10',
+      'load: {model: constant-rate, stages: [{duration: 1s, target: 5}], maxInFlight: 0}',
+      'duplicates: {ratio: 0.5, pattern: delayed}',
+    ].join('\n'));
+    const r = await runCli(['run', file]);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toContain(`sellout: ${file}: load.maxInFlight: expected a positive integer, got 0`);
+    expect(r.stderr).toContain(`${file}: load.rate: expected a rate in requests per second (required by model constant-rate), got nothing`);
+    expect(r.stderr).toContain(`${file}: load.stages: expected no stages with model constant-rate (it is for ramping-rate), got a list`);
+    expect(r.stderr).toContain(`${file}: duplicates.delayMs: expected a delay in milliseconds (required by pattern delayed), got nothing`);
+  });
+
+  it('closed model rejects open-model keys, and cross-worker needs two workers', async () => {
+    const file = write('bad2.yaml', 'name: bad2\nskus: {stock: 10}\nrequests: 10\nload: {rate: 100, workers: 1, connections: 1}\nduplicates: {ratio: 0.1, pattern: cross-worker}\n');
+    const r = await runCli(['run', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}: load.rate: expected no rate with model closed (it is for constant-rate / ramping-rate), got 100`);
+    expect(r.stderr).toContain(`${file}: load.workers: expected at least 2 workers with duplicates pattern cross-worker, got 1`);
+    expect(r.stderr).toContain(`${file}: load.connections: expected at least 2 connections with duplicates pattern cross-worker, got 1`);
+  });
+});
