@@ -22,7 +22,9 @@ export function formatSummary(summary: SummaryV1, reportDir?: string): string {
   lines.push(`  script      ${summary.scenario.script} (sha ${summary.scenario.scriptSha.slice(0, 12)})`);
   const l = summary.load;
   lines.push(
-    `  load        ${l.model}: ${l.connections} connection(s) x ${l.inFlight} in flight, ${l.workers} worker(s)`,
+    l.model === 'closed'
+      ? `  load        closed: ${l.connections} connection(s) x ${l.inFlight} in flight, ${l.workers} worker(s)`
+      : `  load        ${l.model}: target ${int(summary.targetRate ?? 0)}/s, achieved ${int(summary.achievedRate ?? 0)}/s, dropped ${int(summary.dropped ?? 0)}; ${l.connections} connection(s), ${l.workers} worker(s)`,
   );
   lines.push(
     `  requests    ${int(summary.requests)}${summary.planned !== null && summary.planned !== summary.requests ? ` of ${int(summary.planned)} planned` : ''} in ${(summary.durationMs / 1000).toFixed(2)} s = ${int(summary.throughput)} replies/s`,

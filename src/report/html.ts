@@ -60,7 +60,8 @@ export function spectrumChart(histograms: ReportInput['histograms']): ChartSpec 
 /** Charts over time from summary.series (replies/s and p99 per outcome, stock per SKU). */
 export function timeCharts(summary: SummaryV1): ChartSpec[] {
   const s = summary.series;
-  if (!s || s.t.length === 0) return [];
+  // A line needs two points: a run shorter than two intervals gets the note instead of empty axes.
+  if (!s || s.t.length < 2) return [];
   const x = s.t.map((ms) => ms / 1000);
   const perSecond = 1000 / s.intervalMs;
   const outcomes = OUTCOMES.filter((o) => s.replies[o]?.some((n) => n > 0));
@@ -270,7 +271,7 @@ export function renderHtml(input: ReportInput): string {
     `<div id="verdict" class="verdict ${verdict.status}" data-status="${verdict.status}" data-exit-code="${verdict.exitCode}"><div class="headline">${h(headline)}</div>${verdict.reasons.length ? `<ul>${verdict.reasons.map((r) => `<li>${h(r)}</li>`).join('')}</ul>` : ''}</div>`,
     `<section>${keyFigures(s)}</section>`,
     section('Latency', `<div class="charts">${spectrum ? chartBox(spectrum) : '<p class="muted">No latency recorded.</p>'}</div><div style="margin-top:10px">${latencyTable(s)}</div><p class="muted">Latency per outcome: fast sold-out replies must not hide the p99 of real deductions. The spectrum's x axis is 1/(1 − percentile), log-scaled, as in HdrHistogram's plotter (the y axis is log-scaled too); each line ends at its maximum, where its sample count runs out.</p>`, 'latency'),
-    section('Over time', over.length ? `<div class="charts">${over.map(chartBox).join('')}</div>` : '<p class="muted">This run recorded no per-second series.</p>', 'over-time'),
+    section('Over time', over.length ? `<div class="charts">${over.map(chartBox).join('')}</div>` : '<p class="muted">This run was shorter than two per-second intervals: nothing to draw over time.</p>', 'over-time'),
     section('Outcomes', outcomeBreakdown(s), 'outcomes'),
     section('Thresholds', thresholdTable(s), 'thresholds'),
     section('Invariants', invariantTable(s), 'invariants'),
