@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -104,6 +104,16 @@ describe('scenario loading', () => {
     expect(parseDurationMs('1h')).toBe(3_600_000);
     expect(parseDurationMs('10')).toBeUndefined();
     expect(parseDurationMs('s')).toBeUndefined();
+  });
+
+  it('the README\'s scenario example validates', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const example = /## Scenarios\n+```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    // As if saved next to the shipped scenarios, where its relative script path points.
+    const s = parseScenario(example!, new URL('../../scenarios/readme.yaml', import.meta.url).pathname);
+    expect(s.name).toBe('smoke');
+    expect(s.thresholds).toEqual({ 'latency.ok.p99': '< 5ms', 'outcomes.error': '== 0' });
   });
 
   it('ships scenarios that validate', async () => {
