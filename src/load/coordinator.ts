@@ -146,7 +146,14 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   const topSkus = busiestSkus(plan);
   const sampled = Array.from({ length: Math.min(scenario.skus.count, MAX_STOCK_SAMPLE) }, (_, i) => i);
   const series = new SeriesBuilder(workers, topSkus);
-  const totals = new Float64Array(OUTCOMES.length);
+  const liveCounts = Array.from({ length: workers }, () => new SharedArrayBuffer(OUTCOMES.length * 8));
+  const liveViews = liveCounts.map((buffer) => new Float64Array(buffer));
+  // Replies so far per outcome, read from the workers' shared counters (current, not a second late).
+  const liveTotals = (): Float64Array => {
+    const sum = new Float64Array(OUTCOMES.length);
+    for (const view of liveViews) for (let code = 0; code < sum.length; code++) sum[code]! += view[code]!;
+    return sum;
+  };
   let droppedLive = 0;
   let lastStockLeft: number | null = null;
 
@@ -183,7 +190,6 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
           break;
         case 'interval':
           series.add(message.report);
-          message.report.counts.forEach((n, code) => { totals[code]! += n; });
           droppedByWorker[message.worker] = message.dropped;
           droppedLive = droppedByWorker.reduce((a, b) => a + b, 0);
           break;
@@ -208,6 +214,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
       runId,
       scriptSha,
       control,
+      liveCounts: liveCounts[worker]!,
       port: port2,
     };
     return pool.run(task, { transferList: [port2] });
@@ -253,6 +260,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
       }
     };
     let n = 0;
+    let lastProgress = { replies: 0, atMs: 0 };
     const scheduleSample = () => {
       const due = t0 + (n + 1) * INTERVAL_MS - (performance.timeOrigin + performance.now());
       sampler = setTimeout(() => {
@@ -261,14 +269,19 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
         void sampleStock(current).then(() => {
           if (!onProgress) return;
           const latest = series.latest();
+          const live = liveTotals();
           const counts = emptyCounts();
-          OUTCOMES.forEach((o, code) => { counts[o] = totals[code]!; });
+          OUTCOMES.forEach((o, code) => { counts[o] = live[code]!; });
+          const replies = live.reduce((a, b) => a + b, 0);
+          const elapsedMs = performance.timeOrigin + performance.now() - t0;
+          const repliesPerSecond = ((replies - lastProgress.replies) * 1000) / Math.max(1, elapsedMs - lastProgress.atMs);
+          lastProgress = { replies, atMs: elapsedMs };
           onProgress({
             elapsedMs: (current + 1) * INTERVAL_MS,
             plannedMs,
-            replies: totals.reduce((a, b) => a + b, 0),
+            replies,
             plannedRequests: scenario.requests ?? null,
-            repliesPerSecond: latest ? latest.counts.reduce((a, b) => a + b, 0) : 0,
+            repliesPerSecond,
             okP99Us: latest?.okP99 ?? null,
             stockLeft: lastStockLeft,
             stockSampledSkus: sampled.length,

@@ -38,6 +38,11 @@ export interface WorkerTask {
   readonly scriptSha: string;
   /** Int32Array view over it: [CONTROL_STOP] = 1 asks the worker to stop sending. */
   readonly control: SharedArrayBuffer;
+  /**
+   * Float64Array view over it, one slot per outcome code: replies so far, bumped by the worker on
+   * every reply so the live progress line is current without a message per request.
+   */
+  readonly liveCounts: SharedArrayBuffer;
   readonly port: MessagePort;
 }
 

@@ -41,6 +41,8 @@ export class Recorder {
     expected: number,
     keepRaw: boolean,
     private readonly onInterval: (report: IntervalReport) => void = () => {},
+    /** Replies per outcome code so far, readable by another thread (progress); optional. */
+    private readonly live: Float64Array = new Float64Array(OUTCOMES.length),
   ) {
     this.records = newRecords(Math.max(16, Math.min(expected, 1 << 24)));
     this.raw = keepRaw ? OUTCOMES.map(() => newHistogram()) : undefined;
@@ -59,6 +61,7 @@ export class Recorder {
     r.sentUs[row] = sentUs;
     r.repliedUs[row] = repliedUs;
     this.intervalCounts[code]!++;
+    this.live[code]!++;
     let h = this.interval[code];
     if (h === undefined) h = this.interval[code] = newHistogram();
     recordUs(h, repliedUs - intendedUs);

@@ -32,8 +32,11 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   const open = isOpenModel(scenario.load.model);
   let dropped = 0;
   let inFlight = 0;
-  const recorder = new Recorder(Number.isFinite(task.limit) ? task.limit : 65_536, open, (report) =>
-    post({ type: 'interval', worker, report, dropped, inFlight }),
+  const recorder = new Recorder(
+    Number.isFinite(task.limit) ? task.limit : 65_536,
+    open,
+    (report) => post({ type: 'interval', worker, report, dropped, inFlight }),
+    new Float64Array(task.liveCounts),
   );
   const flusher = new Flusher();
   const deadlineUs = scenario.duration !== undefined ? scenario.duration * 1000 : Infinity;

@@ -193,8 +193,10 @@ describe('load engine (worker threads, real redis-server)', () => {
 
   it('a connection killed mid-run gives unknown outcomes, not a crash, and the bounds still hold', async () => {
     const s = scenario('skus: {count: 1, stock: 100000000}\nduration: 20s\nload: {connections: 4, inFlight: 16, workers: 2}');
-    const { load, runId } = await run(s, async () => {
-      await new Promise((r) => setTimeout(r, 400));
+    const { load, runId } = await run(s, async (id) => {
+      // Kill the load connections once deductions are flowing (a fixed sleep is not enough on a
+      // loaded machine: the workers may not have started yet).
+      while (Number(await redis.client.hlen(journalKey(id, 0))) < 100) await new Promise((r) => setTimeout(r, 20));
       await redis.client.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     });
     expect(load.counts.unknown).toBeGreaterThan(0);
