@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT, runCli } from '../helpers/cli.js';
+import { startTestRedis } from '../helpers/redis.js';
 
 let dir: string;
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'sellout-engine-cli-')); });
@@ -20,22 +21,26 @@ describe('sellout run (engine)', () => {
   it('SIGINT stops the workers, still verifies, writes an interrupted summary.json and exits 130', async () => {
     const file = write('long.yaml', `name: long\nscript: ${ROOT}/lua/deduct.lua\nskus: {count: 2, stock: 100000000}\nduration: 60s\nload: {connections: 4, inFlight: 4, workers: 2}\n`);
     const out = join(dir, 'out-int');
-    const child = spawn(process.execPath, [BIN, 'run', file, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const redis = await startTestRedis();
+    const child = spawn(process.execPath, [BIN, 'run', file, '--out', out, '--redis', redis.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    const seeded = new Promise<void>((resolve) => {
+    const seeded = new Promise<string>((resolve) => {
       child.stderr.on('data', (d: Buffer) => {
         stderr += d.toString();
-        if (stderr.includes('seeding')) resolve();
+        const runId = /run (\S+) on long: seeding/.exec(stderr)?.[1];
+        if (runId) resolve(runId);
       });
     });
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    await seeded;
-    // Let the load run a little so there is something to verify.
-    await new Promise((r) => setTimeout(r, 1500));
+    const runId = await seeded;
+    // Interrupt once deductions are flowing, so there is something to verify (a fixed sleep is
+    // not enough on a loaded machine: the workers may not have started yet).
+    while (Number(await redis.client.hlen(`sellout:${runId}:journal:{0}`)) < 100) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGINT');
     const code = await exited;
+    await redis.stop();
     expect(code).toBe(130);
     expect(stderr).toContain('interrupted');
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
