@@ -80,9 +80,15 @@ export function timeCharts(summary: SummaryV1): ChartSpec[] {
     });
   }
   if (s.stock.length) {
+    // Stock is sampled at each interval's end (the last sample when the run ended), and starts at
+    // the initial stock at t0: plot it there, not at the interval starts the rates use.
+    const last = s.t.length - 1;
+    const sampledAt = s.t.map((ms, i) => (i === last ? Math.max(ms, summary.durationMs) : ms + s.intervalMs) / 1000);
+    const initial = (sku: number) => summary.skus[sku]?.initial ?? null;
     charts.push({
-      id: 'stock', title: `Stock over time${summary.skus.length > 10 ? ' (10 busiest SKUs)' : ''}`, xLabel: 's', yLabel: 'units', kind: 'time', x,
-      series: s.stock.slice(0, 10).map((k, i) => ({ label: `SKU ${k.sku}`, color: SKU_COLORS[i % SKU_COLORS.length]!, values: k.values })),
+      id: 'stock', title: `Stock over time${summary.skus.length > 10 ? ' (10 busiest SKUs)' : ''}`, xLabel: 's', yLabel: 'units', kind: 'time',
+      x: [0, ...sampledAt],
+      series: s.stock.slice(0, 10).map((k, i) => ({ label: `SKU ${k.sku}`, color: SKU_COLORS[i % SKU_COLORS.length]!, values: [initial(k.sku), ...k.values] })),
     });
   }
   return charts;
