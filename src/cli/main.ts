@@ -99,8 +99,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return err.exitCode;
     }
     if (err instanceof SelloutError) {
-      stderr(`sellout: ${redactUrl(err.message)}\n`);
-      if (err.hint) stderr(`  hint: ${redactUrl(err.hint)}\n`);
+      // One line: what went wrong, then what to do about it.
+      stderr(`sellout: ${redactUrl(err.message)}${err.hint ? `; ${redactUrl(err.hint)}` : ''}\n`);
       return err.exitCode;
     }
     stderr(`sellout: internal error (a bug in sellout, please report it):\n${redactUrl((err as Error)?.stack ?? String(err))}\n`);

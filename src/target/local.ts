@@ -27,7 +27,7 @@ export interface LocalRedisOptions {
 }
 
 const INSTALL_HINT =
-  'install it (Debian/Ubuntu: apt-get install -y redis-server redis-tools; macOS: brew install redis), or point sellout at a server with --redis redis://host:port (or --redis docker)';
+  'install it with `apt-get install -y redis-server redis-tools` (Debian/Ubuntu) or `brew install redis` (macOS), or pass --redis redis://host:port or --redis docker';
 
 export function findRedisServer(binary = 'redis-server'): string | undefined {
   const found = spawnSync(binary, ['--version'], { encoding: 'utf8' });

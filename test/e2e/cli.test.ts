@@ -68,6 +68,7 @@ describe('sellout run', () => {
     const r = await runCli(['run', 'scenarios/smoke.yaml', '--redis', 'redis://user:hunter2@127.0.0.1:1']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/^sellout: cannot connect to Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:1: ECONNREFUSED/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).not.toContain('hunter2');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
@@ -77,7 +78,8 @@ describe('sellout run', () => {
     const r = await runCli(['run', 'scenarios/smoke.yaml', '--redis', 'docker'], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/^sellout: --redis docker: no container runtime answered at unix:\/\/\/nonexistent\/docker\.sock/);
-    expect(r.stderr).toMatch(/hint: .*drop --redis to use the embedded redis-server/);
+    expect(r.stderr).toMatch(/; start Docker.*drop --redis to use the embedded redis-server/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
@@ -86,6 +88,7 @@ describe('sellout run', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/no redis-server binary on PATH/);
     expect(r.stderr).toMatch(/apt-get install -y redis-server.*brew install redis.*--redis/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('leaves unrelated keys untouched and removes its own keys (unless --keep)', async () => {
