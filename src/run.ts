@@ -15,8 +15,9 @@ import { openTarget } from './target/index.js';
 import { loadScript } from './target/script.js';
 import { removeRunKeys, seedStock } from './target/seed.js';
 import { SELLOUT_VERSION } from './version.js';
-import { checkAll } from './verify/invariants.js';
-import { takeSnapshot } from './verify/snapshot.js';
+import { TargetError } from './errors.js';
+import { checkAll, notChecked, type InvariantResult } from './verify/invariants.js';
+import { takeSnapshot, type Snapshot } from './verify/snapshot.js';
 
 export interface RunOptions {
   /** `redis://…`, `docker`, or undefined for the embedded redis-server. */
@@ -73,10 +74,20 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     for (const h of load.histogramsRaw ?? []) h.destroy();
 
     stage('verify');
-    const snapshot = await takeSnapshot(target.admin, runId, scenario.skus.count, scenario.seed);
-    const invariants = checkAll({ snapshot, records: load.records, initialStock: scenario.skus.stock, seed: scenario.seed });
+    // If Redis cannot be read back (it died, or the connection did), what was measured is still
+    // reported; the invariants are skipped and the run fails with exit 3, not blamed on the script.
+    let snapshot: Snapshot | undefined;
+    let invariants: InvariantResult[];
+    let targetLost: string | undefined;
+    try {
+      snapshot = await takeSnapshot(target.admin, runId, scenario.skus.count, scenario.seed);
+      invariants = checkAll({ snapshot, records: load.records, initialStock: scenario.skus.stock, seed: scenario.seed });
+    } catch (err) {
+      targetLost = err instanceof TargetError ? err.message : `could not read the run's keys back from Redis: ${(err as Error).message.split('\n')[0]}`;
+      invariants = notChecked(targetLost);
+    }
     const journalBySku = new Uint32Array(scenario.skus.count);
-    for (let row = 0; row < snapshot.journal.count; row++) journalBySku[snapshot.journal.sku[row]!]!++;
+    for (let row = 0; row < (snapshot?.journal.count ?? 0); row++) journalBySku[snapshot!.journal.sku[row]!]!++;
 
     const requests = load.records.count;
     const summary: SummaryV1 = {
@@ -91,7 +102,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         scriptSha: script.sha,
         asRun: scenario.asRun,
       },
-      status: statusOf(invariants, load.interrupted),
+      status: statusOf(invariants, load.interrupted, targetLost !== undefined),
       requests,
       planned: scenario.requests ?? null,
       durationMs: round(load.durationMs, 3),
@@ -105,10 +116,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(latencyRaw ? { latencyRaw } : {}),
       series: load.series,
       invariants,
+      ...(targetLost !== undefined ? { targetLost } : {}),
       skus: Array.from({ length: scenario.skus.count }, (_, sku) => ({
         sku,
         initial: scenario.skus.stock,
-        final: Number.isNaN(snapshot.final[sku]!) ? snapshot.finalRaw[sku]! : snapshot.final[sku]!,
+        final: snapshot === undefined ? null : Number.isNaN(snapshot.final[sku]!) ? snapshot.finalRaw[sku]! : snapshot.final[sku]!,
         journal: journalBySku[sku]!,
       })),
       target: target.info,

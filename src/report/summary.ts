@@ -63,6 +63,12 @@ export interface SummaryV1 {
   latencyRaw?: Record<Outcome, LatencyPercentiles | null>;
   series?: SeriesV1;
   invariants: InvariantResult[];
+  /**
+   * Set when Redis could not be read back after the load (server gone, connection lost): the
+   * invariants were not checked (all skipped), the run fails and exits 3, and what was measured
+   * is still reported.
+   */
+  targetLost?: string;
   skus: SkuSummary[];
   target: TargetInfo;
   /** The scenario's thresholds, evaluated after the run (absent with --no-thresholds or none declared). */
@@ -90,9 +96,9 @@ export interface VerdictV1 {
   reasons: string[];
 }
 
-export function statusOf(invariants: readonly InvariantResult[], interrupted: boolean): RunStatus {
+export function statusOf(invariants: readonly InvariantResult[], interrupted: boolean, targetLost = false): RunStatus {
   if (interrupted) return 'interrupted';
-  return invariants.some((i) => i.status === 'fail') ? 'fail' : 'pass';
+  return targetLost || invariants.some((i) => i.status === 'fail') ? 'fail' : 'pass';
 }
 
 export function latencyByOutcome(percentilesByCode: readonly LatencyPercentiles[]): Record<Outcome, LatencyPercentiles | null> {

@@ -16,6 +16,9 @@ export function verdictOf(summary: SummaryV1): VerdictV1 {
   if (summary.status === 'interrupted') {
     return { status: 'interrupted', exitCode: ExitCode.interrupted, reasons: ['the run was interrupted before its end', ...reasons] };
   }
+  if (summary.targetLost !== undefined) {
+    return { status: 'fail', exitCode: ExitCode.targetUnavailable, reasons: [`${summary.targetLost}: the invariants were not checked`, ...reasons] };
+  }
   if (failedInvariants.length > 0) return { status: 'fail', exitCode: ExitCode.invariantFailed, reasons };
   if (failedThresholds.length > 0) return { status: 'fail', exitCode: ExitCode.thresholdFailed, reasons };
   return { status: 'pass', exitCode: ExitCode.ok, reasons };
@@ -30,6 +33,7 @@ export function verdictHeadline(summary: SummaryV1): string {
   const thr = (summary.thresholds ?? []).filter((t) => t.status === 'fail').map((t) => t.name);
   if (inv.length) parts.push(`${inv.length} invariant${inv.length > 1 ? 's' : ''} failed (${inv.join(', ')})`);
   if (thr.length) parts.push(`${thr.length} threshold${thr.length > 1 ? 's' : ''} failed (${thr.join(', ')})`);
+  if (summary.targetLost !== undefined) parts.unshift('Redis could not be read back after the load, nothing verified');
   if (v.status === 'interrupted') return `INTERRUPTED${parts.length ? `: ${parts.join('; ')}` : ''}`;
   return `FAIL: ${parts.join('; ')}`;
 }

@@ -4,6 +4,7 @@
  * are parsed once and kept in columns of typed arrays.
  */
 import type { Redis } from 'ioredis';
+import { TargetError } from '../errors.js';
 import { journalKey, parseRequestIndex, requestIdPrefix, stockKey } from '../keys.js';
 
 export interface JournalColumns {
@@ -47,8 +48,12 @@ export async function takeSnapshot(redis: Redis, runId: string, skuCount: number
     const replies = (await pipeline.exec()) ?? [];
     for (let sku = start; sku < end; sku++) {
       const [getErr, raw] = replies[(sku - start) * 2]!;
-      const [, len] = replies[(sku - start) * 2 + 1]!;
-      const text = getErr ? null : (raw as string | null);
+      const [lenErr, len] = replies[(sku - start) * 2 + 1]!;
+      // A read that failed is not a missing key: reporting it as one would blame the script for
+      // the server (or the connection) going away.
+      const readErr = getErr ?? lenErr;
+      if (readErr) throw new TargetError(`could not read the run's keys back from Redis: ${readErr.message.split('\n')[0]}`);
+      const text = raw as string | null;
       finalRaw[sku] = text;
       final[sku] = parseStock(text);
       journalLength[sku] = Number(len ?? 0);

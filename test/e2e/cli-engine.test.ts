@@ -53,6 +53,39 @@ describe('sellout run (engine)', () => {
     expect(stdout).toContain('INTERRUPTED');
   });
 
+  it('Redis dying mid-run: what was measured is still written, nothing is blamed on the script, exit 3', async () => {
+    const file = write('dies.yaml', `name: dies\nscript: ${ROOT}/lua/deduct.lua\nskus: {count: 1, stock: 100000000}\nduration: 60s\nload: {connections: 4, inFlight: 4}\n`);
+    const out = join(dir, 'out-dies');
+    const redis = await startTestRedis();
+    const child = spawn(process.execPath, [BIN, 'run', file, '--out', out, '--redis', redis.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    const seeded = new Promise<string>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const runId = /run (\S+) on dies: seeding/.exec(stderr)?.[1];
+        if (runId) resolve(runId);
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const runId = await seeded;
+    while (Number(await redis.client.hlen(`sellout:${runId}:journal:{0}`)) < 100) await new Promise((r) => setTimeout(r, 20));
+    redis.server.process.kill('SIGKILL');
+    const code = await exited;
+    await redis.stop();
+    expect(code, stderr).toBe(3);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.status).toBe('fail');
+    expect(summary.verdict.exitCode).toBe(3);
+    expect(summary.targetLost).toMatch(/could not read the run's keys back from Redis/);
+    expect(summary.outcomes.ok).toBeGreaterThanOrEqual(100);
+    expect(summary.outcomes.unknown).toBeGreaterThan(0);
+    expect(summary.invariants.map((i: { status: string }) => i.status)).toEqual(new Array(12).fill('skipped'));
+    expect(stdout).toMatch(/invariants {2}NOT CHECKED: could not read the run's keys back/);
+    expect(stdout).not.toMatch(/internal error/);
+  });
+
   it('bad engine keys: one line each, naming file, field, expected and got, exit 2', async () => {
     const file = write('bad.yaml', [
       'name: bad',
