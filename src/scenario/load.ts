@@ -3,7 +3,7 @@
  * script. Every problem is collected and thrown at once as a ScenarioError, one line each:
  * `file: path: expected …, got …`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
@@ -52,6 +52,8 @@ export function parseOverride(text: string): Override {
   if (eq <= 0 || !/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(path)) {
     throw new UsageError(`--set: expected path=value (like load.connections=8), got ${JSON.stringify(text)}`);
   }
+  const unsafe = path.split('.').find((key) => key === '__proto__' || key === 'constructor' || key === 'prototype');
+  if (unsafe !== undefined) throw new UsageError(`--set: expected a scenario key path, got ${JSON.stringify(path)} (${unsafe} is not a scenario key)`);
   let value: unknown;
   try {
     value = YAML.parse(text.slice(eq + 1));
@@ -61,6 +63,7 @@ export function parseOverride(text: string): Override {
   return { path: path.split('.'), value: value ?? null, text };
 }
 
+/** Applies `--set` overrides; a null value (`--set requests=` or `=~`) removes the key. */
 export function applyOverrides(raw: unknown, overrides: readonly Override[]): Record<string, unknown> {
   const root: Record<string, unknown> = isPlainObject(raw) ? structuredClone(raw) : {};
   for (const { path, value } of overrides) {
@@ -69,7 +72,8 @@ export function applyOverrides(raw: unknown, overrides: readonly Override[]): Re
       if (!isPlainObject(node[key])) node[key] = {};
       node = node[key] as Record<string, unknown>;
     }
-    node[path.at(-1)!] = value;
+    if (value === null) delete node[path.at(-1)!];
+    else node[path.at(-1)!] = value;
   }
   return root;
 }
@@ -132,9 +136,17 @@ export function parseScenario(text: string, absoluteFile: string, options: LoadO
     ...config,
     file: absoluteFile,
     scriptPath,
-    scriptSource: readFileSync(scriptPath, 'utf8'),
+    scriptSource: readScript(scriptPath, shown),
     asRun: YAML.stringify(toYamlShape(config)),
   });
+}
+
+function readScript(path: string, shown: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ScenarioError([`${shown}: script: expected a readable Lua file, got ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+  }
 }
 
 function requestsOrDuration(raw: Record<string, unknown>, shown: string): string | undefined {
@@ -151,7 +163,7 @@ function resolveScript(script: string, scenarioDir: string, cwd: string): string
   const candidates = isAbsolute(script)
     ? [script]
     : [resolve(scenarioDir, script), resolve(cwd, script), resolve(PROJECT_ROOT, script)];
-  return candidates.find((candidate) => existsSync(candidate));
+  return candidates.find((candidate) => existsSync(candidate) && statSync(candidate).isFile());
 }
 
 /** Turns the parsed config back into the shape a user writes (quantity weights as a map). */
@@ -195,7 +207,8 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], shown: string,
 
 /** A problem at `path` came from --set when an override wrote that path or a section above it. */
 function isOverridden(overridden: ReadonlySet<string>, path: string): boolean {
-  for (const p of overridden) if (path === p || path.startsWith(`${p}.`)) return true;
+  // The problem is at or under a key --set wrote, or --set wrote under the (unknown) key at fault.
+  for (const p of overridden) if (path === p || path.startsWith(`${p}.`) || p.startsWith(`${path}.`)) return true;
   return false;
 }
 
@@ -205,7 +218,9 @@ function expectedText(issue: z.core.$ZodIssue): string {
   if (!message.startsWith('Invalid') && !message.startsWith('Too ')) return message;
   switch (issue.code) {
     case 'invalid_type':
-      return issue.expected === 'nonoptional' ? 'a value (this key is required)' : `a ${issue.expected}`;
+      return issue.expected === 'nonoptional'
+        ? 'a value (this key is required)'
+        : ({ object: 'a mapping', array: 'a list', record: 'a mapping', int: 'an integer' } as Record<string, string>)[issue.expected] ?? `a ${issue.expected}`;
     case 'invalid_value':
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'too_small':

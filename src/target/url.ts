@@ -11,20 +11,25 @@ export interface RedisEndpoint {
 }
 
 export function parseRedisUrl(text: string): RedisEndpoint {
+  // Error messages never quote the value: a malformed URL may hold a password in any part.
+  const PASSWORD_HINT = 'percent-encode / # ? @ : in a password';
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(`--redis: expected redis://[user:pass@]host:port[/db], rediss://… or "docker", got ${JSON.stringify(redactUrl(text))}`);
+    throw new UsageError(`--redis: expected redis://[user:pass@]host:port[/db], rediss://… or "docker", got a value that is not a URL (not shown: it may hold a password)`);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
     throw new UsageError(`--redis: expected a redis:// or rediss:// URL, got scheme ${JSON.stringify(url.protocol)}`);
   }
+  if (url.host === '') {
+    throw new UsageError(`--redis: expected redis://[user:pass@]host:port[/db], got a URL without a host (${PASSWORD_HINT})`);
+  }
   const port = url.port === '' ? 6379 : Number(url.port);
   const dbText = url.pathname.replace(/^\//, '');
   const db = dbText === '' ? 0 : Number(dbText);
-  if (!Number.isInteger(db) || db < 0) {
-    throw new UsageError(`--redis: expected a database number after the port (like /0), got ${JSON.stringify(dbText)}`);
+  if (!/^\d*$/.test(dbText) || !Number.isSafeInteger(db)) {
+    throw new UsageError(`--redis: expected a database number after the port (like /0), got a path that is not a number (${PASSWORD_HINT})`);
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   return {
@@ -46,5 +51,6 @@ export function endpointUrl(endpoint: RedisEndpoint): string {
 
 /** Redacts the password of anything that looks like a URL with credentials, even if malformed. */
 export function redactUrl(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
+  // The user part excludes '[' so usage text like `redis://[user:pass@]host` stays readable.
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s[]*:)[^@\s]*@/gi, '$1***@');
 }

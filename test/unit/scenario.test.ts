@@ -84,6 +84,10 @@ describe('scenario loading', () => {
     expect(problems(minimal, ['load.connections=abc'])).toEqual(['test.yaml: load.connections: expected a positive integer, got "abc" (from --set)']);
     expect(problems(minimal, ['quantity={1: -1}'])).toEqual(['test.yaml: quantity.1: expected a weight > 0, got -1 (from --set)']);
     expect(problems(minimal, ['quantity=0'])).toEqual([expect.stringMatching(/^test\.yaml: quantity: expected a positive integer or weights.*got 0 \(from --set\)$/)]);
+    expect(parse('name: t\nskus: {stock: 10}\nrequests: 5\n', ['requests=', 'duration=2s']).duration).toBe(2000);
+    expect(parse(minimal, ['requests=~', 'duration=1s']).requests).toBeUndefined();
+    expect(() => parseOverride('__proto__.x=1')).toThrow(/__proto__ is not a scenario key/);
+    expect(({} as Record<string, unknown>)['x']).toBeUndefined();
     expect(() => parseOverride('noequals')).toThrow(UsageError);
     expect(() => parseOverride('=3')).toThrow(/--set: expected path=value/);
   });
@@ -92,6 +96,8 @@ describe('scenario loading', () => {
     expect(parse(minimal, ['script=mine.lua']).scriptPath).toBe(join(dir, 'mine.lua'));
     expect(parse(minimal, ['script=lua/seed-deduct.lua']).scriptPath).toMatch(/lua[/\\]seed-deduct\.lua$/);
     expect(problems(minimal, ['script=nope.lua'])).toEqual([expect.stringMatching(/^test\.yaml: script: expected a readable Lua file .*got "nope\.lua" \(from --set\)$/)]);
+    expect(problems(minimal, [`script=${dir}`])).toEqual([expect.stringMatching(/^test\.yaml: script: expected a readable Lua file .*\(from --set\)$/)]);
+    expect(problems(minimal, ['load=5'])).toEqual(['test.yaml: load: expected a mapping, got 5 (from --set)']);
   });
 
   it('a missing scenario file is a usage error', () => {
