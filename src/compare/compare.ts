@@ -109,6 +109,10 @@ export function compareSummaries(base: SummaryV1, cur: SummaryV1, overrides: Rec
     rows.push(row);
   }
   const warnings: string[] = [];
+  for (const [side, s] of [['baseline', base], ['current', cur]] as const) {
+    if (s.status === 'interrupted') warnings.push(`the ${side} run was interrupted: its figures cover only part of the sale`);
+    if (s.targetLost !== undefined) warnings.push(`the ${side} run lost Redis: ${s.targetLost}`);
+  }
   if (base.scenario.name !== cur.scenario.name) warnings.push(`different scenarios: ${base.scenario.name} vs ${cur.scenario.name}`);
   else if (base.scenario.asRun !== cur.scenario.asRun) warnings.push('the scenario changed between the runs (its "as run" YAML differs)');
   if (base.target.redisVersion !== cur.target.redisVersion || base.target.mode !== cur.target.mode) {

@@ -1,6 +1,7 @@
 /** The console summary of a run, as a string (the CLI prints it). */
 import { OUTCOMES } from '../outcomes.js';
 import type { SummaryV1 } from './summary.js';
+import { verdictOf } from './verdict.js';
 import type { InvariantResult } from '../verify/invariants.js';
 
 const MARK = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;
@@ -15,7 +16,8 @@ const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 export function formatSummary(summary: SummaryV1, reportDir?: string): string {
   const lines: string[] = [];
-  const verdict = summary.status === 'pass' ? 'PASS' : summary.status === 'fail' ? 'FAIL' : 'INTERRUPTED';
+  // The one verdict (invariants, Redis lost, thresholds), so the headline agrees with the exit code.
+  const verdict = verdictOf(summary).status.toUpperCase();
   lines.push(`sellout ${summary.scenario.name}: ${verdict}`);
   const t = summary.target;
   lines.push(`  target      redis ${t.redisVersion} ${t.mode} (${t.kind}, ${t.url})`);

@@ -164,7 +164,7 @@ function thresholdTable(s: SummaryV1): string {
   if (!s.thresholds?.length) return '<p class="muted">No thresholds in this scenario (or they were turned off with --no-thresholds).</p>';
   const rows = s.thresholds.map((t) => {
     const margin = t.margin === null ? '—' : `${t.margin >= 0 ? '+' : '−'}${formatValue(Math.abs(t.margin), t.unit)}`;
-    return `<tr class="${t.status}"><td><span class="badge ${t.status}">${STATUS_LABEL[t.status]}</span></td><td><code>${h(t.name)} ${h(t.condition)}</code></td><td class="num">${h(t.actual === null ? t.reason ?? 'not measured' : formatValue(t.actual, t.unit))}</td><td class="num">${h(t.limit === null ? '—' : formatValue(t.limit, t.unit))}</td><td class="num">${h(margin)}</td></tr>`;
+    return `<tr class="${t.status}"><td><span class="badge ${t.status}">${STATUS_LABEL[t.status]}</span></td><td><code>${h(t.name)} ${h(t.condition)}</code></td><td class="num">${h(t.actual === null ? t.reason ?? 'not measured' : formatValue(t.actual, t.unit))}</td><td class="num">${h(t.limit === null ? t.reason ?? '—' : formatValue(t.limit, t.unit))}</td><td class="num">${h(margin)}</td></tr>`;
   });
   return `<table class="checks"><thead><tr><th></th><th>threshold</th><th class="num">actual</th><th class="num">limit</th><th class="num">margin</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

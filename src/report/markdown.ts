@@ -56,7 +56,8 @@ export function renderMarkdown(summary: SummaryV1): string {
         MARK[r.status],
         escapeMdCell(`${r.name} ${r.condition}`),
         r.actual === null ? escapeMdCell(r.reason ?? 'not measured') : formatValue(r.actual, r.unit),
-        r.limit === null ? '—' : formatValue(r.limit, r.unit),
+        // No limit (e.g. `0.9*target` on a model without a target): the reason says why.
+        r.limit === null ? escapeMdCell(r.reason ?? '—') : formatValue(r.limit, r.unit),
         r.margin === null ? '—' : `${r.margin >= 0 ? '+' : '−'}${formatValue(Math.abs(r.margin), r.unit)}`,
       ]),
     ), '');

@@ -95,6 +95,14 @@ const TARGET_RE = new RegExp(`^(?:${NUMBER}\\s*\\*\\s*)?target$`);
 
 /** Parses one condition for one metric; returns the threshold or what was expected. */
 export function parseCondition(name: string, metric: Metric, condition: string): Threshold | { expected: string } {
+  const parsed = parseConditionUnchecked(name, metric, condition);
+  // "< 999…9ms" with hundreds of digits parses to Infinity: a limit nothing can meet or miss.
+  // (A `F*target` condition has no limit of its own until the run gives the target.)
+  if ('limit' in parsed && !Number.isFinite(parsed.targetFactor ?? parsed.limit)) return { expected: expectedFor(metric) };
+  return parsed;
+}
+
+function parseConditionUnchecked(name: string, metric: Metric, condition: string): Threshold | { expected: string } {
   const expected = { expected: expectedFor(metric) };
   const m = CONDITION_RE.exec(condition);
   if (!m) return expected;

@@ -3,7 +3,7 @@
  * which and by how much, --no-thresholds turns them off, a bad threshold exits 2 before any load,
  * `compare` exits 4 on a regression, and `report` refuses a directory without a summary.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +32,7 @@ describe('sellout run with thresholds', () => {
     expect(r.stdout).toMatch(/^ {4}FAIL {2}latency\.ok\.p99 < 1us: actual [\d.]+ ms, limit 1 us, over by [\d.]+ ms \([\d.]+x the limit\)$/m);
     expect(r.stdout).toContain('    PASS  outcomes.error == 0: actual 0, limit 0, exactly on it');
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('  verdict     FAIL: 1 threshold failed (latency.ok.p99) (exit 4)');
+    expect(r.stdout).toMatch(/^sellout smoke: FAIL\n/); // the headline agrees with the exit code
     const summary = readSummary(dir);
     expect(summary.status).toBe('pass'); // the invariants held: only the threshold failed
     expect(summary.verdict).toMatchObject({ status: 'fail', exitCode: 4 });
@@ -55,6 +56,34 @@ describe('sellout run with thresholds', () => {
       'scenarios/smoke.yaml: thresholds.latency.ok.p99: expected a condition on a duration with a unit, like "< 5ms" (operators <, <=, >, >=, ==, !=; units us, ms, s), got "< 5 parsecs" (from --set)\n' +
         'sellout: 1 problem(s) in the scenario; nothing was run\n',
     );
+  });
+});
+
+describe('the report directory', () => {
+  it('refuses an --out that is a file or holds other files, before any load (exit 2)', async () => {
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'mine');
+    const r = await runCli(['run', 'scenarios/smoke.yaml', '--redis', redis.url, '--out', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`sellout: --out ${file}: expected a directory, got a file\n`);
+    const other = join(tmp, 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, 'notes.txt'), 'mine');
+    const r2 = await runCli(['run', 'scenarios/smoke.yaml', '--redis', redis.url, '--out', other]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/expected an empty directory or an earlier sellout report, got a directory holding "notes\.txt"/);
+    expect(readFileSync(join(other, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(r.stdout + r2.stdout).toBe(''); // nothing ran
+  });
+
+  it('reusing an earlier report directory leaves no stale file of the earlier run', async () => {
+    const dir = join(tmp, 'reuse');
+    expect((await runCli(['run', 'scenarios/smoke.yaml', '--quiet', '--redis', redis.url, '--out', dir, '--set', 'requests=300'])).code).toBe(0);
+    expect(readdirSync(dir)).toContain('latency-ok.hgrm');
+    // Stock 0: every reply is sold_out, so this run has no latency-ok.hgrm of its own.
+    const r = await runCli(['run', 'scenarios/smoke.yaml', '--quiet', '--redis', redis.url, '--out', dir, '--set', 'requests=50', '--set', 'skus.stock=0']);
+    expect(r.code).toBe(1); // no-empty-pass: nothing was deducted
+    expect(readdirSync(dir).filter((f) => f.endsWith('.hgrm'))).toEqual(['latency-sold_out.hgrm']);
   });
 });
 
@@ -87,5 +116,25 @@ describe('sellout compare and report', () => {
     const again = await runCli(['report', dir]);
     expect(again.code, again.stderr).toBe(0);
     expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('FAIL: 1 threshold failed (latency.ok.p99)');
+  });
+
+  it('a damaged summary.json is one line naming the field (exit 2); a damaged latency.hlog only loses the spectrum', async () => {
+    const dir = join(tmp, 'damaged');
+    mkdirSync(dir);
+    const good = readSummary(join(tmp, 'fail')) as unknown as Record<string, unknown>;
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify({ ...good, throughput: 'fast' }));
+    const compare = await runCli(['compare', join(tmp, 'fail'), dir]);
+    expect(compare.code).toBe(2);
+    expect(compare.stderr).toMatch(/^sellout: .*damaged\/summary\.json: throughput: expected a number, got "fast"\n$/);
+    const { target: _target, ...noTarget } = good;
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(noTarget));
+    expect((await runCli(['report', dir])).stderr).toMatch(/summary\.json: target: expected a mapping, got nothing\n$/);
+
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(good));
+    writeFileSync(join(dir, 'latency.hlog'), readFileSync(join(tmp, 'fail', 'latency.hlog'), 'utf8').slice(0, 600));
+    const report = await runCli(['report', dir]);
+    expect(report.code).toBe(0);
+    expect(report.stderr).toMatch(/latency\.hlog: expected an HdrHistogram interval log, got .*: report\.html will have no latency spectrum/);
+    expect(readdirSync(dir)).toContain('report.html');
   });
 });

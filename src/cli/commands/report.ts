@@ -14,10 +14,21 @@ import { readSummary } from '../read-summary.js';
 export function reportCommand(dir: string, io: { stdout: (t: string) => void; stderr: (t: string) => void }): number {
   const summary = readSummary(join(dir, 'summary.json'));
   const hlogPath = join(dir, 'latency.hlog');
-  const hlog = existsSync(hlogPath) ? readHlog(readFileSync(hlogPath, 'utf8')) : { intervals: [], histograms: {} };
-  if (!existsSync(hlogPath)) io.stderr(`sellout: ${relative(process.cwd(), hlogPath) || hlogPath} missing: report.html will have no latency spectrum\n`);
+  const shownHlog = relative(process.cwd(), hlogPath) || hlogPath;
+  let hlog: ReturnType<typeof readHlog> = { intervals: [], histograms: {} };
+  if (!existsSync(hlogPath)) {
+    io.stderr(`sellout: ${shownHlog} missing: report.html will have no latency spectrum\n`);
+  } else {
+    try {
+      hlog = readHlog(readFileSync(hlogPath, 'utf8'));
+    } catch (err) {
+      // A truncated or edited log loses the spectrum, not the whole report.
+      io.stderr(`sellout: ${shownHlog}: expected an HdrHistogram interval log, got ${(err as Error).message.split('\n')[0]}: report.html will have no latency spectrum\n`);
+    }
+  }
   const files = renderOutputs({ summary, histograms: hlog.histograms, intervals: hlog.intervals }, VIEW_OUTPUTS);
   writeFiles(dir, files);
-  io.stdout(`sellout report: wrote ${files.map((f) => f.name).join(', ')} in ${relative(process.cwd(), dir) || '.'}\n`);
+  const rel = relative(process.cwd(), dir) || '.';
+  io.stdout(`sellout report: wrote ${files.map((f) => f.name).join(', ')} in ${rel.startsWith('..') ? dir : rel}\n`);
   return ExitCode.ok;
 }

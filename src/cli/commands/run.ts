@@ -13,7 +13,8 @@ import { loadScenario, parseOverride } from '../../scenario/load.js';
 import { evaluateThresholds } from '../../thresholds/evaluate.js';
 import { parseThresholds } from '../../thresholds/parse.js';
 import { environment } from '../environment.js';
-import { defaultReportDir, writeFiles } from '../output.js';
+import { ExitCode } from '../../errors.js';
+import { defaultReportDir, prepareReportDir, writeReport } from '../output.js';
 import { progressLine } from '../progress.js';
 
 export interface RunCommandOptions {
@@ -41,6 +42,8 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   const overrides = options.set.map(parseOverride);
   if (options.script !== undefined) overrides.push(parseOverride(`script=${JSON.stringify(options.script)}`));
   const scenario = loadScenario(file, { overrides });
+  // Checked before the load: a finished run must not be lost to an unusable --out.
+  const dir = prepareReportDir(options.out ?? defaultReportDir(scenario.name));
   const progress = io.stderrIsTTY && !options.quiet ? progressLine(io.stderr, io.stderrColumns) : undefined;
   const run = await runScenario(scenario, {
     redis: options.redis,
@@ -60,10 +63,18 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     ...(thresholds.length ? { thresholds } : {}),
   };
   summary.verdict = verdictOf(summary);
-  const dir = options.out ?? defaultReportDir(scenario.name);
-  writeFiles(dir, renderOutputs({ summary, histograms: run.histograms, intervals: run.intervals }));
+  let writeError: string | undefined;
+  try {
+    writeReport(dir, renderOutputs({ summary, histograms: run.histograms, intervals: run.intervals }));
+  } catch (err) {
+    writeError = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  }
   const shown = relative(process.cwd(), dir) || '.';
   const text = [formatSummary(summary, shown.startsWith('..') ? dir : shown), formatThresholds(thresholds), formatVerdictLine(summary)];
   io.stdout(`${text.filter(Boolean).join('\n')}\n`);
+  if (writeError !== undefined) {
+    io.stderr(`sellout: could not write the report to ${dir} (${writeError}); the summary above is all that is left of this run\n`);
+    return summary.verdict.exitCode === ExitCode.ok ? ExitCode.usage : summary.verdict.exitCode;
+  }
   return summary.verdict.exitCode;
 }
