@@ -78,13 +78,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // reported; the invariants are skipped and the run fails with exit 3, not blamed on the script.
     let snapshot: Snapshot | undefined;
     let invariants: InvariantResult[];
-    let targetLost: string | undefined;
+    // Every load connection lost before the planned end: the invariants still hold for what ran,
+    // but the sale was not replayed, so the run fails as a target failure.
+    let targetLost: string | undefined = load.loadLost;
     try {
       snapshot = await takeSnapshot(target.admin, runId, scenario.skus.count, scenario.seed);
       invariants = checkAll({ snapshot, records: load.records, initialStock: scenario.skus.stock, seed: scenario.seed });
     } catch (err) {
-      targetLost = err instanceof TargetError ? err.message : `could not read the run's keys back from Redis: ${(err as Error).message.split('\n')[0]}`;
-      invariants = notChecked(targetLost);
+      const reason = err instanceof TargetError ? err.message : `could not read the run's keys back from Redis: ${(err as Error).message.split('\n')[0]}`;
+      targetLost = targetLost === undefined ? reason : `${targetLost}; then ${reason}`;
+      invariants = notChecked(reason);
     }
     const journalBySku = new Uint32Array(scenario.skus.count);
     for (let row = 0; row < (snapshot?.journal.count ?? 0); row++) journalBySku[snapshot!.journal.sku[row]!]!++;
@@ -117,6 +120,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       series: load.series,
       invariants,
       ...(targetLost !== undefined ? { targetLost } : {}),
+      ...(load.connectionErrors.length > 0 ? { connectionErrors: load.connectionErrors } : {}),
       skus: Array.from({ length: scenario.skus.count }, (_, sku) => ({
         sku,
         initial: scenario.skus.stock,

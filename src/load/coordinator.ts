@@ -81,6 +81,8 @@ export interface LoadResult {
   readonly intervals: IntervalHistogram[];
   /** Why load connections closed early (their requests in flight were recorded as unknown). */
   readonly connectionErrors: string[];
+  /** Set when every load connection died before the planned end: the load ended early. */
+  readonly loadLost?: string;
   /** Rows of `records` per worker, in order (worker 0's rows first). */
   readonly rowsByWorker: number[];
 }
@@ -340,6 +342,9 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
       series: built.series,
       intervals: built.intervals,
       connectionErrors,
+      ...(done.every((r) => r.lostAllConnections)
+        ? { loadLost: `Redis dropped every load connection ${(durationMs / 1000).toFixed(2)} s into the load (${connectionErrors[0] ?? 'no reason given'}), so it ended early` }
+        : {}),
       rowsByWorker: done.map((r) => r.records.count),
     };
   } finally {

@@ -71,6 +71,8 @@ export interface WorkerResult {
   readonly dropped: number;
   /** Why connections closed early, if they did (distinct reasons). */
   readonly connectionErrors: string[];
+  /** Every connection of this worker died before the run's planned end (not a stop, deadline or limit). */
+  readonly lostAllConnections: boolean;
 }
 
 /** The buffers of a records table, for a postMessage transfer list. */

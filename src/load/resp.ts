@@ -266,7 +266,8 @@ export class DeductClient {
     this.reserve(bytes.length);
     this.slab.set(bytes, this.pos);
     this.pos += bytes.length;
-    this.push(KIND_INTERNAL, 0, 0, 0, 0, 0, 0);
+    // Stamped now: the worker's timeout check reads the oldest entry's send time, SCRIPT LOAD included.
+    this.push(KIND_INTERNAL, 0, 0, 0, 0, 0, this.now());
     if (!this.dirty) {
       this.dirty = true;
       this.flusher.mark(this);

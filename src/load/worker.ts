@@ -104,6 +104,8 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
       scheduled: executor.scheduled,
       dropped: executor.dropped,
       connectionErrors: [...executor.connectionErrors],
+      lostAllConnections:
+        conns.length > 0 && conns.every((c) => !c.alive) && Atomics.load(control, CONTROL_STOP) === 0 && !source.exhausted && nowUs() < deadlineUs,
     };
     recorder.destroy();
     post({ type: 'result', worker, result }, recordBuffers(records));

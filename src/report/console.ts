@@ -40,9 +40,11 @@ export function formatSummary(summary: SummaryV1, reportDir?: string): string {
       `  latency     ${outcome.padEnd(9)} p50 ${formatUs(p.p50)}  p90 ${formatUs(p.p90)}  p99 ${formatUs(p.p99)}  p99.9 ${formatUs(p.p999)}  max ${formatUs(p.max)}`,
     );
   }
-  if (summary.targetLost !== undefined) {
+  if (summary.connectionErrors?.length) lines.push(`  connections lost: ${summary.connectionErrors.join('; ')}`);
+  if (summary.targetLost !== undefined) lines.push(`  target lost ${summary.targetLost}`);
+  if (summary.invariants.every((i) => i.status === 'skipped' && i.description === 'not checked')) {
     // Twelve identical "skipped" lines would bury the one thing that matters.
-    lines.push(`  invariants  NOT CHECKED: ${summary.targetLost}`);
+    lines.push(`  invariants  NOT CHECKED: ${summary.invariants[0]?.reason ?? ''}`);
   } else {
     const soldOut = summary.skus.filter((s) => s.final === 0).length;
     const left = summary.skus.reduce((n, s) => n + (typeof s.final === 'number' ? s.final : 0), 0);

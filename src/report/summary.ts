@@ -69,6 +69,8 @@ export interface SummaryV1 {
    * is still reported.
    */
   targetLost?: string;
+  /** Why load connections closed during the run (their requests in flight are `unknown` outcomes). */
+  connectionErrors?: string[];
   skus: SkuSummary[];
   target: TargetInfo;
   /** The scenario's thresholds, evaluated after the run (absent with --no-thresholds or none declared). */

@@ -17,7 +17,7 @@ export function verdictOf(summary: SummaryV1): VerdictV1 {
     return { status: 'interrupted', exitCode: ExitCode.interrupted, reasons: ['the run was interrupted before its end', ...reasons] };
   }
   if (summary.targetLost !== undefined) {
-    return { status: 'fail', exitCode: ExitCode.targetUnavailable, reasons: [`${summary.targetLost}: the invariants were not checked`, ...reasons] };
+    return { status: 'fail', exitCode: ExitCode.targetUnavailable, reasons: [summary.targetLost, ...reasons] };
   }
   if (failedInvariants.length > 0) return { status: 'fail', exitCode: ExitCode.invariantFailed, reasons };
   if (failedThresholds.length > 0) return { status: 'fail', exitCode: ExitCode.thresholdFailed, reasons };
@@ -33,7 +33,10 @@ export function verdictHeadline(summary: SummaryV1): string {
   const thr = (summary.thresholds ?? []).filter((t) => t.status === 'fail').map((t) => t.name);
   if (inv.length) parts.push(`${inv.length} invariant${inv.length > 1 ? 's' : ''} failed (${inv.join(', ')})`);
   if (thr.length) parts.push(`${thr.length} threshold${thr.length > 1 ? 's' : ''} failed (${thr.join(', ')})`);
-  if (summary.targetLost !== undefined) parts.unshift('Redis could not be read back after the load, nothing verified');
+  if (summary.targetLost !== undefined) {
+    const checked = summary.invariants.some((i) => i.status !== 'skipped');
+    parts.unshift(checked ? 'Redis dropped the load connections, the load ended early' : 'Redis could not be read back after the load, nothing verified');
+  }
   if (v.status === 'interrupted') return `INTERRUPTED${parts.length ? `: ${parts.join('; ')}` : ''}`;
   return `FAIL: ${parts.join('; ')}`;
 }

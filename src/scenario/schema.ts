@@ -9,6 +9,7 @@ import { parseThresholds } from '../thresholds/parse.js';
 import { validateLoadModel } from '../load/executors/index.js';
 
 const MAX_STOCK = 99_999_999_999_999; // 14 digits: the widest integer lua/deduct.lua handles exactly
+const MAX_QUANTITY = 0xffffffff; // per-request records keep quantities in a Uint32Array
 
 const positiveInt = (what = 'a positive integer') =>
   z.number({ error: what }).int({ error: what }).min(1, { error: what });
@@ -55,15 +56,15 @@ const QUANTITY_SHAPE = 'a positive integer or weights by quantity, like {1: 0.9,
 // Validated by hand rather than with z.union, so a mistake is reported at the exact entry
 // (`quantity.two: expected …`) instead of as "matches no alternative".
 const quantity = z.unknown().transform((value, ctx): QuantityWeights => {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 1) return [{ quantity: value, weight: 1 }];
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_QUANTITY) return [{ quantity: value, weight: 1 }];
   if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.keys(value).length === 0) {
     ctx.addIssue({ code: 'custom', message: QUANTITY_SHAPE, input: value });
     return z.NEVER;
   }
   const weights: QuantityWeights = [];
   for (const [key, weight] of Object.entries(value)) {
-    if (!/^[1-9]\d*$/.test(key)) {
-      ctx.addIssue({ code: 'custom', path: [key], message: 'a quantity that is a positive integer', input: key });
+    if (!/^[1-9]\d*$/.test(key) || Number(key) > MAX_QUANTITY) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `a quantity that is a positive integer up to ${MAX_QUANTITY}`, input: key });
     } else if (typeof weight !== 'number' || !(weight > 0) || !Number.isFinite(weight)) {
       ctx.addIssue({ code: 'custom', path: [key], message: 'a weight > 0', input: weight });
     } else {

@@ -86,6 +86,40 @@ describe('sellout run (engine)', () => {
     expect(stdout).not.toMatch(/internal error/);
   });
 
+  it('every load connection killed mid-run: the run fails as a target failure (exit 3), invariants still checked', async () => {
+    const file = write('killed.yaml', `name: killed\nscript: ${ROOT}/lua/deduct.lua\nskus: {count: 1, stock: 100000000}\nduration: 60s\nload: {connections: 4, inFlight: 4}\n`);
+    const out = join(dir, 'out-killed');
+    const redis = await startTestRedis();
+    const child = spawn(process.execPath, [BIN, 'run', file, '--out', out, '--redis', redis.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    const seeded = new Promise<string>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const runId = /run (\S+) on killed: seeding/.exec(stderr)?.[1];
+        if (runId) resolve(runId);
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const runId = await seeded;
+    while (Number(await redis.client.hlen(`sellout:${runId}:journal:{0}`)) < 100) await new Promise((r) => setTimeout(r, 20));
+    // The load connections are the ones running EVALSHA; the admin and test clients are spared.
+    const clients = String(await redis.client.client('LIST')).split('\n').filter((line) => /cmd=evalsha/.test(line));
+    for (const line of clients) await redis.client.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!).catch(() => 0);
+    const code = await exited;
+    await redis.stop();
+    expect(code, stderr).toBe(3);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.targetLost).toMatch(/^Redis dropped every load connection/);
+    expect(summary.connectionErrors.length).toBeGreaterThan(0);
+    for (const reason of summary.connectionErrors) expect(reason).toMatch(/^connection (closed by the server|error: )/);
+    expect(summary.invariants.filter((i: { status: string }) => i.status === 'fail')).toEqual([]);
+    expect(summary.verdict.exitCode).toBe(3);
+    expect(stdout).toMatch(/^sellout killed: FAIL\n/);
+    expect(stdout).toMatch(/verdict {5}FAIL: Redis dropped the load connections, the load ended early \(exit 3\)/);
+  });
+
   it('bad engine keys: one line each, naming file, field, expected and got, exit 2', async () => {
     const file = write('bad.yaml', [
       'name: bad',

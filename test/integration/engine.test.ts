@@ -201,6 +201,7 @@ describe('load engine (worker threads, real redis-server)', () => {
     });
     expect(load.counts.unknown).toBeGreaterThan(0);
     expect(load.connectionErrors.length).toBeGreaterThan(0);
+    expect(load.loadLost).toMatch(/^Redis dropped every load connection [\d.]+ s into the load \(connection (closed by the server|error: .+)\), so it ended early$/);
     const { snapshot, invariants } = await verify(s, runId, load);
     // Unknown deductions may or may not have run: the journal lies between ok and ok + unknown.
     expect(snapshot.journal.count).toBeGreaterThanOrEqual(load.counts.ok);

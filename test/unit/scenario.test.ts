@@ -56,7 +56,7 @@ describe('scenario loading', () => {
         expect.stringMatching(/^test\.yaml: skus\.count: expected a positive integer, got 0$/),
         expect.stringMatching(/^test\.yaml: skus\.stock: expected an integer stock >= 0, got -1$/),
         expect.stringMatching(/^test\.yaml: skus\.colour: expected one of the keys count, stock, selection, got unknown key "colour"$/),
-        expect.stringMatching(/^test\.yaml: quantity\.x: expected a quantity that is a positive integer, got "x"$/),
+        expect.stringMatching(/^test\.yaml: quantity\.x: expected a quantity that is a positive integer up to 4294967295, got "x"$/),
         expect.stringMatching(/^test\.yaml: load\.connections: expected a positive integer, got "many"$/),
         expect.stringMatching(/^test\.yaml: duplicates\.ratio: expected a ratio between 0 and 1, got 2$/),
         expect.stringMatching(/^test\.yaml: requests: expected exactly one of `requests`.*got neither$/),
@@ -82,6 +82,7 @@ describe('scenario loading', () => {
     expect(s.duplicates).toEqual({ ratio: 0.5, pattern: 'concurrent' });
     expect(s.skus.selection).toEqual({ type: 'hot', share: 0.9 });
     expect(problems(minimal, ['load.connections=abc'])).toEqual(['test.yaml: load.connections: expected a positive integer, got "abc" (from --set)']);
+    expect(problems(minimal, ['quantity=5000000000'])).toEqual([expect.stringMatching(/^test\.yaml: quantity: expected a positive integer or weights.*got 5000000000 \(from --set\)$/)]);
     expect(problems(minimal, ['quantity={1: -1}'])).toEqual(['test.yaml: quantity.1: expected a weight > 0, got -1 (from --set)']);
     expect(problems(minimal, ['quantity=0'])).toEqual([expect.stringMatching(/^test\.yaml: quantity: expected a positive integer or weights.*got 0 \(from --set\)$/)]);
     expect(parse('name: t\nskus: {stock: 10}\nrequests: 5\n', ['requests=', 'duration=2s']).duration).toBe(2000);

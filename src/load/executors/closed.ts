@@ -83,8 +83,9 @@ export class ClosedExecutor implements Executor {
   }
 
   onClosed(conn: DeductClient, reason: string): void {
-    if (this.finished) return;
+    // Recorded first: the dead connection's unknown replies may already have finished the run.
     this.connectionErrors.add(reason);
+    if (this.finished) return;
     this.idleTotal -= conn.idle;
     conn.idle = 0;
     this.alive--;

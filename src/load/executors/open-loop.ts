@@ -40,6 +40,7 @@ export class OpenLoopExecutor implements Executor {
 
   start(conns: readonly DeductClient[]): void {
     this.conns = conns;
+    if (!conns.some((c) => c.alive)) return this.stop();
     this.pump();
   }
 
@@ -50,7 +51,16 @@ export class OpenLoopExecutor implements Executor {
   }
 
   tick(nowUs: number): void {
-    if (nowUs >= this.ctx.deadlineUs) this.stop();
+    if (nowUs >= this.ctx.deadlineUs) this.stopAtDeadline();
+  }
+
+  /**
+   * The deadline passed. Sends due before it that were not taken yet (the loop woke late: a GC or
+   * event-loop stall) could not start: they are dropped, not silently missing from the figures.
+   */
+  private stopAtDeadline(): void {
+    if (!this.stopping) this.pacer.poll((this.ctx.deadlineUs - 1) / 1000, 0);
+    this.stop();
   }
 
   onReply(_conn: DeductClient, index: number, twin: number, sku: number, quantity: number, code: OutcomeCode, value: number, intendedUs: number, sentUs: number, repliedUs: number): void {
@@ -61,9 +71,10 @@ export class OpenLoopExecutor implements Executor {
   }
 
   onClosed(_conn: DeductClient, reason: string): void {
-    if (this.finished) return;
     this.connectionErrors.add(reason);
-    if (!this.conns.some((c) => c.alive)) this.stop();
+    if (this.finished) return;
+    // Before start() there are no connections to judge by (one may close while others wait at the barrier).
+    if (this.conns.length > 0 && !this.conns.some((c) => c.alive)) this.stop();
   }
 
   /** Sends everything due now, then sleeps until the next send is due. */
@@ -71,7 +82,7 @@ export class OpenLoopExecutor implements Executor {
     if (this.stopping) return;
     const { plan, source, flusher } = this.ctx;
     const nowUs = this.ctx.nowUs();
-    if (nowUs >= this.ctx.deadlineUs) return this.stop();
+    if (nowUs >= this.ctx.deadlineUs) return this.stopAtDeadline();
     const n = this.pacer.poll(nowUs / 1000, this.ctx.maxInFlight - this.inFlight);
     const intended = this.pacer.intendedMs;
     for (let i = 0; i < n; i++) {
