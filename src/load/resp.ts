@@ -30,8 +30,13 @@ export interface ReplyHandler {
     conn: DeductClient, index: number, twin: number, sku: number, quantity: number,
     code: OutcomeCode, value: number, intendedUs: number, sentUs: number, repliedUs: number,
   ): void;
-  /** The connection is gone (after its pending requests were reported as unknown). */
-  onClosed(conn: DeductClient, reason: string): void;
+  /**
+   * The connection is gone (after its pending requests were reported as unknown). `reconnecting`:
+   * sellout closed it itself (a request outlived timeoutMs) and is opening it again; `onReconnected`
+   * or a second `onClosed` (reconnecting false) follows.
+   */
+  onClosed(conn: DeductClient, reason: string, reconnecting: boolean): void;
+  onReconnected(conn: DeductClient): void;
 }
 
 /** Collects connections with buffered writes, so one event handler ends with one write per socket. */
@@ -77,6 +82,8 @@ export class DeductClient {
   alive = false;
   /** Idle slots (closed model bookkeeping, owned by the executor). */
   idle = 0;
+  /** Being reopened by `restart()` (not alive, not lost). */
+  restarting = false;
 
   private socket: Socket | undefined;
   private readonly options: DeductClientOptions;
@@ -147,14 +154,15 @@ export class DeductClient {
         : netConnect({ host: endpoint.host, port: endpoint.port });
       this.socket = socket;
       socket.setNoDelay(true);
-      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      // Events of a socket this client already dropped (before a reconnect) must not touch the new one.
+      socket.on('data', (chunk: Buffer) => { if (this.socket === socket) this.onData(chunk); });
       socket.on('error', (err) => {
         if (!settled) done(err);
-        else this.fail(`connection error: ${err.message}`);
+        else if (this.socket === socket) this.fail(`connection error: ${err.message}`);
       });
       socket.on('close', () => {
         if (!settled) done(new Error('connection closed during handshake'));
-        else this.fail('connection closed by the server');
+        else if (this.socket === socket) this.fail('connection closed by the server');
       });
       socket.once(endpoint.tls ? 'secureConnect' : 'connect', () => {
         const commands: string[][] = [];
@@ -190,6 +198,30 @@ export class DeductClient {
   /** Closes the socket; requests still in flight become `unknown`. */
   close(reason = 'closed by sellout'): void {
     this.fail(reason);
+  }
+
+  /**
+   * A request outlived timeoutMs: with a pipeline nothing behind it can come back either, so the
+   * connection is dropped (its requests in flight become `unknown`) and opened again, the way a
+   * client with a timeout behaves. Resolves true when it is back, false when it could not be.
+   */
+  async restart(reason: string): Promise<boolean> {
+    // Marked before fail(): its unknown replies must not let the executor finish the run.
+    this.restarting = true;
+    this.fail(reason, true);
+    this.carry = undefined;
+    this.scriptLoadPending = false;
+    let back = true;
+    try {
+      await this.connect();
+    } catch (err) {
+      back = false;
+      reason = `${reason}; reconnecting failed: ${(err as Error).message}`;
+    }
+    this.restarting = false;
+    if (back) this.handler.onReconnected(this);
+    else this.handler.onClosed(this, reason, false);
+    return back;
   }
 
   /** Send time of the oldest request in flight, or NaN. */
@@ -346,7 +378,7 @@ export class DeductClient {
     this.handler.onReply(this, this.rIndex[at]!, this.rTwin[at]!, this.rSku[at]!, this.rQty[at]!, code, value, this.rIntended[at]!, this.rSent[at]!, nowUs);
   }
 
-  private fail(reason: string): void {
+  private fail(reason: string, reconnecting = false): void {
     const wasAlive = this.alive || this.socket !== undefined;
     this.alive = false;
     const socket = this.socket;
@@ -365,7 +397,7 @@ export class DeductClient {
       this.handler.onReply(this, this.rIndex[at]!, this.rTwin[at]!, this.rSku[at]!, this.rQty[at]!, Code.unknown, NaN, this.rIntended[at]!, this.rSent[at]!, nowUs);
     }
     this.start = this.pos = 0;
-    this.handler.onClosed(this, reason);
+    this.handler.onClosed(this, reason, reconnecting);
     this.flusher.flush();
   }
 

@@ -76,10 +76,10 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
       executor.tick(now);
       recorder.rotate(now);
       // A request unanswered for timeoutMs: the connection is stuck, and with a pipeline nothing
-      // behind it can come back either. Close it; its requests in flight become unknown.
+      // behind it can come back either. Reopen it; its requests in flight become unknown.
       for (const c of conns) {
         const oldest = c.oldestSentUs();
-        if (c.alive && oldest === oldest && now - oldest > timeoutUs) c.close(`no reply within timeoutMs (${scenario.timeoutMs} ms)`);
+        if (c.alive && oldest === oldest && now - oldest > timeoutUs) void c.restart(`no reply within timeoutMs (${scenario.timeoutMs} ms)`);
       }
     }, TICK_MS);
     await executor.done;
@@ -105,7 +105,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
       dropped: executor.dropped,
       connectionErrors: [...executor.connectionErrors],
       lostAllConnections:
-        conns.length > 0 && conns.every((c) => !c.alive) && Atomics.load(control, CONTROL_STOP) === 0 && !source.exhausted && nowUs() < deadlineUs,
+        conns.length > 0 && conns.every((c) => !c.alive && !c.restarting) && Atomics.load(control, CONTROL_STOP) === 0 && !source.exhausted && nowUs() < deadlineUs,
     };
     recorder.destroy();
     post({ type: 'result', worker, result }, recordBuffers(records));

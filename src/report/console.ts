@@ -40,7 +40,7 @@ export function formatSummary(summary: SummaryV1, reportDir?: string): string {
       `  latency     ${outcome.padEnd(9)} p50 ${formatUs(p.p50)}  p90 ${formatUs(p.p90)}  p99 ${formatUs(p.p99)}  p99.9 ${formatUs(p.p999)}  max ${formatUs(p.max)}`,
     );
   }
-  if (summary.connectionErrors?.length) lines.push(`  connections lost: ${summary.connectionErrors.join('; ')}`);
+  if (summary.connectionErrors?.length) lines.push(`  connections closed: ${summary.connectionErrors.join('; ')}`);
   if (summary.targetLost !== undefined) lines.push(`  target lost ${summary.targetLost}`);
   if (summary.invariants.every((i) => i.status === 'skipped' && i.description === 'not checked')) {
     // Twelve identical "skipped" lines would bury the one thing that matters.

@@ -191,6 +191,34 @@ describe('load engine (worker threads, real redis-server)', () => {
     await verify(s, runId, load);
   });
 
+  it('a server that stops answering for longer than timeoutMs: unknown outcomes, connections reopened, the run goes on', async () => {
+    const s = scenario('skus: {count: 1, stock: 100000000}\nduration: 2500ms\ntimeoutMs: 200\nload: {connections: 2, inFlight: 4, workers: 1}');
+    let resumedAtUs = 0;
+    const { load, runId } = await run(s, async (id) => {
+      while (Number(await redis.client.hlen(journalKey(id, 0))) < 100) await new Promise((r) => setTimeout(r, 20));
+      const t0 = Date.now();
+      redis.server.process.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 700));
+      redis.server.process.kill('SIGCONT');
+      resumedAtUs = (Date.now() - t0) * 1000;
+    });
+    expect(resumedAtUs).toBeGreaterThan(0);
+    expect(load.counts.unknown).toBeGreaterThan(0);
+    expect(load.connectionErrors).toContain('no reply within timeoutMs (200 ms)');
+    expect(load.loadLost).toBeUndefined();
+    // Deductions went on after the pause: the last ok reply came well after the first unknown.
+    const r = load.records;
+    let firstUnknownUs = Infinity;
+    let lastOkUs = 0;
+    for (let row = 0; row < r.count; row++) {
+      if (r.outcome[row] === Code.unknown) firstUnknownUs = Math.min(firstUnknownUs, r.repliedUs[row]!);
+      if (r.outcome[row] === Code.ok) lastOkUs = Math.max(lastOkUs, r.repliedUs[row]!);
+    }
+    expect(lastOkUs - firstUnknownUs).toBeGreaterThan(500_000);
+    const { invariants } = await verify(s, runId, load);
+    expectAllHold(invariants);
+  });
+
   it('a connection killed mid-run gives unknown outcomes, not a crash, and the bounds still hold', async () => {
     const s = scenario('skus: {count: 1, stock: 100000000}\nduration: 20s\nload: {connections: 4, inFlight: 16, workers: 2}');
     const { load, runId } = await run(s, async (id) => {

@@ -82,13 +82,25 @@ export class ClosedExecutor implements Executor {
     if (this.inFlight === 0) this.checkDone();
   }
 
-  onClosed(conn: DeductClient, reason: string): void {
+  onClosed(conn: DeductClient, reason: string, reconnecting: boolean): void {
     // Recorded first: the dead connection's unknown replies may already have finished the run.
     this.connectionErrors.add(reason);
-    if (this.finished) return;
     this.idleTotal -= conn.idle;
     conn.idle = 0;
+    // A connection being reopened keeps counting as alive: its slots come back in onReconnected.
+    if (reconnecting) return;
     this.alive--;
+    if (!this.finished) this.checkDone();
+  }
+
+  onReconnected(conn: DeductClient): void {
+    if (this.finished) return;
+    conn.idle = this.slotsPerConnection;
+    this.idleTotal += this.slotsPerConnection;
+    if (!this.stopping) {
+      this.fill(this.ctx.nowUs());
+      this.ctx.flusher.flush();
+    }
     this.checkDone();
   }
 
@@ -127,6 +139,8 @@ export class ClosedExecutor implements Executor {
 
   private checkDone(): void {
     if (this.finished || this.inFlight > 0) return;
+    // Connections being reopened after a timeout will take their slots again: wait for them.
+    if (!this.stopping && this.conns.some((c) => c.restarting)) return;
     const { source } = this.ctx;
     // Nothing in flight: no reply can release a sequential twin any more, so unless delayed
     // twins are still waiting for their time, nothing more will be sent.

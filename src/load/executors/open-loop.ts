@@ -70,11 +70,15 @@ export class OpenLoopExecutor implements Executor {
     if (this.inFlight === 0) this.checkDone();
   }
 
-  onClosed(_conn: DeductClient, reason: string): void {
+  onClosed(_conn: DeductClient, reason: string, reconnecting: boolean): void {
     this.connectionErrors.add(reason);
-    if (this.finished) return;
+    if (this.finished || reconnecting) return;
     // Before start() there are no connections to judge by (one may close while others wait at the barrier).
-    if (this.conns.length > 0 && !this.conns.some((c) => c.alive)) this.stop();
+    if (this.conns.length > 0 && !this.conns.some((c) => c.alive || c.restarting)) this.stop();
+  }
+
+  onReconnected(): void {
+    // Nothing to restore: the round robin picks the connection again now that it is alive.
   }
 
   /** Sends everything due now, then sleeps until the next send is due. */
@@ -86,6 +90,13 @@ export class OpenLoopExecutor implements Executor {
     const n = this.pacer.poll(nowUs / 1000, this.ctx.maxInFlight - this.inFlight);
     const intended = this.pacer.intendedMs;
     for (let i = 0; i < n; i++) {
+      const conn = this.pickConnection();
+      if (conn === undefined) {
+        if (!this.conns.some((c) => c.restarting)) return this.stop();
+        // Every connection is being reopened after a timeout: these sends cannot start now.
+        this.pacer.dropped += n - i;
+        break;
+      }
       if (!source.take(nowUs)) {
         if (!source.exhausted) {
           // What is left of `requests` is kept for twins still owed (waiting for a reply or
@@ -98,8 +109,6 @@ export class OpenLoopExecutor implements Executor {
         flusher.flush();
         return this.stop();
       }
-      const conn = this.pickConnection();
-      if (conn === undefined) return this.stop();
       const index = source.index;
       this.inFlight++;
       conn.send(index, source.twin ? 1 : 0, plan.skuOf(index), plan.quantityOf(index), intended[i]! * 1000, nowUs);
