@@ -18,6 +18,13 @@ export interface VerifyContext extends VerifyInput {
   readonly tally: Tally;
 }
 
+/** Whether the load engine kept send and reply times (the real-time checks need them). */
+export function timesKept({ records }: VerifyContext): boolean {
+  if (!records.sentUs || !records.repliedUs) return false;
+  for (let row = 0; row < records.count; row++) if (records.repliedUs[row]! > 0) return true;
+  return false;
+}
+
 export function prepare(input: VerifyInput): VerifyContext {
   return { ...input, tally: buildTally(input.snapshot, input.records) };
 }

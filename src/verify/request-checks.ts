@@ -6,7 +6,7 @@
  */
 import { requestId } from '../keys.js';
 import { Code, NOT_SENT, OUTCOMES } from '../outcomes.js';
-import type { VerifyContext } from './context.js';
+import { timesKept, type VerifyContext } from './context.js';
 import { Examples, journalId, plural, skipped, verdict, type InvariantResult } from './result.js';
 import { isRecovered, journalRowIn } from './tally.js';
 
@@ -105,11 +105,6 @@ export function checkAtMostOnce({ snapshot, records, seed, tally }: VerifyContex
 }
 
 /** True when the engine kept send/reply times (all zero means it did not). */
-function timesKept({ records }: VerifyContext): boolean {
-  if (!records.sentUs || !records.repliedUs) return false;
-  for (let row = 0; row < records.count; row++) if (records.repliedUs[row]! > 0) return true;
-  return false;
-}
 
 /**
  * 9. real-time-order: for two ok deductions of one SKU, if r1's reply arrived before r2 was sent,

@@ -7,10 +7,10 @@
  */
 import { requestId } from '../keys.js';
 import { Code } from '../outcomes.js';
-import type { VerifyContext } from './context.js';
+import { timesKept, type VerifyContext } from './context.js';
 import type { Snapshot } from './snapshot.js';
 import { Examples, journalId, plural, shown, verdict, type InvariantResult } from './result.js';
-import { isRecovered } from './tally.js';
+import { isRecovered, journalRowIn } from './tally.js';
 
 const isCount = (n: number) => Number.isInteger(n) && n >= 1;
 const entryName = (snapshot: Snapshot, seed: number, row: number) => `journal entry of ${journalId(snapshot, seed, row)} (SKU ${snapshot.journal.sku[row]})`;
@@ -188,9 +188,16 @@ export function checkBounds({ snapshot, initialStock, seed, tally }: VerifyConte
   };
 }
 
-/** 8. no-undersell: a sold_out reply for quantity q implies the SKU ends with less than q (stock only falls). */
-export function checkNoUndersell({ snapshot, records, seed }: VerifyContext): InvariantResult {
+/**
+ * 8. no-undersell: a sold_out reply for quantity q implies the SKU ends with less than q (stock
+ * only falls). In a run that sells out that alone proves nothing, so with send/reply times kept
+ * there is also the real-time half (the mirror of real-time-order): a deduction of the same SKU
+ * sent after the sold_out reply ran on a stock below q, which its journal entry's `from` shows.
+ */
+export function checkNoUndersell(ctx: VerifyContext): InvariantResult {
+  const { snapshot, records, seed } = ctx;
   const bad = new Examples();
+  const laterFrom = timesKept(ctx) ? stockSeenAfter(ctx) : undefined;
   let soldOut = 0;
   for (let row = 0; row < records.count; row++) {
     if (records.outcome[row] !== Code.sold_out) continue;
@@ -200,6 +207,14 @@ export function checkNoUndersell({ snapshot, records, seed }: VerifyContext): In
     const final = sku < snapshot.skuCount ? snapshot.final[sku]! : NaN;
     if (final >= q) {
       bad.add(() => `request ${requestId(seed, records.index[row]!)} for ${plural(q, 'unit')} of SKU ${sku} was answered sold_out, but SKU ${sku} still has ${final} in stock`);
+      continue;
+    }
+    const later = laterFrom?.(sku, records.repliedUs[row]!);
+    if (later !== undefined && later.from >= q) {
+      bad.add(() =>
+        `request ${requestId(seed, records.index[row]!)} for ${plural(q, 'unit')} of SKU ${sku} was answered sold_out, but request ` +
+        `${requestId(seed, records.index[later.row]!)}, sent ${((records.sentUs[later.row]! - records.repliedUs[row]!) / 1000).toFixed(2)} ms after that reply, deducted from a stock of ${later.from}`,
+      );
     }
   }
   return verdict(
@@ -237,4 +252,52 @@ export function checkBoundedJournal({ snapshot, tally }: VerifyContext): Invaria
     `${plural(entries, 'entry', 'entries')} for ${plural(ids, 'distinct ID')}`,
     `${plural(bad.total, 'SKU')} with more entries than IDs`,
   );
+}
+
+/**
+ * For no-undersell's real-time half: per SKU, the ok deductions in send order with the highest
+ * journaled `from` among those sent after a given time. Returns a lookup (sku, afterUs) -> the
+ * deduction sent after `afterUs` that saw the most stock, or undefined.
+ */
+function stockSeenAfter({ snapshot, records, tally }: VerifyContext): (sku: number, afterUs: number) => { row: number; from: number } | undefined {
+  const skuCount = snapshot.skuCount;
+  const fromOf = new Float64Array(records.count).fill(NaN);
+  const starts = new Uint32Array(skuCount + 1);
+  for (let row = 0; row < records.count; row++) {
+    const sku = records.sku[row]!;
+    if (records.outcome[row] !== Code.ok || sku >= skuCount) continue;
+    const jrow = journalRowIn(tally, snapshot, records.index[row]!, sku);
+    // An ok deduction missing from the journal is no-lost-ack's finding, not evidence here.
+    if (jrow < 0 || !Number.isFinite(snapshot.journal.from[jrow]!)) continue;
+    fromOf[row] = snapshot.journal.from[jrow]!;
+    starts[sku + 1]!++;
+  }
+  for (let sku = 0; sku < skuCount; sku++) starts[sku + 1]! += starts[sku]!;
+  const bySent = new Uint32Array(starts[skuCount]!);
+  const fill = starts.slice(0, skuCount);
+  for (let row = 0; row < records.count; row++) if (fromOf[row] === fromOf[row]) bySent[fill[records.sku[row]!]!++] = row;
+  // Per SKU: sort by send time, then the suffix maximum of `from` (and the row holding it).
+  const bestRow = new Uint32Array(bySent.length);
+  for (let sku = 0; sku < skuCount; sku++) {
+    const a = starts[sku]!;
+    const b = starts[sku + 1]!;
+    bySent.subarray(a, b).sort((x, y) => records.sentUs[x]! - records.sentUs[y]!);
+    for (let i = b - 1; i >= a; i--) {
+      const row = bySent[i]!;
+      bestRow[i] = i === b - 1 || fromOf[row]! > fromOf[bestRow[i + 1]!]! ? row : bestRow[i + 1]!;
+    }
+  }
+  return (sku, afterUs) => {
+    if (sku >= skuCount) return undefined;
+    let lo = starts[sku]!;
+    let hi = starts[sku + 1]!;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (records.sentUs[bySent[mid]!]! > afterUs) hi = mid;
+      else lo = mid + 1;
+    }
+    if (lo >= starts[sku + 1]!) return undefined;
+    const row = bestRow[lo]!;
+    return { row, from: fromOf[row]! };
+  };
 }

@@ -69,6 +69,12 @@ const cases: { script: string; extra?: string[]; fails: string[]; evidence: RegE
     fails: ['no-undersell'],
     evidence: /request DEC-7-\d+ for \d units? of SKU \d was answered sold_out, but SKU \d still has \d+ in stock/,
   },
+  {
+    // The sale sells out anyway, so the final stock proves nothing: the real-time half must catch it.
+    script: 'string-compare',
+    fails: ['no-undersell'],
+    evidence: /request DEC-7-\d+ for \d units? of SKU \d was answered sold_out, but request DEC-7-\d+, sent [\d.]+ ms after that reply, deducted from a stock of \d+/,
+  },
 ];
 
 describe('sellout run with a broken script', () => {
