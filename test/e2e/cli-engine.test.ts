@@ -17,33 +17,43 @@ function write(name: string, text: string): string {
   return file;
 }
 
-describe('sellout run (engine)', () => {
-  it('SIGINT stops the workers, still verifies, writes an interrupted summary.json and exits 130', async () => {
-    const file = write('long.yaml', `name: long\nscript: ${ROOT}/lua/deduct.lua\nskus: {count: 2, stock: 100000000}\nduration: 60s\nload: {connections: 4, inFlight: 4, workers: 2}\n`);
-    const out = join(dir, 'out-int');
-    const redis = await startTestRedis();
-    const child = spawn(process.execPath, [BIN, 'run', file, '--out', out, '--redis', redis.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    const seeded = new Promise<string>((resolve) => {
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        const runId = /run (\S+) on long: seeding/.exec(stderr)?.[1];
-        if (runId) resolve(runId);
-      });
+/**
+ * Starts `sellout run` on a 60 s scenario against a private redis-server and resolves once
+ * deductions are flowing (the journal has 100 entries): a fixed sleep is not enough on a loaded
+ * machine, where the workers may not have started yet.
+ */
+async function startLongRun(name: string, load: string) {
+  const file = write(`${name}.yaml`, `name: ${name}\nscript: ${ROOT}/lua/deduct.lua\nskus: {count: 2, stock: 100000000}\nduration: 60s\nload: ${load}\n`);
+  const out = join(dir, `out-${name}`);
+  const redis = await startTestRedis();
+  const child = spawn(process.execPath, [BIN, 'run', file, '--out', out, '--redis', redis.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => { output.stdout += d.toString(); });
+  const seeded = new Promise<string>((resolve) => {
+    child.stderr.on('data', (d: Buffer) => {
+      output.stderr += d.toString();
+      const runId = new RegExp(`run (\\S+) on ${name}: seeding`).exec(output.stderr)?.[1];
+      if (runId) resolve(runId);
     });
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const runId = await seeded;
-    // Interrupt once deductions are flowing, so there is something to verify (a fixed sleep is
-    // not enough on a loaded machine: the workers may not have started yet).
-    while (Number(await redis.client.hlen(`sellout:${runId}:journal:{0}`)) < 100) await new Promise((r) => setTimeout(r, 20));
-    child.kill('SIGINT');
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const runId = await seeded;
+  while (Number(await redis.client.hlen(`sellout:${runId}:journal:{0}`)) < 100) await new Promise((r) => setTimeout(r, 20));
+  const finish = async () => {
     const code = await exited;
     await redis.stop();
+    return { code, summary: JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')), ...output };
+  };
+  return { child, redis, finish };
+}
+
+describe('sellout run (engine)', () => {
+  it('SIGINT stops the workers, still verifies, writes an interrupted summary.json and exits 130', async () => {
+    const run = await startLongRun('long', '{connections: 4, inFlight: 4, workers: 2}');
+    run.child.kill('SIGINT');
+    const { code, summary, stdout, stderr } = await run.finish();
     expect(code).toBe(130);
     expect(stderr).toContain('interrupted');
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.status).toBe('interrupted');
     expect(summary.requests).toBeGreaterThan(0);
     expect(summary.outcomes.ok).toBe(summary.requests);
@@ -54,28 +64,10 @@ describe('sellout run (engine)', () => {
   });
 
   it('Redis dying mid-run: what was measured is still written, nothing is blamed on the script, exit 3', async () => {
-    const file = write('dies.yaml', `name: dies\nscript: ${ROOT}/lua/deduct.lua\nskus: {count: 1, stock: 100000000}\nduration: 60s\nload: {connections: 4, inFlight: 4}\n`);
-    const out = join(dir, 'out-dies');
-    const redis = await startTestRedis();
-    const child = spawn(process.execPath, [BIN, 'run', file, '--out', out, '--redis', redis.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    const seeded = new Promise<string>((resolve) => {
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        const runId = /run (\S+) on dies: seeding/.exec(stderr)?.[1];
-        if (runId) resolve(runId);
-      });
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const runId = await seeded;
-    while (Number(await redis.client.hlen(`sellout:${runId}:journal:{0}`)) < 100) await new Promise((r) => setTimeout(r, 20));
-    redis.server.process.kill('SIGKILL');
-    const code = await exited;
-    await redis.stop();
+    const run = await startLongRun('dies', '{connections: 4, inFlight: 4}');
+    run.redis.server.process.kill('SIGKILL');
+    const { code, summary, stdout, stderr } = await run.finish();
     expect(code, stderr).toBe(3);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.status).toBe('fail');
     expect(summary.verdict.exitCode).toBe(3);
     expect(summary.targetLost).toMatch(/could not read the run's keys back from Redis/);
@@ -87,30 +79,12 @@ describe('sellout run (engine)', () => {
   });
 
   it('every load connection killed mid-run: the run fails as a target failure (exit 3), invariants still checked', async () => {
-    const file = write('killed.yaml', `name: killed\nscript: ${ROOT}/lua/deduct.lua\nskus: {count: 1, stock: 100000000}\nduration: 60s\nload: {connections: 4, inFlight: 4}\n`);
-    const out = join(dir, 'out-killed');
-    const redis = await startTestRedis();
-    const child = spawn(process.execPath, [BIN, 'run', file, '--out', out, '--redis', redis.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    const seeded = new Promise<string>((resolve) => {
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        const runId = /run (\S+) on killed: seeding/.exec(stderr)?.[1];
-        if (runId) resolve(runId);
-      });
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const runId = await seeded;
-    while (Number(await redis.client.hlen(`sellout:${runId}:journal:{0}`)) < 100) await new Promise((r) => setTimeout(r, 20));
+    const run = await startLongRun('killed', '{connections: 4, inFlight: 4}');
     // The load connections are the ones running EVALSHA; the admin and test clients are spared.
-    const clients = String(await redis.client.client('LIST')).split('\n').filter((line) => /cmd=evalsha/.test(line));
-    for (const line of clients) await redis.client.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!).catch(() => 0);
-    const code = await exited;
-    await redis.stop();
+    const clients = String(await run.redis.client.client('LIST')).split('\n').filter((line) => /cmd=evalsha/.test(line));
+    for (const line of clients) await run.redis.client.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!).catch(() => 0);
+    const { code, summary, stdout, stderr } = await run.finish();
     expect(code, stderr).toBe(3);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.targetLost).toMatch(/^Redis dropped every load connection/);
     expect(summary.connectionErrors.length).toBeGreaterThan(0);
     for (const reason of summary.connectionErrors) expect(reason).toMatch(/^connection (closed by the server|error: )/);
