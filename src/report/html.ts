@@ -236,7 +236,7 @@ const SCRIPT = `
       width: Math.max(260, el.clientWidth), height: 260,
       // Spectrum: both axes log-scaled, so the body (sub-ms) and the tail (tens of ms) both show.
       scales: spectrum ? { x: { time: false, distr: 3, log: 10 }, y: { distr: 3, log: 10 } } : { x: { time: false } },
-      series: [{ label: spec.xLabel, value: function(u, v){ return v == null ? '—' : spectrum ? pctLabel(v) : v.toFixed(1) + ' s'; } }].concat(spec.series.map(function(s){
+      series: [{ label: spectrum ? 'percentile' : 'time', value: function(u, v){ return v == null ? '—' : spectrum ? pctLabel(v) : v.toFixed(1) + ' s'; } }].concat(spec.series.map(function(s){
         return { label: s.label, stroke: s.color, width: 2, spanGaps: false, points: { show: false }, value: function(u, v){ return fmt(v) + ' ' + spec.yLabel; } };
       })),
       axes: [
