@@ -100,15 +100,21 @@ export function compareRow(metric: CompareMetric, tolerance: Tolerance, base: Su
 export function compareSummaries(base: SummaryV1, cur: SummaryV1, overrides: Record<string, Tolerance> = {}): Comparison {
   const tolerances = { ...DEFAULT_TOLERANCES, ...overrides };
   const rows: CompareRow[] = [];
+  const missing: string[] = [];
   for (const [name, tolerance] of Object.entries(tolerances)) {
     const metric = compareMetric(name);
     if (!metric) continue;
     const row = compareRow(metric, tolerance, base, cur);
+    const asked = name in overrides && tolerance !== 'off';
+    if (asked && (row.baseline === null || row.current === null)) {
+      // A tolerance the user asked for that cannot be checked must not pass in silence.
+      missing.push(`${name}: asked for with --tolerance but not measured in ${row.baseline === null && row.current === null ? 'either run' : row.baseline === null ? 'the baseline' : 'the current run'}, so not compared`);
+    }
     // Open-model figures are noise for closed runs: leave out rows neither side measured.
     if (row.baseline === null && row.current === null) continue;
     rows.push(row);
   }
-  const warnings: string[] = [];
+  const warnings: string[] = [...missing];
   for (const [side, s] of [['baseline', base], ['current', cur]] as const) {
     if (s.status === 'interrupted') warnings.push(`the ${side} run was interrupted: its figures cover only part of the sale`);
     if (s.targetLost !== undefined) warnings.push(`the ${side} run lost Redis: ${s.targetLost}`);

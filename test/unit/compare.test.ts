@@ -23,6 +23,13 @@ const row = (c: ReturnType<typeof compareSummaries>, name: string) => c.rows.fin
 describe('compare', () => {
   const base = summary(1000, 10_000);
 
+  it('warns when a tolerance asked for cannot be checked, and about interrupted runs', () => {
+    const c = compareSummaries(base, { ...summary(1000, 10_000), status: 'interrupted' }, parseTolerances('latency.error.p99=10%').tolerances);
+    expect(c.warnings).toContain('latency.error.p99: asked for with --tolerance but not measured in either run, so not compared');
+    expect(c.warnings).toContain('the current run was interrupted: its figures cover only part of the sale');
+    expect(compareSummaries(base, base).warnings).toEqual([]);
+  });
+
   it('flags a regression beyond the default tolerance and names it', () => {
     const c = compareSummaries(base, summary(1200, 9000));
     expect(row(c, 'latency.ok.p99')).toMatchObject({ baseline: 1000, current: 1200, delta: 200, verdict: 'regression' });
