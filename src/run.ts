@@ -16,6 +16,9 @@ import { loadScript } from './target/script.js';
 import { removeRunKeys, seedStock } from './target/seed.js';
 import { SELLOUT_VERSION } from './version.js';
 import { TargetError } from './errors.js';
+import { verdictOf } from './report/verdict.js';
+import { evaluateThresholds } from './thresholds/evaluate.js';
+import { parseThresholds } from './thresholds/parse.js';
 import { checkAll, notChecked, type InvariantResult } from './verify/invariants.js';
 import { takeSnapshot, type Snapshot } from './verify/snapshot.js';
 
@@ -30,6 +33,8 @@ export interface RunOptions {
   readonly onStage?: (stage: 'target' | 'seed' | 'load' | 'verify' | 'cleanup', detail?: string) => void;
   /** Called about once a second while the load runs (for a live progress line). */
   readonly onProgress?: (progress: LoadProgress) => void;
+  /** Evaluate the scenario's thresholds (default true; the CLI's --no-thresholds sets false). */
+  readonly thresholds?: boolean;
 }
 
 import type { IntervalHistogram } from './metrics/series.js';
@@ -129,6 +134,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       })),
       target: target.info,
     };
+    // The gate belongs to the run, not to one front end: API users get thresholds and the verdict too.
+    // (Thresholds were validated when the scenario loaded, so parsing again cannot fail here.)
+    const thresholds = options.thresholds === false ? [] : evaluateThresholds(parseThresholds(scenario.thresholds).thresholds, summary);
+    if (thresholds.length > 0) summary.thresholds = thresholds;
+    summary.verdict = verdictOf(summary);
     return { summary, histograms, intervals: load.intervals };
   } finally {
     if (seeded && !options.keep) {

@@ -5,13 +5,11 @@
 import { relative } from 'node:path';
 import { formatSummary } from '../../report/console.js';
 import { renderOutputs } from '../../report/registry.js';
+import { verdictOf } from '../../report/verdict.js';
 import type { SummaryV1 } from '../../report/summary.js';
 import { formatThresholds, formatVerdictLine } from '../../report/thresholds-console.js';
-import { verdictOf } from '../../report/verdict.js';
 import { runScenario } from '../../run.js';
 import { loadScenario, parseOverride } from '../../scenario/load.js';
-import { evaluateThresholds } from '../../thresholds/evaluate.js';
-import { parseThresholds } from '../../thresholds/parse.js';
 import { environment } from '../environment.js';
 import { ExitCode } from '../../errors.js';
 import { defaultReportDir, prepareReportDir, writeReport } from '../output.js';
@@ -54,15 +52,12 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
       if (!options.quiet && stage === 'seed') io.stderr(`sellout: run ${detail} on ${scenario.name}: seeding ${scenario.skus.count} SKU(s)\n`);
     },
     ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+    thresholds: options.thresholds !== false,
   }).finally(() => progress?.done());
-  // Thresholds were validated when the scenario loaded, so parsing again cannot fail here.
-  const thresholds = options.thresholds === false ? [] : evaluateThresholds(parseThresholds(scenario.thresholds).thresholds, run.summary);
-  const summary: SummaryV1 = {
-    ...run.summary,
-    environment: environment(),
-    ...(thresholds.length ? { thresholds } : {}),
-  };
-  summary.verdict = verdictOf(summary);
+  // Where it ran is read from this machine, at the edge (the run itself stays machine-agnostic).
+  const summary: SummaryV1 = { ...run.summary, environment: environment() };
+  const thresholds = summary.thresholds ?? [];
+  const exitCode = (summary.verdict ?? verdictOf(summary)).exitCode;
   let writeError: string | undefined;
   try {
     writeReport(dir, renderOutputs({ summary, histograms: run.histograms, intervals: run.intervals }));
@@ -74,7 +69,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   io.stdout(`${text.filter(Boolean).join('\n')}\n`);
   if (writeError !== undefined) {
     io.stderr(`sellout: could not write the report to ${dir} (${writeError}); the summary above is all that is left of this run\n`);
-    return summary.verdict.exitCode === ExitCode.ok ? ExitCode.usage : summary.verdict.exitCode;
+    return exitCode === ExitCode.ok ? ExitCode.usage : exitCode;
   }
-  return summary.verdict.exitCode;
+  return exitCode;
 }
