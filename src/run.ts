@@ -8,7 +8,7 @@ import { newRunId } from './keys.js';
 import { driveLoad, type LoadProgress } from './load/coordinator.js';
 import { encodeHistogram, initHistograms, percentiles } from './metrics/histogram.js';
 import { OUTCOMES, type Outcome } from './outcomes.js';
-import { latencyByOutcome, statusOf, SUMMARY_VERSION, type SummaryV1 } from './report/summary.js';
+import { latencyByOutcome, statusOf, SUMMARY_VERSION, type SummaryV1, type VerdictV1 } from './report/summary.js';
 import type { Scenario } from './scenario/load.js';
 import { PROJECT_ROOT } from './scenario/load.js';
 import { openTarget } from './target/index.js';
@@ -42,7 +42,8 @@ export type { IntervalHistogram };
 export type { LoadProgress } from './load/coordinator.js';
 
 export interface RunOutput {
-  readonly summary: SummaryV1;
+  /** The run's summary, its verdict always set (optional in SummaryV1 only for older files). */
+  readonly summary: SummaryV1 & { verdict: VerdictV1 };
   /** The whole run's latency histogram per outcome that occurred, encoded, microseconds. */
   readonly histograms: Partial<Record<Outcome, string>>;
   /** Per-second histograms per outcome (latency from the intended send), in time order. */
@@ -138,8 +139,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // (Thresholds were validated when the scenario loaded, so parsing again cannot fail here.)
     const thresholds = options.thresholds === false ? [] : evaluateThresholds(parseThresholds(scenario.thresholds).thresholds, summary);
     if (thresholds.length > 0) summary.thresholds = thresholds;
-    summary.verdict = verdictOf(summary);
-    return { summary, histograms, intervals: load.intervals };
+    return { summary: { ...summary, verdict: verdictOf(summary) }, histograms, intervals: load.intervals };
   } finally {
     if (seeded && !options.keep) {
       stage('cleanup');

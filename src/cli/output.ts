@@ -41,13 +41,6 @@ export function defaultReportDir(name: string, now = new Date(), cwd = process.c
   return dir;
 }
 
-export function writeJson(dir: string, file: string, value: unknown): string {
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, file);
-  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
-  return path;
-}
-
 /** Writes rendered report files into the report directory; returns their paths. */
 export function writeFiles(dir: string, files: readonly { name: string; content: string }[]): string[] {
   mkdirSync(dir, { recursive: true });

@@ -31,8 +31,6 @@ import { Plan, planFor } from './plan.js';
 import { CONTROL_SLOTS, CONTROL_STOP, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
 import { concatRecords, type RequestRecords } from './records.js';
 
-export { planFor };
-
 export interface LoadProgress {
   /** Milliseconds since t0, and the planned duration (null when the run is bounded by requests). */
   readonly elapsedMs: number;

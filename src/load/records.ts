@@ -3,6 +3,7 @@
  * million requests cost ~37 MB and cross a worker boundary without a copy per request.
  */
 import { NOT_SENT } from '../outcomes.js';
+import { grown } from '../typed-arrays.js';
 
 export interface RequestRecords {
   /** Rows in use. */
@@ -43,20 +44,14 @@ export function reserveRow(records: RequestRecords): number {
 }
 
 function growRecords(records: RequestRecords, capacity: number): void {
-  const grow = <T extends Uint32Array | Uint8Array | Float64Array>(old: T, fill?: number): T => {
-    const next = new (old.constructor as new (n: number) => T)(capacity);
-    if (fill !== undefined) next.fill(fill);
-    next.set(old);
-    return next;
-  };
-  records.index = grow(records.index);
-  records.sku = grow(records.sku);
-  records.quantity = grow(records.quantity);
-  records.outcome = grow(records.outcome, NOT_SENT);
-  records.twin = grow(records.twin);
-  records.value = grow(records.value, NaN);
-  records.sentUs = grow(records.sentUs);
-  records.repliedUs = grow(records.repliedUs);
+  records.index = grown(records.index, capacity);
+  records.sku = grown(records.sku, capacity);
+  records.quantity = grown(records.quantity, capacity);
+  records.outcome = grown(records.outcome, capacity, NOT_SENT);
+  records.twin = grown(records.twin, capacity);
+  records.value = grown(records.value, capacity, NaN);
+  records.sentUs = grown(records.sentUs, capacity);
+  records.repliedUs = grown(records.repliedUs, capacity);
 }
 
 /** Concatenates the records of several workers into one table. */

@@ -67,8 +67,11 @@ export async function openTarget(options: OpenTargetOptions = {}): Promise<Targe
   }
 }
 
-/** ioredis options shared by every sellout connection: fail fast, never resend a deduction by itself. */
-export function clientOptions(endpoint: RedisEndpoint, connectTimeoutMs = 3000) {
+/**
+ * ioredis options of the admin connection (setup, stock sampling, verification): fail fast, never
+ * retry a command by itself. Load connections use the RESP client in src/load/resp.ts.
+ */
+function clientOptions(endpoint: RedisEndpoint, connectTimeoutMs = 3000) {
   return {
     host: endpoint.host,
     port: endpoint.port,
@@ -78,8 +81,8 @@ export function clientOptions(endpoint: RedisEndpoint, connectTimeoutMs = 3000) 
     ...(endpoint.tls ? { tls: {} } : {}),
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,
-    // A deduction resent after a reconnect could run twice: outcomes of lost connections are
-    // reported as `unknown`, never retried behind the harness's back.
+    // A lost server must surface as an error (exit 3, or targetLost after the load), not as a
+    // command quietly retried on a new connection.
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,

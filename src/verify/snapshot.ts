@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { TargetError } from '../errors.js';
+import { grown } from '../typed-arrays.js';
 import { journalKey, parseRequestIndex, requestIdPrefix, stockKey } from '../keys.js';
 
 export interface JournalColumns {
@@ -169,16 +170,11 @@ export function dropRepeats(journal: JournalColumns, first: number, prefix: stri
 
 function growJournal(journal: JournalColumns): void {
   const n = journal.sku.length * 2;
-  const grow = <T extends Uint32Array | Int32Array | Float64Array | Uint8Array>(old: T): T => {
-    const next = new (old.constructor as new (size: number) => T)(n);
-    next.set(old);
-    return next;
-  };
-  journal.sku = grow(journal.sku);
-  journal.index = grow(journal.index);
-  journal.from = grow(journal.from);
-  journal.to = grow(journal.to);
-  journal.change = grow(journal.change);
-  journal.timestamp = grow(journal.timestamp);
-  journal.byMatches = grow(journal.byMatches);
+  journal.sku = grown(journal.sku, n);
+  journal.index = grown(journal.index, n);
+  journal.from = grown(journal.from, n);
+  journal.to = grown(journal.to, n);
+  journal.change = grown(journal.change, n);
+  journal.timestamp = grown(journal.timestamp, n);
+  journal.byMatches = grown(journal.byMatches, n);
 }

@@ -5,8 +5,6 @@
 import { relative } from 'node:path';
 import { formatSummary } from '../../report/console.js';
 import { renderOutputs } from '../../report/registry.js';
-import { verdictOf } from '../../report/verdict.js';
-import type { SummaryV1 } from '../../report/summary.js';
 import { formatThresholds, formatVerdictLine } from '../../report/thresholds-console.js';
 import { runScenario } from '../../run.js';
 import { loadScenario, parseOverride } from '../../scenario/load.js';
@@ -55,9 +53,9 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     thresholds: options.thresholds !== false,
   }).finally(() => progress?.done());
   // Where it ran is read from this machine, at the edge (the run itself stays machine-agnostic).
-  const summary: SummaryV1 = { ...run.summary, environment: environment() };
+  const summary = { ...run.summary, environment: environment() };
   const thresholds = summary.thresholds ?? [];
-  const exitCode = (summary.verdict ?? verdictOf(summary)).exitCode;
+  const exitCode = summary.verdict.exitCode;
   let writeError: string | undefined;
   try {
     writeReport(dir, renderOutputs({ summary, histograms: run.histograms, intervals: run.intervals }));
