@@ -22,10 +22,10 @@ import { Redis } from 'ioredis';
 import { driveLoad } from '../src/load/coordinator.js';
 import { initHistograms, percentiles } from '../src/metrics/histogram.js';
 import { parseScenario } from '../src/scenario/load.js';
-import { startLocalRedis } from '../src/target/local.js';
-import { scriptSha } from '../src/target/script.js';
+import { startLocalRedis } from '../src/redis/local.js';
+import { scriptSha } from '../src/redis/script.js';
 import { journalKey, stockKey } from '../src/keys.js';
-import { parseInfo } from '../src/target/index.js';
+import { parseInfo } from '../src/redis/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);

@@ -13,9 +13,9 @@ import { journalKey, newRunId, requestId, stockKey } from '../src/keys.js';
 import { newRecords, reserveRow } from '../src/load/records.js';
 import { classifyErrorReply, Code } from '../src/outcomes.js';
 import { PROJECT_ROOT } from '../src/scenario/load.js';
-import { startLocalRedis } from '../src/target/local.js';
-import { loadScript } from '../src/target/script.js';
-import { seedStock } from '../src/target/seed.js';
+import { startLocalRedis } from '../src/redis/local.js';
+import { loadScript } from '../src/redis/script.js';
+import { seedStock } from '../src/redis/seed.js';
 import { checkAll } from '../src/verify/invariants.js';
 import { takeSnapshot } from '../src/verify/snapshot.js';
 

@@ -1,7 +1,7 @@
 /** Where a run ran (CPU, cores, OS, sellout's git commit), for reports. Reads the machine, so it lives in the CLI layer. */
 import { execFileSync } from 'node:child_process';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
-import type { EnvironmentV1 } from '../report/summary.js';
+import type { EnvironmentV1 } from '../summary/summary.js';
 import { PROJECT_ROOT } from '../scenario/load.js';
 
 export function gitCommit(dir = PROJECT_ROOT): string | null {

@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, ScenarioError, SelloutError } from '../errors.js';
-import { redactUrl } from '../target/url.js';
+import { redactUrl } from '../redis/url.js';
 import { SELLOUT_VERSION } from '../version.js';
 import { compareCommand } from './commands/compare.js';
 import { reportCommand } from './commands/report.js';

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
-import { SUMMARY_VERSION, type SummaryV1 } from '../report/summary.js';
+import { SUMMARY_VERSION, type SummaryV1 } from '../summary/summary.js';
 import { formatIssues } from '../scenario/load.js';
 
 // What compare and report read from a summary.json, checked up front: a hand-edited or truncated

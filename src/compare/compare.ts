@@ -6,7 +6,7 @@
  * to catch a real slowdown; counts of errors, unknown outcomes, drops and failed invariants may
  * not grow at all.
  */
-import type { SummaryV1 } from '../report/summary.js';
+import type { SummaryV1 } from '../summary/summary.js';
 import { formatValue } from '../thresholds/evaluate.js';
 import { parseMetric, type Unit } from '../thresholds/parse.js';
 

@@ -17,7 +17,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { RequestRecords } from './records.js';
 import type { IntervalReport } from './recorder.js';
 import type { Scenario } from '../scenario/load.js';
-import type { RedisEndpoint } from '../target/url.js';
+import type { RedisEndpoint } from '../redis/url.js';
 
 /** Int32 slots of the shared control array. */
 export const CONTROL_STOP = 0;

@@ -19,7 +19,7 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Code, classifyErrorReply, type OutcomeCode } from '../outcomes.js';
 import { journalKey, requestIdPrefix, stockKey } from '../keys.js';
-import type { RedisEndpoint } from '../target/url.js';
+import type { RedisEndpoint } from '../redis/url.js';
 
 export interface ReplyHandler {
   /**

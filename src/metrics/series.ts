@@ -5,7 +5,7 @@
  * freed as soon as every worker has reported it, so a long run holds few histograms at once.
  */
 import { OUTCOMES, type Outcome } from '../outcomes.js';
-import type { SeriesV1 } from '../report/summary.js';
+import type { SeriesV1 } from '../summary/summary.js';
 import type { IntervalReport } from '../load/recorder.js';
 import { encodeHistogram, newHistogram, type Histogram } from './histogram.js';
 import { addEncoded } from './merge.js';

@@ -1,7 +1,7 @@
 /** The console summary of a run, as a string (the CLI prints it). */
 import { OUTCOMES } from '../outcomes.js';
-import type { SummaryV1 } from './summary.js';
-import { verdictOf } from './verdict.js';
+import type { SummaryV1 } from '../summary/summary.js';
+import { verdictOf } from '../summary/verdict.js';
 import type { InvariantResult } from '../verify/invariants.js';
 
 const MARK = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;

@@ -12,8 +12,8 @@ import { OUTCOMES, type Outcome } from '../outcomes.js';
 import { formatValue } from '../thresholds/evaluate.js';
 import { escapeHtml, inlineSafe, jsonForScript } from './escape.js';
 import type { ReportInput, ReportOutput } from './output.js';
-import type { SummaryV1 } from './summary.js';
-import { verdictHeadline, verdictOf } from './verdict.js';
+import type { SummaryV1 } from '../summary/summary.js';
+import { verdictHeadline, verdictOf } from '../summary/verdict.js';
 
 export const OUTCOME_COLORS: Record<Outcome, string> = {
   ok: '#1a9850',

@@ -6,7 +6,7 @@
  */
 import { escapeXml } from './escape.js';
 import type { ReportOutput } from './output.js';
-import type { SummaryV1 } from './summary.js';
+import type { SummaryV1 } from '../summary/summary.js';
 
 interface Case { name: string; classname: string; failure?: { message: string; type: string; body: string }; skipped?: string }
 

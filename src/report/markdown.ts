@@ -6,8 +6,8 @@ import { OUTCOMES } from '../outcomes.js';
 import { formatValue } from '../thresholds/evaluate.js';
 import { escapeMdCell } from './escape.js';
 import type { ReportOutput } from './output.js';
-import type { SummaryV1 } from './summary.js';
-import { verdictHeadline, verdictOf } from './verdict.js';
+import type { SummaryV1 } from '../summary/summary.js';
+import { verdictHeadline, verdictOf } from '../summary/verdict.js';
 
 const MARK = { pass: '✅', fail: '❌', skipped: '⏭️' } as const;
 const ms = (us: number) => formatValue(us, 'us');

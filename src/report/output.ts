@@ -5,7 +5,7 @@
  */
 import type { Outcome } from '../outcomes.js';
 import type { IntervalHistogram } from '../run.js';
-import type { SummaryV1 } from './summary.js';
+import type { SummaryV1 } from '../summary/summary.js';
 
 export interface ReportInput {
   readonly summary: SummaryV1;

@@ -3,7 +3,7 @@
  * actual value, the resolved limit and the margin (how much headroom is left, or by how much the
  * limit was missed), so a CI log says "latency.ok.p99 < 1us failed: 312 us, over by 311 us".
  */
-import type { SummaryV1 } from '../report/summary.js';
+import type { SummaryV1 } from '../summary/summary.js';
 import type { Operator, Threshold, Unit } from './parse.js';
 
 export type ThresholdStatus = 'pass' | 'fail' | 'skipped';

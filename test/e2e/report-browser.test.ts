@@ -12,7 +12,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFiles } from '../../src/cli/output.js';
 import { renderOutputs } from '../../src/report/registry.js';
-import type { SummaryV1 } from '../../src/report/summary.js';
+import type { SummaryV1 } from '../../src/summary/summary.js';
 import { buildFixture } from '../fixtures/report.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';

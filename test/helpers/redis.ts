@@ -1,6 +1,6 @@
 /** A private redis-server per test file (hermetic: restart and cluster tests need their own). */
 import { Redis } from 'ioredis';
-import { startLocalRedis, type LocalRedis, type LocalRedisOptions } from '../../src/target/local.js';
+import { startLocalRedis, type LocalRedis, type LocalRedisOptions } from '../../src/redis/local.js';
 
 export interface TestRedis {
   readonly server: LocalRedis;

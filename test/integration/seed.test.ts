@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetError } from '../../src/errors.js';
 import { journalKey, stockKey } from '../../src/keys.js';
-import { removeRunKeys, seedStock } from '../../src/target/seed.js';
+import { removeRunKeys, seedStock } from '../../src/redis/seed.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 let redis: TestRedis;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareSummaries, formatComparison, parseTolerances } from '../../src/compare/compare.js';
-import type { SummaryV1 } from '../../src/report/summary.js';
+import type { SummaryV1 } from '../../src/summary/summary.js';
 
 function summary(p99: number, throughput: number, error = 0): SummaryV1 {
   const lat = { count: 100, p50: 200, p90: 400, p99, p999: p99 * 2, max: p99 * 3, mean: 250 };

@@ -14,7 +14,7 @@ import { parseHgrm } from '../../src/report/hgrm.js';
 import { readHlog } from '../../src/report/hlog.js';
 import type { ReportInput } from '../../src/report/output.js';
 import { ALL_OUTPUTS, renderOutputs } from '../../src/report/registry.js';
-import type { SummaryV1 } from '../../src/report/summary.js';
+import type { SummaryV1 } from '../../src/summary/summary.js';
 import { buildFixture, NASTY } from '../fixtures/report.js';
 import { findAll, parseXml } from '../helpers/xml.js';
 

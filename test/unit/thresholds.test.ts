@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExitCode, ScenarioError } from '../../src/errors.js';
-import type { SummaryV1 } from '../../src/report/summary.js';
-import { verdictOf } from '../../src/report/verdict.js';
+import type { SummaryV1 } from '../../src/summary/summary.js';
+import { verdictOf } from '../../src/summary/verdict.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { evaluateThreshold, evaluateThresholds } from '../../src/thresholds/evaluate.js';
 import { parseThresholds, type Threshold } from '../../src/thresholds/parse.js';

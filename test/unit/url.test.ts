@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endpointUrl, parseRedisUrl, redactUrl } from '../../src/target/url.js';
+import { endpointUrl, parseRedisUrl, redactUrl } from '../../src/redis/url.js';
 
 describe('redis URLs', () => {
   it('parses host, port, db, credentials and TLS', () => {

@@ -5,7 +5,7 @@
 import { OUTCOMES, type Outcome, type OutcomeCounts } from '../outcomes.js';
 import type { LatencyPercentiles } from '../metrics/histogram.js';
 import type { InvariantResult } from '../verify/invariants.js';
-import type { TargetInfo } from '../target/index.js';
+import type { TargetInfo } from '../redis/index.js';
 import type { ThresholdResult } from '../thresholds/evaluate.js';
 
 export const SUMMARY_VERSION = 1;
