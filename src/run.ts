@@ -2,25 +2,32 @@
  * One run, end to end, as values: open the target, seed namespaced stock, load the script, drive
  * the load, read Redis back, check the invariants, clean up. Prints nothing, writes no file and
  * never exits: the CLI does that with what this returns.
+ *
+ * Whatever the server does, the verdict names the right culprit: a server that refuses load
+ * connections or deductions, loses them, deletes the run's keys or cannot be read back is a target
+ * failure (exit 3), reported with what was measured; only what the script did is held against the
+ * script.
  */
 import { relative } from 'node:path';
 import { newRunId } from './keys.js';
-import { driveLoad, type LoadProgress } from './load/coordinator.js';
-import { encodeHistogram, initHistograms, percentiles } from './metrics/histogram.js';
+import { driveLoad, LoadRefusedError, resolveWorkers, type LoadProgress, type LoadResult } from './load/coordinator.js';
+import { encodeHistogram, initHistograms, newHistogram, percentiles } from './metrics/histogram.js';
 import { OUTCOMES, type Outcome } from './outcomes.js';
 import { latencyByOutcome, statusOf, SUMMARY_VERSION, type SummaryV1, type VerdictV1 } from './summary/summary.js';
 import type { Scenario } from './scenario/load.js';
 import { PROJECT_ROOT } from './scenario/load.js';
-import { openTarget } from './redis/index.js';
+import { openTarget, serverMarks, type ServerMarks } from './redis/index.js';
 import { loadScript } from './redis/script.js';
-import { removeRunKeys, seedStock } from './redis/seed.js';
+import { removeRunKeys, seedStock, type Cleanup } from './redis/seed.js';
 import { SELLOUT_VERSION } from './version.js';
 import { TargetError } from './errors.js';
 import { verdictOf } from './summary/verdict.js';
 import { evaluateThresholds } from './thresholds/evaluate.js';
-import { parseThresholds } from './thresholds/parse.js';
+import { parseThresholds, withDefaultThresholds } from './thresholds/parse.js';
 import { checkAll, notChecked, type InvariantResult } from './verify/invariants.js';
-import { takeSnapshot, type Snapshot } from './verify/snapshot.js';
+import { missingKeys, takeSnapshot, type Snapshot } from './verify/snapshot.js';
+import { journalKey, stockKey } from './keys.js';
+import { newRecords } from './load/records.js';
 
 export interface RunOptions {
   /** `redis://…`, `docker`, or undefined for the embedded redis-server. */
@@ -29,6 +36,11 @@ export interface RunOptions {
   readonly keep?: boolean;
   /** Aborting stops the load; what ran is still verified and reported as interrupted. */
   readonly signal?: AbortSignal;
+  /**
+   * Aborting (a second interrupt) also skips what is left of the verification: the keys are
+   * still removed and what was measured is still returned, marked interrupted.
+   */
+  readonly hardSignal?: AbortSignal;
   /** Called at each stage, for progress output. */
   readonly onStage?: (stage: 'target' | 'seed' | 'load' | 'verify' | 'cleanup', detail?: string) => void;
   /** Called about once a second while the load runs (for a live progress line). */
@@ -57,21 +69,38 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const target = await openTarget({ redis: options.redis });
   const runId = newRunId();
   let seeded = false;
+  let cleanup: Cleanup | undefined;
+  let built: Omit<SummaryV1, 'run' | 'status'> & { startedAt: Date; interrupted: boolean; histograms: Partial<Record<Outcome, string>>; intervals: IntervalHistogram[] };
   try {
     stage('seed', runId);
     await seedStock(target.admin, runId, scenario.skus.count, scenario.skus.stock);
     seeded = true;
     const script = await loadScript(target.admin, scenario.scriptSource, scenario.scriptPath);
+    const marksBefore = await serverMarks(target.admin);
 
     stage('load');
-    const load = await driveLoad({
-      scenario,
-      endpoint: target.endpoint,
-      runId,
-      scriptSha: script.sha,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    });
+    /** Why the target, not the script, failed this run (in the order it happened). */
+    const targetProblems: string[] = [];
+    let load: LoadResult;
+    const loadStarted = new Date();
+    try {
+      load = await driveLoad({
+        scenario,
+        endpoint: target.endpoint,
+        runId,
+        scriptSha: script.sha,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof LoadRefusedError)) throw err;
+      // The server refused load connections (maxclients, auth): nothing was sent. The run is still
+      // reported (and its keys removed), as a target failure.
+      targetProblems.push(err.message);
+      load = emptyLoad(loadStarted, resolveWorkers(scenario));
+    }
+    targetProblems.push(...refusalProblems(load));
+    if (load.loadLost !== undefined) targetProblems.push(load.loadLost);
     const latency = latencyByOutcome(load.histograms.map(percentiles));
     const latencyRaw = load.histogramsRaw ? latencyByOutcome(load.histogramsRaw.map(percentiles)) : undefined;
     const histograms: Partial<Record<Outcome, string>> = {};
@@ -84,25 +113,38 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // reported; the invariants are skipped and the run fails with exit 3, not blamed on the script.
     let snapshot: Snapshot | undefined;
     let invariants: InvariantResult[];
-    // Every load connection lost before the planned end: the invariants still hold for what ran,
-    // but the sale was not replayed, so the run fails as a target failure.
-    let targetLost: string | undefined = load.loadLost;
-    try {
-      snapshot = await takeSnapshot(target.admin, runId, scenario.skus.count, scenario.seed);
-      invariants = checkAll({ snapshot, records: load.records, initialStock: scenario.skus.stock, seed: scenario.seed });
-    } catch (err) {
-      const reason = err instanceof TargetError ? err.message : `could not read the run's keys back from Redis: ${(err as Error).message.split('\n')[0]}`;
-      targetLost = targetLost === undefined ? reason : `${targetLost}; then ${reason}`;
-      invariants = notChecked(reason);
+    if (load.records.count === 0 && targetProblems.length > 0) {
+      invariants = notChecked(`nothing was sent: ${targetProblems[0]}`);
+    } else if (options.hardSignal?.aborted) {
+      invariants = notChecked('interrupted again before verification: nothing was checked');
+    } else {
+      try {
+        snapshot = await takeSnapshot(target.admin, runId, scenario.skus.count, scenario.seed, options.hardSignal);
+        const outside = deletedFromOutside(snapshot, marksBefore, await serverMarks(target.admin), runId);
+        if (outside !== undefined) {
+          // The record Redis holds is not the sale's any more: checking it would blame the script.
+          targetProblems.push(outside);
+          invariants = notChecked(outside);
+        } else {
+          invariants = checkAll({ snapshot, records: load.records, initialStock: scenario.skus.stock, seed: scenario.seed });
+        }
+      } catch (err) {
+        if (options.hardSignal?.aborted) {
+          invariants = notChecked('interrupted again during verification: nothing was checked');
+        } else {
+          const reason = err instanceof TargetError ? err.message : `could not read the run's keys back from Redis: ${(err as Error).message.split('\n')[0]}`;
+          targetProblems.push(reason);
+          invariants = notChecked(reason);
+        }
+      }
     }
     const journalBySku = new Uint32Array(scenario.skus.count);
     for (let row = 0; row < (snapshot?.journal.count ?? 0); row++) journalBySku[snapshot!.journal.sku[row]!]!++;
 
     const requests = load.records.count;
-    const summary: SummaryV1 = {
+    built = {
       version: SUMMARY_VERSION,
       sellout: { version: SELLOUT_VERSION, node: process.version },
-      run: { id: runId, startedAt: load.startedAt.toISOString(), finishedAt: new Date().toISOString(), keysKept: options.keep ?? false },
       scenario: {
         name: scenario.name,
         ...(scenario.description !== undefined ? { description: scenario.description } : {}),
@@ -111,7 +153,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         scriptSha: script.sha,
         asRun: scenario.asRun,
       },
-      status: statusOf(invariants, load.interrupted, targetLost !== undefined),
+      startedAt: load.startedAt,
+      interrupted: load.interrupted || (options.hardSignal?.aborted ?? false),
       requests,
       planned: scenario.requests ?? null,
       durationMs: round(load.durationMs, 3),
@@ -125,8 +168,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(latencyRaw ? { latencyRaw } : {}),
       series: load.series,
       invariants,
-      ...(targetLost !== undefined ? { targetLost } : {}),
+      ...(targetProblems.length > 0 ? { targetLost: targetProblems.join('; then ') } : {}),
       ...(load.connectionErrors.length > 0 ? { connectionErrors: load.connectionErrors } : {}),
+      ...(load.reconnects > 0 ? { reconnects: load.reconnects } : {}),
+      ...(load.errorReplies.length > 0 ? { errorReplies: load.errorReplies } : {}),
       skus: Array.from({ length: scenario.skus.count }, (_, sku) => ({
         sku,
         initial: scenario.skus.stock,
@@ -134,19 +179,91 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         journal: journalBySku[sku]!,
       })),
       target: target.info,
+      histograms,
+      intervals: load.intervals,
     };
-    // The gate belongs to the run, not to one front end: API users get thresholds and the verdict too.
-    // (Thresholds were validated when the scenario loaded, so parsing again cannot fail here.)
-    const thresholds = options.thresholds === false ? [] : evaluateThresholds(parseThresholds(scenario.thresholds).thresholds, summary);
-    if (thresholds.length > 0) summary.thresholds = thresholds;
-    return { summary: { ...summary, verdict: verdictOf(summary) }, histograms, intervals: load.intervals };
   } finally {
-    if (seeded && !options.keep) {
+    // The embedded server (and a container) goes away with its data: nothing to clean up there.
+    if (seeded && !options.keep && target.info.kind === 'url') {
       stage('cleanup');
-      await removeRunKeys(target.admin, runId, scenario.skus.count).catch(() => {});
+      cleanup = await removeRunKeys(target.admin, runId, scenario.skus.count).catch((err: Error) => ({ keysLeft: -1, error: err.message }));
     }
     await target.close();
   }
+
+  const { startedAt, interrupted, histograms, intervals, ...rest } = built;
+  const keysLeft = cleanup !== undefined && cleanup.keysLeft !== 0
+    ? { pattern: `sellout:${runId}:*`, count: cleanup.keysLeft, reason: cleanup.error ?? 'unknown' }
+    : undefined;
+  const summary: SummaryV1 = {
+    ...rest,
+    run: {
+      id: runId,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      // True whenever the run's keys are still in Redis: asked for with --keep, or left by a cleanup that failed.
+      keysKept: (options.keep ?? false) || keysLeft !== undefined,
+      ...(keysLeft !== undefined ? { keysLeft } : {}),
+    },
+    status: statusOf(rest.invariants, interrupted, rest.targetLost !== undefined),
+  };
+  // The gate belongs to the run, not to one front end: API users get thresholds and the verdict too.
+  // (Thresholds were validated when the scenario loaded, so parsing again cannot fail here.)
+  const thresholds = options.thresholds === false ? [] : evaluateThresholds(withDefaultThresholds(parseThresholds(scenario.thresholds).thresholds), summary);
+  if (thresholds.length > 0) summary.thresholds = thresholds;
+  return { summary: { ...summary, verdict: verdictOf(summary) }, histograms, intervals };
+}
+
+/** One sentence per kind of outright refusal (OOM, NOPERM, BUSY, …), with how many deductions met it. */
+function refusalProblems(load: LoadResult): string[] {
+  const problems: string[] = [];
+  for (const { reply, count, refusal } of load.errorReplies) {
+    if (refusal === undefined) continue;
+    const what = refusal === 'BUSY'
+      ? `Redis answered BUSY: the script ran longer than the server's busy-reply-threshold (lua-time-limit), so sellout stopped the load${load.busy ? `; ${load.busy}` : ''}`
+      : `Redis refused ${count.toLocaleString('en-US')} deduction(s) outright: ${reply}`;
+    problems.push(what);
+  }
+  return problems;
+}
+
+/**
+ * Keys of the run that vanished: a stock key missing with its journal gone too cannot be the
+ * script's doing (a script that deducts writes the journal), so something outside deleted them:
+ * FLUSHALL / FLUSHDB, a restart without persistence, eviction. The server's own marks (run_id,
+ * FLUSHALL/FLUSHDB counts) say which when they can be read.
+ */
+function deletedFromOutside(snapshot: Snapshot, before: ServerMarks | undefined, after: ServerMarks | undefined, runId: string): string | undefined {
+  const missing = missingKeys(snapshot);
+  if (missing.length === 0) return undefined;
+  const causes: string[] = [];
+  if (before?.runId && after?.runId && before.runId !== after.runId) causes.push('the server restarted during the run (its run_id changed)');
+  if (before && after && after.flushes > before.flushes) causes.push(`FLUSHALL/FLUSHDB ran ${after.flushes - before.flushes} time(s) during the run`);
+  const examples = missing.slice(0, 2).flatMap((sku) => [stockKey(runId, sku), journalKey(runId, sku)]);
+  return (
+    `${missing.length} of ${snapshot.skuCount} SKU(s) lost both their stock and journal keys during the run (e.g. ${examples.join(', ')}): ` +
+    `${causes.length > 0 ? causes.join(' and ') : 'something outside the run deleted them (FLUSHALL/FLUSHDB, a restart without persistence, eviction under maxmemory)'}, so nothing can be verified`
+  );
+}
+
+/** The result of a load that never started (the server refused its connections). */
+function emptyLoad(startedAt: Date, workers: number): LoadResult {
+  return {
+    records: newRecords(1),
+    histograms: OUTCOMES.map(() => newHistogram()),
+    counts: { ok: 0, duplicate: 0, sold_out: 0, not_found: 0, invalid: 0, error: 0, unknown: 0 },
+    durationMs: 0,
+    startedAt,
+    interrupted: false,
+    workers,
+    series: { intervalMs: 1000, t: [], replies: {}, p50: {}, p99: {}, max: {}, stock: [] },
+    intervals: [],
+    connectionErrors: [],
+    rowsByWorker: [],
+    errorReplies: [],
+    reconnects: 0,
+    refusals: [],
+  };
 }
 
 function round(value: number, digits: number): number {

@@ -17,17 +17,36 @@ const INTERNAL_ERROR = 70;
 const stdout = (text: string) => { process.stdout.write(text); };
 const stderr = (text: string) => { process.stderr.write(text); };
 
-function interruptController(): AbortController {
-  const controller = new AbortController();
-  process.on('SIGINT', () => {
-    if (controller.signal.aborted) {
-      stderr('\nsellout: interrupted again, exiting now without a report\n');
+/**
+ * Ctrl-C and SIGTERM: the first stops the load (what ran is still verified and reported, exit
+ * 130); another skips what is left of the verification but still removes the run's keys and
+ * writes the report; a third quits at once. A terminal or a `timeout` wrapper may deliver one
+ * interrupt twice within milliseconds (to the process and to its group): a repeat within half a
+ * second is the same interrupt.
+ */
+function interruptControllers(runKeys: () => string | undefined): { signal: AbortSignal; hardSignal: AbortSignal } {
+  const soft = new AbortController();
+  const hard = new AbortController();
+  let lastAt = 0;
+  const onSignal = (name: NodeJS.Signals) => {
+    const now = Date.now();
+    if (now - lastAt < 500) return;
+    lastAt = now;
+    if (!soft.signal.aborted) {
+      stderr(`\nsellout: ${name === 'SIGINT' ? 'interrupted' : `got ${name}`}, stopping the load and verifying what ran (interrupt again to skip verification)\n`);
+      soft.abort();
+    } else if (!hard.signal.aborted) {
+      stderr('\nsellout: interrupted again: skipping verification, removing the run\'s keys and writing the report (once more to quit at once)\n');
+      hard.abort();
+    } else {
+      const keys = runKeys();
+      stderr(`\nsellout: quitting now${keys ? `; keys ${keys} may be left in Redis` : ''}\n`);
       process.exit(ExitCode.interrupted);
     }
-    stderr('\nsellout: interrupted, stopping the load and verifying what ran (Ctrl-C again to quit at once)\n');
-    controller.abort();
-  });
-  return controller;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { signal: soft.signal, hardSignal: hard.signal };
 }
 
 function buildProgram(setExit: (code: number) => void): Command {
@@ -52,10 +71,14 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--quiet', 'print only the summary')
     .option('--no-thresholds', 'do not evaluate the scenario\'s thresholds (exit 4 never happens)')
     .action(async (file: string, options: { redis?: string; script?: string; set: string[]; out?: string; keep?: boolean; quiet?: boolean; thresholds?: boolean }) => {
+      let runKeys: string | undefined;
+      const { signal, hardSignal } = interruptControllers(() => runKeys);
       setExit(await runCommand(file, options, {
         stdout,
         stderr,
-        signal: interruptController().signal,
+        signal,
+        hardSignal,
+        onRunId: (id) => { runKeys = `sellout:${id}:*`; },
         stderrIsTTY: process.stderr.isTTY === true,
         stderrColumns: process.stderr.columns || 120,
       }));

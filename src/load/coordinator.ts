@@ -11,7 +11,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -28,7 +27,9 @@ import { INTERVAL_MS, SeriesBuilder, type IntervalHistogram } from '../metrics/s
 import type { SeriesV1 } from '../summary/summary.js';
 import { isOpenModel, scheduleOf } from './executors/index.js';
 import { Plan, planFor } from './plan.js';
-import { CONTROL_SLOTS, CONTROL_STOP, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
+import { CONTROL_ABORT, CONTROL_SLOTS, CONTROL_STOP, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
+import { threadClock, wallClockOf } from './clock.js';
+import { mergeErrorReplies, type ErrorReplyCount, type RefusalCode } from './error-replies.js';
 import { concatRecords, type RequestRecords } from './records.js';
 
 export interface LoadProgress {
@@ -83,7 +84,18 @@ export interface LoadResult {
   readonly loadLost?: string;
   /** Rows of `records` per worker, in order (worker 0's rows first). */
   readonly rowsByWorker: number[];
+  /** Distinct error replies to deductions, with counts, most frequent first. */
+  readonly errorReplies: ErrorReplyCount[];
+  /** Load connections reopened after a timeout or a close by the server. */
+  readonly reconnects: number;
+  /** Error replies with which the server refused deductions outright (OOM, NOPERM, BUSY, …), one per distinct text. */
+  readonly refusals: { readonly code: RefusalCode; readonly reply: string }[];
+  /** After a BUSY reply: what sellout did to free the server (SCRIPT KILL) and how it ended. */
+  readonly busy?: string;
 }
+
+/** The load could not start: the server refused load connections (exit 3, the run is still reported). */
+export class LoadRefusedError extends TargetError {}
 
 /**
  * Workers default to half the cores, never more than connections (each owns at least one). Half,
@@ -167,6 +179,8 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   });
   const results: (WorkerResult | undefined)[] = new Array(workers).fill(undefined);
   const failures: string[] = [];
+  const refusals = new Map<string, { code: RefusalCode; reply: string }>();
+  let busyKill: Promise<string> | undefined;
   const ports = Array.from({ length: workers }, () => new MessageChannel());
   let readyCount = 0;
   let releaseBarrier!: () => void;
@@ -192,6 +206,17 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
           series.add(message.report);
           droppedByWorker[message.worker] = message.dropped;
           droppedLive = droppedByWorker.reduce((a, b) => a + b, 0);
+          break;
+        case 'refused':
+          if (!refusals.has(message.reply)) refusals.set(message.reply, { code: message.code, reply: message.reply });
+          if (message.code === 'BUSY' && busyKill === undefined) {
+            // The script outlived the server's busy-reply-threshold: everyone stops and drops
+            // what is in flight (workers saw CONTROL_ABORT), and the script is killed, which is
+            // safe as long as it has not written (Redis refuses SCRIPT KILL otherwise).
+            stop();
+            Atomics.store(controlView, CONTROL_ABORT, 1);
+            busyKill = killBusyScript(endpoint);
+          }
           break;
         case 'result':
           results[message.worker] = message.result;
@@ -236,14 +261,16 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
       stop();
       for (const { port1 } of ports) port1.postMessage({ type: 'start', t0: 0 } satisfies CoordinatorMessage);
       await settled;
-      throw new TargetError(`could not open ${connections} load connections: ${failures[0]}`);
+      throw new LoadRefusedError(`could not open the ${connections} load connection(s): ${failures[0]}`);
     }
     admin = await connectAdmin(endpoint).catch(() => undefined);
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) stop();
 
-    const t0 = performance.timeOrigin + performance.now() + START_DELAY_MS;
-    const startedAt = new Date(t0);
+    // t0 on the clock all threads share, so times from different workers compare (clock.ts).
+    const clock = threadClock();
+    const t0 = clock.nowMs() + START_DELAY_MS;
+    const startedAt = wallClockOf(t0, clock);
     for (const { port1 } of ports) port1.postMessage({ type: 'start', t0 } satisfies CoordinatorMessage);
 
     // Once a second, at each interval's end: sample stock (the series) and report progress.
@@ -262,7 +289,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     let n = 0;
     let lastProgress = { replies: 0, atMs: 0 };
     const scheduleSample = () => {
-      const due = t0 + (n + 1) * INTERVAL_MS - (performance.timeOrigin + performance.now());
+      const due = t0 + (n + 1) * INTERVAL_MS - clock.nowMs();
       sampler = setTimeout(() => {
         const current = n++;
         scheduleSample();
@@ -273,7 +300,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
           const counts = emptyCounts();
           OUTCOMES.forEach((o, code) => { counts[o] = live[code]!; });
           const replies = live.reduce((a, b) => a + b, 0);
-          const elapsedMs = performance.timeOrigin + performance.now() - t0;
+          const elapsedMs = clock.nowMs() - t0;
           const repliesPerSecond = ((replies - lastProgress.replies) * 1000) / Math.max(1, elapsedMs - lastProgress.atMs);
           lastProgress = { replies, atMs: elapsedMs };
           onProgress({
@@ -294,8 +321,12 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     scheduleSample();
 
     await settled;
-    if (taskErrors.length === 0) await Promise.race([resultsIn, new Promise((r) => setTimeout(r, 5000))]);
+    // Results travel on the workers' ports, not with the task replies: allow them a moment.
+    let resultsTimer: NodeJS.Timeout | undefined;
+    if (taskErrors.length === 0) await Promise.race([resultsIn, new Promise((r) => { resultsTimer = setTimeout(r, 5000); })]);
+    clearTimeout(resultsTimer);
     clearTimeout(sampler);
+    const busy = busyKill === undefined ? undefined : await busyKill;
     if (taskErrors.length > 0) throw taskErrors[0];
     const done = results.filter((r): r is WorkerResult => r !== undefined);
     if (done.length !== workers) throw new Error(`${workers - done.length} load worker(s) ended without a result`);
@@ -344,6 +375,10 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
         ? { loadLost: `Redis dropped every load connection ${(durationMs / 1000).toFixed(2)} s into the load (${connectionErrors[0] ?? 'no reason given'}), so it ended early` }
         : {}),
       rowsByWorker: done.map((r) => r.records.count),
+      errorReplies: mergeErrorReplies(done.map((r) => r.errorReplies)),
+      reconnects: done.reduce((a, r) => a + r.reconnects, 0),
+      refusals: [...refusals.values()],
+      ...(busy !== undefined ? { busy } : {}),
     };
   } finally {
     clearTimeout(sampler);
@@ -353,6 +388,43 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     admin?.disconnect();
     for (const { port1 } of ports) port1.close();
     await pool.destroy();
+  }
+}
+
+/**
+ * Frees a server stuck in a script that will not finish: SCRIPT KILL until PING answers. Each
+ * deduction already pipelined behind the stuck one runs the script again once it is killed, and
+ * can be killed only after the server's busy-reply-threshold, so this takes up to that threshold
+ * per request that was in flight on the stuck connection; it gives up after a minute.
+ */
+async function killBusyScript(endpoint: RedisEndpoint, giveUpMs = 60_000): Promise<string> {
+  const started = Date.now();
+  let kills = 0;
+  let admin: Redis | undefined;
+  try {
+    admin = await connectAdmin(endpoint, 3000, 10_000);
+    for (;;) {
+      try {
+        await admin.script('KILL');
+        kills++;
+      } catch (err) {
+        const text = (err as Error).message;
+        if (/UNKILLABLE/.test(text)) {
+          return `the script wrote before it got stuck, so SCRIPT KILL cannot stop it (${text.split('\n')[0]}); only SHUTDOWN NOSAVE can, which sellout does not send to a server it did not start`;
+        }
+      }
+      try {
+        if ((await admin.ping()) === 'PONG') return `sellout sent ${kills} SCRIPT KILL(s) and the server answers again`;
+      } catch {
+        // still busy (BUSY) or not answering yet
+      }
+      if (Date.now() - started > giveUpMs) return `the server was still busy after ${kills} SCRIPT KILL(s) over ${Math.round(giveUpMs / 1000)} s: send SCRIPT KILL until PING answers`;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    return `sellout could not send SCRIPT KILL: ${(err as Error).message.split('\n')[0]}`;
+  } finally {
+    admin?.disconnect();
   }
 }
 

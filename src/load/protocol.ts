@@ -14,6 +14,7 @@
  *    then its task resolves.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { ErrorReplyCount, RefusalCode } from './error-replies.js';
 import type { RequestRecords } from './records.js';
 import type { IntervalReport } from './recorder.js';
 import type { Scenario } from '../scenario/load.js';
@@ -21,6 +22,8 @@ import type { RedisEndpoint } from '../redis/url.js';
 
 /** Int32 slots of the shared control array. */
 export const CONTROL_STOP = 0;
+/** 1: close every load connection now (a script that will not finish); requests in flight become unknown. */
+export const CONTROL_ABORT = 1;
 export const CONTROL_SLOTS = 4;
 
 export interface WorkerTask {
@@ -46,12 +49,15 @@ export interface WorkerTask {
   readonly port: MessagePort;
 }
 
-export type CoordinatorMessage = { readonly type: 'start'; /** epoch ms (performance.timeOrigin + now()) */ readonly t0: number };
+/** t0 is on the clock every thread shares (clock.ts: the process's monotonic clock, ms). */
+export type CoordinatorMessage = { readonly type: 'start'; readonly t0: number };
 
 export type WorkerMessage =
   | { readonly type: 'ready'; readonly worker: number }
   | { readonly type: 'failed'; readonly worker: number; readonly message: string }
   | { readonly type: 'interval'; readonly worker: number; readonly report: IntervalReport; readonly dropped: number; readonly inFlight: number }
+  /** The server refused a deduction outright (OOM, NOPERM, BUSY, …): once per distinct reply per worker. */
+  | { readonly type: 'refused'; readonly worker: number; readonly code: RefusalCode; readonly reply: string }
   | { readonly type: 'result'; readonly worker: number; readonly result: WorkerResult };
 
 export interface WorkerResult {
@@ -73,6 +79,10 @@ export interface WorkerResult {
   readonly connectionErrors: string[];
   /** Every connection of this worker died before the run's planned end (not a stop, deadline or limit). */
   readonly lostAllConnections: boolean;
+  /** Distinct error replies to deductions (`error` outcomes) with counts. */
+  readonly errorReplies: ErrorReplyCount[];
+  /** Connections reopened after a timeout or a close by the server. */
+  readonly reconnects: number;
 }
 
 /** The buffers of a records table, for a postMessage transfer list. */

@@ -17,7 +17,8 @@
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { Code, classifyErrorReply, type OutcomeCode } from '../outcomes.js';
+import { Code, type OutcomeCode } from '../outcomes.js';
+import { ErrorReplies, type ErrorReplyEntry } from './error-replies.js';
 import { journalKey, requestIdPrefix, stockKey } from '../keys.js';
 import type { RedisEndpoint } from '../redis/url.js';
 
@@ -37,6 +38,11 @@ export interface ReplyHandler {
    */
   onClosed(conn: DeductClient, reason: string, reconnecting: boolean): void;
   onReconnected(conn: DeductClient): void;
+  /**
+   * A deduction was refused by the server itself (OOM, NOPERM, BUSY, …), called before its
+   * onReply, so an executor can stop sending before the reply would make it send again.
+   */
+  onRefused(conn: DeductClient, entry: ErrorReplyEntry): void;
 }
 
 /** Collects connections with buffered writes, so one event handler ends with one write per socket. */
@@ -60,10 +66,22 @@ export interface DeductClientOptions {
   readonly scriptSha: string;
   readonly scriptSource: string;
   readonly connectTimeoutMs?: number;
+  /**
+   * How long a connection the server closed keeps trying to reconnect (like a client library
+   * would) before it is given up; its requests in flight are unknown outcomes either way.
+   */
+  readonly reconnectWindowMs?: number;
+  /** The error replies of this connection's worker, shared by its connections. */
+  readonly errors?: ErrorReplies;
 }
 
 const CRLF = Buffer.from('\r\n');
-const SLAB_SIZE = 256 * 1024;
+/**
+ * Output slab: starts small and doubles while a connection needs more (a deep pipeline), so
+ * 10,000 mostly idle connections do not cost 256 KiB each.
+ */
+const SLAB_MIN = 4 * 1024;
+const SLAB_MAX_KEPT = 256 * 1024;
 /** Room a request needs after its SKU prefix: `$N\r\n` + 15 digits + `\r\n$N\r\n` + ID prefix + 10 digits + `\r\n`. */
 const REQUEST_TAIL_MAX = 64;
 
@@ -84,10 +102,12 @@ export class DeductClient {
   idle = 0;
   /** Being reopened by `restart()` (not alive, not lost). */
   restarting = false;
+  /** Times this connection was reopened (after a timeout or a close by the server). */
+  reconnects = 0;
 
   private socket: Socket | undefined;
   private readonly options: DeductClientOptions;
-  private readonly handler: ReplyHandler;
+  private handler: ReplyHandler;
   private readonly flusher: Flusher;
   private readonly shaBytes: Buffer;
   private readonly idPrefix: Buffer;
@@ -95,7 +115,7 @@ export class DeductClient {
   private readonly now: () => number;
 
   // Output slab: requests are appended at `pos`; bytes from `start` to `pos` are not yet written.
-  private slab: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
+  private slab: Buffer = Buffer.allocUnsafeSlow(SLAB_MIN);
   private start = 0;
   private pos = 0;
   private dirty = false;
@@ -112,10 +132,16 @@ export class DeductClient {
   private rIntended = new Float64Array(64);
   private rSent = new Float64Array(64);
 
-  // Reply parsing: bytes of an incomplete reply carried over to the next chunk.
-  private carry: Buffer | undefined;
-  private readonly errorCache: { bytes: Buffer; code: OutcomeCode; noscript: boolean }[] = [];
+  // Reply parsing: bytes of an incomplete reply carried over to the next chunk. A big reply
+  // arrives in many chunks: they are collected in a list and joined once the reply is complete
+  // (`carryNeed` bytes), not re-concatenated on every chunk.
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+  private carryNeed = 0;
+  private readonly errors: ErrorReplies;
   private scriptLoadPending = false;
+  /** sellout closed this connection for good: no reconnect. */
+  private closing = false;
   private handshake: ((err?: Error) => void) | undefined;
   private handshakeLeft = 0;
 
@@ -127,12 +153,19 @@ export class DeductClient {
     this.now = now;
     this.shaBytes = Buffer.from(options.scriptSha, 'latin1');
     this.idPrefix = Buffer.from(requestIdPrefix(options.seed), 'latin1');
+    this.errors = options.errors ?? new ErrorReplies();
   }
 
-  /** Opens the socket, sends AUTH / SELECT when the endpoint has them, and resolves when ready. */
+  /**
+   * Opens the socket, sends AUTH / SELECT when the endpoint has them and a PING, and resolves once
+   * all of them are answered: a server that accepts the TCP connection but refuses the client
+   * (`ERR max number of clients reached`, a wrong password, a database out of range) rejects
+   * here, with the server's own words, instead of failing the first deduction.
+   */
   connect(): Promise<void> {
     const { endpoint } = this.options;
     const timeoutMs = this.options.connectTimeoutMs ?? 3000;
+    this.closing = false;
     return new Promise((resolve, reject) => {
       let settled = false;
       const done = (err?: Error) => {
@@ -141,28 +174,38 @@ export class DeductClient {
         clearTimeout(timer);
         this.handshake = undefined;
         if (err) {
-          this.socket?.destroy();
+          // Forget the socket before destroying it: its close event must not report a second
+          // close of a connection that never opened (restart() reports the failure once).
+          if (this.socket === socket) this.socket = undefined;
+          this.dropPending();
+          socket.destroy();
           reject(err);
         } else {
           this.alive = true;
           resolve();
         }
       };
-      const timer = setTimeout(() => done(new Error(`connect timeout after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => done(new Error(`no answer to the connection setup within ${timeoutMs} ms`)), timeoutMs);
       const socket = endpoint.tls
-        ? tlsConnect({ host: endpoint.host, port: endpoint.port, ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }) })
+        ? tlsConnect({
+            host: endpoint.host,
+            port: endpoint.port,
+            ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }),
+            ...(endpoint.ca !== undefined ? { ca: endpoint.ca } : {}),
+          })
         : netConnect({ host: endpoint.host, port: endpoint.port });
       this.socket = socket;
+      this.resetOutput();
       socket.setNoDelay(true);
       // Events of a socket this client already dropped (before a reconnect) must not touch the new one.
       socket.on('data', (chunk: Buffer) => { if (this.socket === socket) this.onData(chunk); });
       socket.on('error', (err) => {
         if (!settled) done(err);
-        else if (this.socket === socket) this.fail(`connection error: ${err.message}`);
+        else if (this.socket === socket) this.lost(`connection error: ${err.message}`);
       });
       socket.on('close', () => {
-        if (!settled) done(new Error('connection closed during handshake'));
-        else if (this.socket === socket) this.fail('connection closed by the server');
+        if (!settled) done(new Error('the server closed the connection during setup'));
+        else if (this.socket === socket) this.lost('connection closed by the server');
       });
       socket.once(endpoint.tls ? 'secureConnect' : 'connect', () => {
         const commands: string[][] = [];
@@ -170,7 +213,7 @@ export class DeductClient {
           commands.push(endpoint.username !== undefined ? ['AUTH', endpoint.username, endpoint.password] : ['AUTH', endpoint.password]);
         }
         if (endpoint.db !== 0) commands.push(['SELECT', String(endpoint.db)]);
-        if (commands.length === 0) return done();
+        commands.push(['PING']);
         this.handshake = done;
         this.handshakeLeft = commands.length;
         for (const command of commands) this.sendInternal(command);
@@ -195,40 +238,62 @@ export class DeductClient {
     this.start = this.pos;
   }
 
-  /** Closes the socket; requests still in flight become `unknown`. */
+  /**
+   * Closes the socket for good (no reconnect); requests still in flight become `unknown`. The
+   * handler hears of those replies but not of the close itself (sellout's own doing, not a
+   * connection failure), and nothing after it.
+   */
   close(reason = 'closed by sellout'): void {
+    this.closing = true;
     this.fail(reason);
   }
 
   /**
-   * A request outlived timeoutMs: with a pipeline nothing behind it can come back either, so the
-   * connection is dropped (its requests in flight become `unknown`) and opened again, the way a
-   * client with a timeout behaves. Resolves true when it is back, false when it could not be.
+   * Drops the connection and opens it again, the way a client library does: after a request
+   * outlived timeoutMs (with a pipeline nothing behind it can come back either), or after the
+   * server closed it (a server `timeout`, CLIENT KILL, a restart). Its requests in flight become
+   * `unknown`. Reconnecting is retried with a growing pause for `reconnectWindowMs`. Resolves
+   * true when it is back, false when it could not be (then `onClosed(…, false)` was called once).
    */
   async restart(reason: string): Promise<boolean> {
+    if (this.restarting || this.closing) return false;
     // Marked before fail(): its unknown replies must not let the executor finish the run.
     this.restarting = true;
     this.fail(reason, true);
-    this.carry = undefined;
     this.scriptLoadPending = false;
-    let back = true;
-    try {
-      await this.connect();
-    } catch (err) {
-      back = false;
-      reason = `${reason}; reconnecting failed: ${(err as Error).message}`;
+    const windowMs = this.options.reconnectWindowMs ?? 2000;
+    const started = Date.now();
+    let pauseMs = 25;
+    let back = false;
+    let lastError = '';
+    for (;;) {
+      if (this.closing) break;
+      try {
+        await this.connect();
+        back = true;
+        break;
+      } catch (err) {
+        lastError = (err as Error).message;
+      }
+      if (Date.now() - started + pauseMs > windowMs || this.closing) break;
+      await new Promise((r) => setTimeout(r, pauseMs));
+      pauseMs = Math.min(pauseMs * 2, 500);
     }
     this.restarting = false;
-    if (back) this.handler.onReconnected(this);
-    else this.handler.onClosed(this, reason, false);
-    return back;
+    if (back && !this.closing) {
+      this.reconnects++;
+      this.handler.onReconnected(this);
+      return true;
+    }
+    if (back) this.fail('closed by sellout');
+    this.handler.onClosed(this, lastError ? `${reason}; reconnecting failed: ${lastError}` : reason, false);
+    return false;
   }
 
   /** Send time of the oldest request in flight, or NaN. */
   oldestSentUs(): number {
     return this.count === 0 ? NaN : this.rSent[this.head]!;
   }
-
   // ---- encoding -------------------------------------------------------------------------------
 
   private skuPrefix(sku: number): Buffer {
@@ -251,7 +316,8 @@ export class DeductClient {
     if (this.pos + bytes > this.slab.length) {
       // Unwritten bytes move to the new slab; the old slab stays referenced by pending writes only.
       const pendingBytes = this.pos - this.start;
-      const next = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, (pendingBytes + bytes) * 2));
+      // A connection that fills its slab gets a bigger one (up to SLAB_MAX_KEPT, or what one batch needs).
+      const next = Buffer.allocUnsafeSlow(Math.max(Math.min(this.slab.length * 2, SLAB_MAX_KEPT), (pendingBytes + bytes) * 2));
       this.slab.copy(next, 0, this.start, this.pos);
       this.slab = next;
       this.start = 0;
@@ -340,11 +406,11 @@ export class DeductClient {
     this.cap = cap;
   }
 
-  /** Pops the oldest pending entry and reports its reply. */
-  private complete(code: OutcomeCode, value: number, nowUs: number, noscript: boolean, errorText: string | undefined): void {
+  /** Pops the oldest pending entry and reports its reply; `entry` is set for an error reply. */
+  private complete(code: OutcomeCode, value: number, nowUs: number, entry: ErrorReplyEntry | undefined): void {
     if (this.count === 0) {
       // A reply nobody asked for: the stream is out of step, so nothing after it can be trusted.
-      this.fail('protocol error: a reply arrived with no request in flight');
+      this.lost('protocol error: a reply arrived with no request in flight');
       return;
     }
     const at = this.head;
@@ -353,29 +419,39 @@ export class DeductClient {
     this.count--;
     if (kind === KIND_INTERNAL) {
       if (this.handshake !== undefined) {
-        if (errorText !== undefined) this.handshake(new Error(`Redis refused the connection setup: ${errorText}`));
+        if (entry !== undefined) this.handshake(new Error(`Redis refused the connection: ${entry.text}`));
         else if (--this.handshakeLeft === 0) this.handshake();
       } else {
         this.scriptLoadPending = false;
       }
       return;
     }
-    if (noscript && kind === KIND_DEDUCT) {
-      // The server lost its script cache (restart, failover, SCRIPT FLUSH): load the script once,
-      // then resend this deduction after it, in order. Requests already pipelined behind this one
-      // will also get NOSCRIPT and come here; they reuse the same SCRIPT LOAD.
-      this.inFlight--;
-      if (!this.scriptLoadPending) {
-        this.scriptLoadPending = true;
-        this.sendInternal(['SCRIPT', 'LOAD', this.options.scriptSource]);
+    if (entry !== undefined) {
+      if (entry.noscript && kind === KIND_DEDUCT) {
+        // The server lost its script cache (restart, failover, SCRIPT FLUSH): load the script once,
+        // then resend this deduction after it, in order. Requests already pipelined behind this one
+        // will also get NOSCRIPT and come here; they reuse the same SCRIPT LOAD.
+        this.inFlight--;
+        if (!this.scriptLoadPending) {
+          this.scriptLoadPending = true;
+          this.sendInternal(['SCRIPT', 'LOAD', this.options.scriptSource]);
+        }
+        const index = this.rIndex[at]!, sku = this.rSku[at]!, qty = this.rQty[at]!;
+        this.push(KIND_RETRY, index, this.rTwin[at]!, sku, qty, this.rIntended[at]!, this.rSent[at]!);
+        this.encode(sku, qty, index);
+        return;
       }
-      const index = this.rIndex[at]!, sku = this.rSku[at]!, qty = this.rQty[at]!;
-      this.push(KIND_RETRY, index, this.rTwin[at]!, sku, qty, this.rIntended[at]!, this.rSent[at]!);
-      this.encode(sku, qty, index);
-      return;
+      this.errors.count(entry);
+      if (entry.refusal !== undefined) this.handler.onRefused(this, entry);
     }
     this.inFlight--;
     this.handler.onReply(this, this.rIndex[at]!, this.rTwin[at]!, this.rSku[at]!, this.rQty[at]!, code, value, this.rIntended[at]!, this.rSent[at]!, nowUs);
+  }
+
+  /** The server or the network ended the connection: reopen it (unless sellout is closing it). */
+  private lost(reason: string): void {
+    if (this.closing || this.restarting) return;
+    void this.restart(reason);
   }
 
   private fail(reason: string, reconnecting = false): void {
@@ -384,7 +460,12 @@ export class DeductClient {
     const socket = this.socket;
     this.socket = undefined;
     socket?.destroy();
-    if (!wasAlive) return;
+    this.carry = [];
+    this.carryBytes = this.carryNeed = 0;
+    if (!wasAlive) {
+      if (this.closing) this.handler = DETACHED;
+      return;
+    }
     // Every request still in flight may or may not have run: unknown, never silently dropped.
     const nowUs = this.now();
     while (this.count > 0) {
@@ -396,18 +477,43 @@ export class DeductClient {
       this.inFlight--;
       this.handler.onReply(this, this.rIndex[at]!, this.rTwin[at]!, this.rSku[at]!, this.rQty[at]!, Code.unknown, NaN, this.rIntended[at]!, this.rSent[at]!, nowUs);
     }
-    this.start = this.pos = 0;
-    this.handler.onClosed(this, reason, reconnecting);
+    this.resetOutput();
+    // A close sellout asked for is not a connection failure: only its unknown replies are reported.
+    if (!this.closing) this.handler.onClosed(this, reason, reconnecting);
+    else this.handler = DETACHED;
     this.flusher.flush();
+  }
+
+  /** Forgets requests queued for a socket that never opened (a failed handshake leaves only its own). */
+  private dropPending(): void {
+    while (this.count > 0) {
+      const at = this.head;
+      if (this.rKind[at] !== KIND_INTERNAL) this.inFlight--;
+      this.head = (at + 1) & (this.cap - 1);
+      this.count--;
+    }
+    this.resetOutput();
+  }
+
+  /** Unwritten bytes belong to the socket that is gone; a new socket starts with an empty slab. */
+  private resetOutput(): void {
+    this.start = this.pos = 0;
+    this.dirty = false;
+    if (this.slab.length > SLAB_MAX_KEPT) this.slab = Buffer.allocUnsafeSlow(SLAB_MIN);
   }
 
   // ---- reply parsing --------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
     let buf = chunk;
-    if (this.carry !== undefined) {
-      buf = Buffer.concat([this.carry, chunk]);
-      this.carry = undefined;
+    if (this.carryBytes > 0) {
+      // Part of a reply is waiting: collect chunks until the reply can be complete, then join once.
+      this.carry.push(chunk);
+      this.carryBytes += chunk.length;
+      if (this.carryBytes < this.carryNeed) return;
+      buf = Buffer.concat(this.carry, this.carryBytes);
+      this.carry = [];
+      this.carryBytes = this.carryNeed = 0;
     }
     const nowUs = this.now();
     const end = buf.length;
@@ -415,7 +521,10 @@ export class DeductClient {
     while (p < end && this.socket !== undefined) {
       const next = this.parseOne(buf, p, end, nowUs);
       if (next === Parse.Incomplete) {
-        this.carry = Buffer.from(buf.subarray(p, end));
+        const rest = Buffer.from(buf.subarray(p, end));
+        this.carry = [rest];
+        this.carryBytes = rest.length;
+        this.carryNeed = bytesNeeded(rest);
         break;
       }
       p = next;
@@ -439,65 +548,63 @@ export class DeductClient {
         q++;
       }
       if (q + 1 >= end) return Parse.Incomplete;
-      this.complete(Code.ok, negative ? -value : value, nowUs, false, undefined);
+      this.complete(Code.ok, negative ? -value : value, nowUs, undefined);
       return q + 2;
     }
     const lineEnd = findCr(buf, p + 1, end);
     if (lineEnd < 0 || lineEnd + 1 >= end) return Parse.Incomplete;
     if (type === 45 /* '-' */) {
-      const entry = this.errorEntry(buf, p + 1, lineEnd);
-      this.complete(entry.code, NaN, nowUs, entry.noscript, this.handshake !== undefined ? entry.bytes.toString('latin1') : undefined);
+      const entry = this.errors.lookup(buf, p + 1, lineEnd);
+      this.complete(entry.code, NaN, nowUs, entry);
       return lineEnd + 2;
     }
     if (type === 43 /* '+' */) {
-      // Simple string: OK to AUTH / SELECT; to a deduction it breaks the contract (an error outcome).
-      this.complete(Code.error, NaN, nowUs, false, undefined);
+      // Simple string: OK / PONG to the setup; to a deduction it breaks the contract (an error outcome).
+      this.complete(Code.error, NaN, nowUs, undefined);
       return lineEnd + 2;
     }
     if (type === 36 /* '$' */) {
       const len = parseIntAt(buf, p + 1, lineEnd);
       if (len < 0) {
-        this.complete(Code.error, NaN, nowUs, false, undefined);
+        this.complete(Code.error, NaN, nowUs, undefined);
         return lineEnd + 2;
       }
       const after = lineEnd + 2 + len + 2;
       if (after > end) return Parse.Incomplete;
       // SCRIPT LOAD answers the SHA as a bulk string; a script may answer its stock as one too.
-      const text = buf.toString('latin1', lineEnd + 2, lineEnd + 2 + len);
+      const text = len <= 20 ? buf.toString('latin1', lineEnd + 2, lineEnd + 2 + len) : '';
       const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
-      this.complete(Number.isFinite(value) ? Code.ok : Code.error, value, nowUs, false, undefined);
+      this.complete(Number.isFinite(value) ? Code.ok : Code.error, value, nowUs, undefined);
       return after;
     }
     if (type === 42 /* '*' */) {
       const after = skipValue(buf, p, end);
       if (after === Parse.Incomplete) return Parse.Incomplete;
-      this.complete(Code.error, NaN, nowUs, false, undefined);
+      this.complete(Code.error, NaN, nowUs, undefined);
       return after;
     }
-    this.fail(`protocol error: unexpected reply type byte ${type}`);
+    this.lost(`protocol error: unexpected reply type byte ${type}`);
     return end;
   }
+}
 
-  /** The cached classification of an error line (few distinct lines occur: match bytes, no string). */
-  private errorEntry(buf: Buffer, from: number, to: number): { bytes: Buffer; code: OutcomeCode; noscript: boolean } {
-    const len = to - from;
-    const cache = this.errorCache;
-    for (let i = 0; i < cache.length; i++) {
-      const entry = cache[i]!;
-      const bytes = entry.bytes;
-      if (bytes.length !== len) continue;
-      let same = true;
-      for (let k = 0; k < len; k++) {
-        if (bytes[k] !== buf[from + k]) { same = false; break; }
-      }
-      if (same) return entry;
+/** A handler for a connection sellout closed for good: late events of it go nowhere. */
+const DETACHED: ReplyHandler = { onReply() {}, onClosed() {}, onReconnected() {}, onRefused() {} };
+
+/**
+ * How many bytes the incomplete reply at the start of `rest` needs before parsing it again is
+ * worth it: exact for a bulk string whose header arrived (a big reply is joined once, not on every
+ * chunk), otherwise one more byte.
+ */
+export function bytesNeeded(rest: Buffer): number {
+  if (rest[0] === 36) {
+    const lineEnd = findCr(rest, 1, rest.length);
+    if (lineEnd > 0 && lineEnd + 1 < rest.length) {
+      const len = parseIntAt(rest, 1, lineEnd);
+      if (len >= 0) return lineEnd + 2 + len + 2;
     }
-    const text = buf.toString('latin1', from, to);
-    const entry = { bytes: Buffer.from(buf.subarray(from, to)), code: classifyErrorReply(text), noscript: text.startsWith('NOSCRIPT') };
-    // Bounded: error texts carrying variable parts (a script's custom message) must not grow it forever.
-    if (cache.length < 32) cache.push(entry);
-    return entry;
   }
+  return rest.length + 1;
 }
 
 function findCr(buf: Buffer, from: number, end: number): number {

@@ -120,6 +120,21 @@ export class RequestSource {
     return this.issue(index, true);
   }
 
+  /**
+   * An open model dropped a send (max in flight reached): the next original is not sent and its
+   * share of the limit is used up. Returns false when the limit was already reached (no send was
+   * due). A slot kept for owed twins is not consumed: the twin still goes out later.
+   */
+  skip(): boolean {
+    if (this.issued >= this.limit) return false;
+    if (this.owed > 0 && this.limit - this.issued <= this.owed) return true;
+    this.nextOriginal += this.step;
+    // cross-worker: the twin that would have gone out with it stays aligned with its position.
+    if (this.pattern === 'cross-worker') this.nextCrossTwin += this.step;
+    this.issued++;
+    return true;
+  }
+
   /** Called with each reply: releases a sequential twin once its original has been answered. */
   replied(index: number, twin: boolean): void {
     if (!twin && this.pattern === 'sequential' && this.plan.hasTwin(index)) this.readyTwins.push(index);

@@ -3,10 +3,11 @@
  * dist/src/load/worker.js). It owns its connections and its slice of the plan, waits at the
  * barrier for the common t0, runs its executor and hands back compact results. See protocol.ts.
  */
-import { performance } from 'node:perf_hooks';
 import { initHistograms, encodeHistogram, type Histogram } from '../metrics/histogram.js';
+import { threadClock } from './clock.js';
+import { ErrorReplies, type ErrorReplyEntry } from './error-replies.js';
 import { planFor } from './plan.js';
-import { CONTROL_STOP, recordBuffers, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
+import { CONTROL_ABORT, CONTROL_STOP, recordBuffers, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
 import { Recorder } from './recorder.js';
 import { DeductClient, Flusher } from './resp.js';
 import { RequestSource } from './source.js';
@@ -26,9 +27,10 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     // cross-worker: this worker sends the twins of the previous worker's originals.
     twinFirst: (worker + workers - 1) % workers,
   });
-  // Times are microseconds since the common t0; `base` is t0 on this thread's performance clock.
-  let base = performance.now();
-  const nowUs = () => (performance.now() - base) * 1000;
+  // Times are microseconds since the common t0, on the clock every thread shares (clock.ts).
+  const clock = threadClock();
+  let t0 = clock.nowMs();
+  const nowUs = () => (clock.nowMs() - t0) * 1000;
   const open = isOpenModel(scenario.load.model);
   let dropped = 0;
   let inFlight = 0;
@@ -39,14 +41,37 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     new Float64Array(task.liveCounts),
   );
   const flusher = new Flusher();
+  const errors = new ErrorReplies();
+  const refusalsReported = new Set<string>();
   const deadlineUs = scenario.duration !== undefined ? scenario.duration * 1000 : Infinity;
   const executor = createExecutor(
-    { plan, source, recorder, flusher, nowUs, deadlineUs, worker, workers, maxInFlight: task.maxInFlight },
+    { plan, source, recorder, flusher, nowUs, deadlineUs, worker, workers, maxInFlight: task.maxInFlight, onRefused },
     scenario.load,
     scenario.duration,
   );
-  const target = { endpoint: task.endpoint, runId: task.runId, seed: scenario.seed, scriptSha: task.scriptSha, scriptSource: scenario.scriptSource };
+  const target = {
+    endpoint: task.endpoint,
+    runId: task.runId,
+    seed: scenario.seed,
+    scriptSha: task.scriptSha,
+    scriptSource: scenario.scriptSource,
+    errors,
+    reconnectWindowMs: Math.min(scenario.timeoutMs, 2000),
+  };
   const conns = Array.from({ length: task.connections }, (_, i) => new DeductClient(i, target, executor, flusher, nowUs));
+  let finished = false;
+
+  /** The server refused a deduction outright: tell the coordinator once per kind; a BUSY script stops the run. */
+  function onRefused(entry: ErrorReplyEntry): void {
+    if (entry.refusal === 'BUSY') {
+      // Every pipelined send behind the busy one would run the script again: stop everyone now.
+      Atomics.store(control, CONTROL_STOP, 1);
+      Atomics.store(control, CONTROL_ABORT, 1);
+    }
+    if (refusalsReported.has(entry.text)) return;
+    refusalsReported.add(entry.text);
+    post({ type: 'refused', worker, code: entry.refusal!, reply: entry.text });
+  }
 
   try {
     try {
@@ -59,11 +84,9 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
       port.once('message', (message: CoordinatorMessage) => resolve(message.t0));
     });
     post({ type: 'ready', worker });
-    const t0 = await start;
+    t0 = await start;
     if (Atomics.load(control, CONTROL_STOP) === 1) return finish();
-    // t0 is epoch ms; performance.timeOrigin differs per thread, so convert on this thread.
-    base = t0 - performance.timeOrigin;
-    const waitMs = base - performance.now();
+    const waitMs = t0 - clock.nowMs();
     if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
 
     executor.start(conns);
@@ -71,6 +94,8 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     const ticker = setInterval(() => {
       const now = nowUs();
       if (Atomics.load(control, CONTROL_STOP) === 1) executor.stop();
+      // Abort (a script that will not finish): requests in flight will not come back in time; drop them as unknown.
+      if (Atomics.load(control, CONTROL_ABORT) === 1) for (const c of conns) c.close('closed by sellout: the server is busy running a script');
       inFlight = conns.reduce((n, c) => n + c.inFlight, 0);
       dropped = executor.dropped;
       executor.tick(now);
@@ -86,10 +111,15 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     clearInterval(ticker);
     return finish();
   } finally {
-    for (const c of conns) c.close();
+    // finish() already closed them; this covers the early returns.
+    if (!finished) for (const c of conns) c.close();
   }
 
   function finish(): void {
+    // Connections close before the records leave this thread: a late close records its requests
+    // in flight as unknown, which must land in the records that are sent, not in transferred buffers.
+    for (const c of conns) c.close();
+    finished = true;
     const records = recorder.records;
     const encodeAll = (list: Histogram[]) => list.map((h) => (h.totalCount > 0 ? encodeHistogram(h) : null));
     const lastInterval = recorder.finish();
@@ -104,8 +134,9 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
       scheduled: executor.scheduled,
       dropped: executor.dropped,
       connectionErrors: [...executor.connectionErrors],
-      lostAllConnections:
-        conns.length > 0 && conns.every((c) => !c.alive && !c.restarting) && Atomics.load(control, CONTROL_STOP) === 0 && !source.exhausted && nowUs() < deadlineUs,
+      lostAllConnections: executor.lostAllConnections,
+      errorReplies: errors.list(),
+      reconnects: conns.reduce((n, c) => n + c.reconnects, 0),
     };
     recorder.destroy();
     post({ type: 'result', worker, result }, recordBuffers(records));

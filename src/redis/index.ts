@@ -3,7 +3,7 @@
  * Returns the endpoint for load connections, an admin client for setup and verification, and
  * what the server says it is. Failures are TargetErrors (exit 3) in one line.
  */
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { TargetError } from '../errors.js';
 import { startContainerRedis } from './container.js';
 import { startLocalRedis } from './local.js';
@@ -68,44 +68,57 @@ export async function openTarget(options: OpenTargetOptions = {}): Promise<Targe
 }
 
 /**
- * ioredis options of the admin connection (setup, stock sampling, verification): fail fast, never
- * retry a command by itself. Load connections use the RESP client in src/load/resp.ts.
+ * ioredis options of the admin connection (setup, stock sampling, verification, cleanup). Every
+ * command is bounded by `commandTimeoutMs`: a frozen server or a listener that never answers
+ * fails the run with exit 3 instead of hanging it. The connection is reopened when the server
+ * closes it (a server `timeout` shorter than the run, CLIENT KILL), so verification and cleanup
+ * still happen; a command in flight when it closed is not resent by ioredis (it fails on its
+ * timeout and the caller decides: reads are retried, see `retrying`). Load connections use the
+ * RESP client in src/load/resp.ts.
  */
-function clientOptions(endpoint: RedisEndpoint, connectTimeoutMs = 3000) {
+function clientOptions(endpoint: RedisEndpoint, connectTimeoutMs: number, commandTimeoutMs: number) {
   return {
     host: endpoint.host,
     port: endpoint.port,
     db: endpoint.db,
     ...(endpoint.username !== undefined ? { username: endpoint.username } : {}),
     ...(endpoint.password !== undefined ? { password: endpoint.password } : {}),
-    ...(endpoint.tls ? { tls: {} } : {}),
+    ...(endpoint.tls ? { tls: { ...(endpoint.ca !== undefined ? { ca: endpoint.ca } : {}) } } : {}),
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,
-    // A lost server must surface as an error (exit 3, or targetLost after the load), not as a
-    // command quietly retried on a new connection.
+    commandTimeout: commandTimeoutMs,
     autoResendUnfulfilledCommands: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
+    maxRetriesPerRequest: null,
+    // A few quick reconnects (about 3 s in all), then the connection is given up.
+    retryStrategy: (attempt: number) => (attempt > 8 ? null : Math.min(50 * 2 ** attempt, 1000)),
+    enableOfflineQueue: true,
+    enableReadyCheck: false,
   } as const;
 }
 
-export async function connectAdmin(endpoint: RedisEndpoint, connectTimeoutMs = 3000): Promise<Redis> {
-  const redis = new Redis(clientOptions(endpoint, connectTimeoutMs));
+/** Admin commands get this long to answer (a frozen server fails the run instead of hanging it). */
+export const ADMIN_COMMAND_TIMEOUT_MS = 5000;
+
+export async function connectAdmin(endpoint: RedisEndpoint, connectTimeoutMs = 3000, commandTimeoutMs = ADMIN_COMMAND_TIMEOUT_MS): Promise<Redis> {
+  const redis = new Redis(clientOptions(endpoint, connectTimeoutMs, commandTimeoutMs));
   let lastError: Error | undefined;
   redis.on('error', (err: Error) => { lastError = err; });
   try {
     await redis.connect();
+    // ioredis sends SELECT on connect but only logs its failure: ask again and wait for the
+    // answer, so a database that does not exist fails here, before anything is written.
+    if (endpoint.db !== 0) await redis.select(endpoint.db);
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    const reason = describeConnectError((lastError ?? err) as NodeJS.ErrnoException);
+    const reason = describeConnectError((err instanceof ReplyError ? err : lastError ?? err) as NodeJS.ErrnoException, commandTimeoutMs);
     throw new TargetError(`cannot connect to Redis at ${endpointUrl(endpoint)}: ${reason}`, 'check --redis, or omit it to use the embedded redis-server');
   }
   return redis;
 }
 
-function describeConnectError(err: NodeJS.ErrnoException): string {
+function describeConnectError(err: NodeJS.ErrnoException, commandTimeoutMs = ADMIN_COMMAND_TIMEOUT_MS): string {
+  if (/Command timed out/.test(err.message)) return `no answer within ${commandTimeoutMs} ms (a stopped or overloaded server, or not Redis)`;
   if (err.code) return `${err.code}${err.message.includes(err.code) ? '' : ` (${err.message})`}`;
   return err.message.split('\n')[0] ?? String(err);
 }
@@ -127,4 +140,24 @@ export function parseInfo(text: string): Record<string, string> {
     if (colon > 0 && !line.startsWith('#')) fields[line.slice(0, colon)] = line.slice(colon + 1);
   }
   return fields;
+}
+
+/** What the server says about itself that tells a restart or a flush apart from a script's doing. */
+export interface ServerMarks {
+  /** INFO server run_id: changes when the server restarts. */
+  readonly runId: string | undefined;
+  /** FLUSHALL + FLUSHDB calls so far (INFO commandstats). */
+  readonly flushes: number;
+}
+
+/** Best effort: undefined when INFO is not allowed or does not answer (the run goes on without it). */
+export async function serverMarks(admin: Redis): Promise<ServerMarks | undefined> {
+  try {
+    const server = parseInfo(await admin.info('server'));
+    const stats = parseInfo(await admin.info('commandstats'));
+    const calls = (name: string) => Number(/calls=(\d+)/.exec(stats[`cmdstat_${name}`] ?? '')?.[1] ?? 0);
+    return { runId: server['run_id'], flushes: calls('flushall') + calls('flushdb') };
+  } catch {
+    return undefined;
+  }
 }

@@ -2,6 +2,12 @@
  * The embedded default target: a private redis-server from PATH on a free loopback port, in a
  * temporary directory, with nothing persisted; stopped and removed afterwards. Tests use it too,
  * so every test talks to a server of its own.
+ *
+ * The server runs in a process group of its own: a terminal's Ctrl-C goes to the whole foreground
+ * group, and a server that got it too would shut down before sellout could verify the run. It is
+ * started through a small `sh` watchdog that holds a pipe from sellout: when sellout exits, however
+ * it exits (Ctrl-C, a crash, SIGKILL), the pipe closes and the watchdog stops the server, so no
+ * server is ever left behind.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +20,10 @@ export interface LocalRedis {
   readonly host: string;
   readonly port: number;
   readonly dir: string;
-  readonly process: ChildProcess;
+  /** The redis-server process's own pid (not the watchdog's). */
+  readonly pid: number;
+  /** Sends a signal to the redis-server process (SIGSTOP / SIGCONT / SIGKILL in fault tests). */
+  kill(signal: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
@@ -28,6 +37,28 @@ export interface LocalRedisOptions {
 
 const INSTALL_HINT =
   'install it with `apt-get install -y redis-server redis-tools` (Debian/Ubuntu) or `brew install redis` (macOS), or pass --redis redis://host:port or --redis docker';
+
+/**
+ * The watchdog: starts redis-server (stdin from /dev/null) and prints its pid; a reader in the
+ * background blocks on sellout's pipe, and end of file (sellout closed it, or exited however it
+ * exited) stops the server. The watchdog exits with the server, so a server that fails to start
+ * shows as an exit right away.
+ */
+const WATCHDOG = [
+  'bin=$1; shift',
+  // A background job's stdin is /dev/null in sh: keep sellout's pipe on fd 3 for the reader.
+  'exec 3<&0',
+  '"$bin" "$@" </dev/null 3<&- & pid=$!',
+  'echo "sellout-watchdog redis-pid $pid"',
+  '(read _ignored <&3; kill -TERM $pid 2>/dev/null) & reader=$!',
+  'exec 3<&-',
+  "trap 'kill -TERM $pid 2>/dev/null' TERM INT HUP",
+  'wait $pid; status=$?',
+  // wait returns early when a trap ran: wait for the server itself to be gone.
+  'while kill -0 $pid 2>/dev/null; do wait $pid; status=$?; done',
+  'kill $reader 2>/dev/null',
+  'exit $status',
+].join('\n');
 
 export function findRedisServer(binary = 'redis-server'): string | undefined {
   const found = spawnSync(binary, ['--version'], { encoding: 'utf8' });
@@ -57,38 +88,59 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
   // A port picked by the OS can be taken by someone else before redis binds it: retry a few times.
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = options.port ?? (await freePort());
-    const child = spawn(
-      binary,
-      ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no',
-        '--logfile', '', '--protected-mode', 'yes', ...(options.args ?? [])],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const args = ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no',
+      '--logfile', '', '--protected-mode', 'yes', ...(options.args ?? [])];
+    // detached: a new session and process group, out of reach of the terminal's Ctrl-C.
+    const child = spawn('sh', ['-c', WATCHDOG, 'sellout-watchdog', binary, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    // The pipe must not keep sellout alive, and its errors (sh already gone) are not ours to report.
+    child.stdin!.on('error', () => {});
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => { if (output.length < 20_000) output += chunk.toString(); });
     child.stderr!.on('data', (chunk: Buffer) => { if (output.length < 20_000) output += chunk.toString(); });
     const ready = await waitUntilReady(child, port, () => output);
-    if (ready === 'ready') {
+    const pid = Number(/sellout-watchdog redis-pid (\d+)/.exec(output)?.[1] ?? 0);
+    if (ready === 'ready' && pid > 0) {
+      unrefChild(child);
+      const kill = (signal: NodeJS.Signals) => {
+        try { process.kill(pid, signal); } catch { /* already gone */ }
+      };
       const stop = async () => {
         if (child.exitCode === null && child.signalCode === null) {
           const exited = new Promise<void>((done) => child.once('exit', () => done()));
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+          kill('SIGCONT'); // a server stopped by a fault test must be able to act on SIGTERM
+          child.stdin!.end();
+          const timer = setTimeout(() => { kill('SIGKILL'); killGroup(child, 'SIGKILL'); }, 3000);
           await exited;
           clearTimeout(timer);
         }
         if (ownsDir) rmSync(dir, { recursive: true, force: true });
       };
-      return { host: '127.0.0.1', port, dir, process: child, stop };
+      return { host: '127.0.0.1', port, dir, pid, kill, stop };
     }
-    child.kill('SIGKILL');
+    killGroup(child, 'SIGKILL');
     if (!/Address already in use/i.test(output) || options.port !== undefined) {
       if (ownsDir) rmSync(dir, { recursive: true, force: true });
-      const lastLine = output.trim().split('\n').filter(Boolean).at(-1) ?? 'no output';
+      const lastLine = output.trim().split('\n').filter((line) => line && !line.startsWith('sellout-watchdog')).at(-1) ?? 'no output';
       throw new TargetError(`embedded redis-server did not start on 127.0.0.1:${port}: ${lastLine}`, INSTALL_HINT);
     }
   }
   if (ownsDir) rmSync(dir, { recursive: true, force: true });
   throw new TargetError('embedded redis-server could not find a free loopback port after 5 tries');
+}
+
+/** The watchdog and its pipes must not keep the event loop (and so sellout) alive. */
+function unrefChild(child: ChildProcess): void {
+  child.unref();
+  for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    // The watchdog leads its own group (detached): this reaches it and the server.
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
 }
 
 async function waitUntilReady(child: ChildProcess, port: number, output: () => string): Promise<'ready' | 'failed'> {

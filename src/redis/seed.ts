@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import { TargetError } from '../errors.js';
 import { journalKey, stockKey } from '../keys.js';
+import { firstPipelineError, retrying } from './retry.js';
 
 const BATCH = 1000;
 
@@ -25,15 +26,29 @@ export async function seedStock(admin: Redis, runId: string, skuCount: number, s
     for (let sku = start; sku < end; sku++) pipeline.set(stockKey(runId, sku), String(stock), 'NX');
     const replies = (await pipeline.exec()) ?? [];
     let conflict: string | undefined;
+    let refused: { key: string; reply: string } | undefined;
     replies.forEach(([err, reply], i) => {
       if (!err && reply === 'OK') created.push(start + i);
+      else if (err) refused ??= { key: stockKey(runId, start + i), reply: err.message.split('\n')[0] ?? String(err) };
       else conflict ??= stockKey(runId, start + i);
     });
-    if (conflict !== undefined) {
-      await deleteKeys(admin, created.map((sku) => stockKey(runId, sku)));
+    if (refused === undefined && replies.length < end - start) refused = { key: stockKey(runId, start + replies.length), reply: 'no reply (the connection closed)' };
+    if (refused !== undefined || conflict !== undefined) {
+      await deleteKeys(admin, created.map((sku) => stockKey(runId, sku))).catch(() => {});
+      // Name what Redis said: a read-only replica, a cluster redirect or a missing permission is
+      // not a key that "appeared", and the fix is different.
+      if (refused !== undefined) throw new TargetError(`Redis refused to create the stock key ${refused.key}: ${refused.reply}`, refusalHint(refused.reply));
       throw new TargetError(`refusing to overwrite ${conflict}: it appeared while the run was seeding stock`);
     }
   }
+}
+
+function refusalHint(reply: string): string | undefined {
+  if (/^READONLY/.test(reply)) return 'point --redis at the primary, not a replica';
+  if (/^(MOVED|ASK|CLUSTERDOWN)/.test(reply)) return 'this is a Redis Cluster node: sellout drives a standalone server or the primary of a shard for now';
+  if (/^NOPERM/.test(reply)) return "give the Redis user write access to the run's keys (~sellout:*) and the commands sellout needs (see README, \"Redis permissions\")";
+  if (/^OOM/.test(reply)) return 'the server is at maxmemory: free memory or raise maxmemory';
+  return undefined;
 }
 
 async function findExisting(admin: Redis, runId: string, skuCount: number): Promise<string[]> {
@@ -42,25 +57,68 @@ async function findExisting(admin: Redis, runId: string, skuCount: number): Prom
     const end = Math.min(skuCount, start + BATCH);
     const keys: string[] = [];
     for (let sku = start; sku < end; sku++) keys.push(stockKey(runId, sku), journalKey(runId, sku));
-    const pipeline = admin.pipeline();
-    for (const key of keys) pipeline.exists(key);
-    const replies = (await pipeline.exec()) ?? [];
-    replies.forEach(([, reply], i) => { if (reply === 1) found.push(keys[i]!); });
+    const replies = await existsEach(admin, keys);
+    replies.forEach((exists, i) => { if (exists) found.push(keys[i]!); });
   }
   return found;
 }
 
-/** Deletes this run's stock and journal keys (UNLINK: a big journal is freed in the background). */
-export async function removeRunKeys(admin: Redis, runId: string, skuCount: number): Promise<void> {
+/** EXISTS of each key (one per command: keys of one pipeline may live in different cluster slots). */
+async function existsEach(admin: Redis, keys: readonly string[]): Promise<boolean[]> {
+  try {
+    return await retrying(async () => {
+      const pipeline = admin.pipeline();
+      for (const key of keys) pipeline.exists(key);
+      const replies = await pipeline.exec();
+      const err = firstPipelineError(replies);
+      if (err) throw err;
+      return replies!.map(([, reply]) => reply === 1);
+    });
+  } catch (err) {
+    throw new TargetError(`could not check the run's keys: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+export interface Cleanup {
+  /** Keys of this run still in Redis after cleanup (0 when everything was removed). */
+  readonly keysLeft: number;
+  /** Why some were left, when they were. */
+  readonly error?: string;
+}
+
+/**
+ * Deletes this run's stock and journal keys (UNLINK: a big journal is freed in the background),
+ * then checks that none is left: a cleanup that failed half-way must not read as done.
+ */
+export async function removeRunKeys(admin: Redis, runId: string, skuCount: number): Promise<Cleanup> {
   const keys: string[] = [];
   for (let sku = 0; sku < skuCount; sku++) keys.push(stockKey(runId, sku), journalKey(runId, sku));
-  await deleteKeys(admin, keys);
+  let error: string | undefined;
+  try {
+    await deleteKeys(admin, keys);
+  } catch (err) {
+    error = (err as Error).message.split('\n')[0];
+  }
+  let keysLeft = 0;
+  try {
+    for (let start = 0; start < keys.length; start += BATCH) {
+      keysLeft += (await existsEach(admin, keys.slice(start, start + BATCH))).filter(Boolean).length;
+    }
+  } catch (err) {
+    // Could not even look: count every key as possibly left.
+    error ??= (err as Error).message.split('\n')[0];
+    keysLeft = keys.length;
+  }
+  return keysLeft > 0 ? { keysLeft, error: error ?? 'the keys were still there after UNLINK' } : { keysLeft: 0 };
 }
 
 async function deleteKeys(admin: Redis, keys: readonly string[]): Promise<void> {
   for (let start = 0; start < keys.length; start += BATCH) {
-    const pipeline = admin.pipeline();
-    for (const key of keys.slice(start, start + BATCH)) pipeline.unlink(key);
-    await pipeline.exec();
+    await retrying(async () => {
+      const pipeline = admin.pipeline();
+      for (const key of keys.slice(start, start + BATCH)) pipeline.unlink(key);
+      const err = firstPipelineError(await pipeline.exec());
+      if (err) throw err;
+    });
   }
 }

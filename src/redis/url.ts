@@ -8,6 +8,8 @@ export interface RedisEndpoint {
   readonly password?: string;
   readonly db: number;
   readonly tls: boolean;
+  /** TLS: PEM text of the CA that signed the server's certificate (`--tls-ca FILE`), when not a public one. */
+  readonly ca?: string;
 }
 
 export function parseRedisUrl(text: string): RedisEndpoint {

@@ -40,7 +40,9 @@ export function formatSummary(summary: SummaryV1, reportDir?: string): string {
       `  latency     ${outcome.padEnd(9)} p50 ${formatUs(p.p50)}  p90 ${formatUs(p.p90)}  p99 ${formatUs(p.p99)}  p99.9 ${formatUs(p.p999)}  max ${formatUs(p.max)}`,
     );
   }
-  if (summary.connectionErrors?.length) lines.push(`  connections closed: ${summary.connectionErrors.join('; ')}`);
+  for (const e of summary.errorReplies?.slice(0, 5) ?? []) lines.push(`  error reply ${int(e.count)} x ${e.reply}${e.refusal ? ' (the server refused the command)' : ''}`);
+  if ((summary.errorReplies?.length ?? 0) > 5) lines.push(`              (${summary.errorReplies!.length - 5} more distinct error replies in summary.json)`);
+  if (summary.connectionErrors?.length) lines.push(`  connections closed: ${summary.connectionErrors.join('; ')}${summary.reconnects ? ` (reopened ${int(summary.reconnects)} time(s))` : ''}`);
   if (summary.targetLost !== undefined) lines.push(`  target lost ${summary.targetLost}`);
   if (summary.invariants.every((i) => i.status === 'skipped' && i.description === 'not checked')) {
     // Twelve identical "skipped" lines would bury the one thing that matters.
@@ -51,6 +53,8 @@ export function formatSummary(summary: SummaryV1, reportDir?: string): string {
     lines.push(`  stock       ${int(left)} left over ${summary.skus.length} SKU(s); ${soldOut} sold out`);
     lines.push(...formatInvariants(summary.invariants));
   }
+  const left = summary.run.keysLeft;
+  if (left) lines.push(`  keys left   ${left.count < 0 ? 'an unknown number of' : int(left.count)} key(s) ${left.pattern} are still in Redis (cleanup failed: ${left.reason}); delete them with: redis-cli --scan --pattern '${left.pattern}' | xargs redis-cli unlink`);
   if (reportDir) lines.push(`  report      ${reportDir}`);
   return lines.join('\n');
 }

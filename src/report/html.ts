@@ -139,7 +139,15 @@ function outcomeBreakdown(s: SummaryV1): string {
     const pct = (s.outcomes[o] / total) * 100;
     return `<tr><td><span class="dot" style="background:${OUTCOME_COLORS[o]}"></span>${h(o)}</td><td class="num">${int(s.outcomes[o])}</td><td class="num">${pct >= 0.1 || pct === 0 ? pct.toFixed(1) : pct.toPrecision(1)}%</td><td class="barcell"><div class="bar" style="width:${pct.toFixed(2)}%;background:${OUTCOME_COLORS[o]}"></div></td></tr>`;
   });
-  return `<table class="outcomes"><thead><tr><th>outcome</th><th class="num">replies</th><th class="num">share</th><th></th></tr></thead><tbody>${rows.join('') || '<tr><td colspan="4">no replies</td></tr>'}</tbody></table>`;
+  const table = `<table class="outcomes"><thead><tr><th>outcome</th><th class="num">replies</th><th class="num">share</th><th></th></tr></thead><tbody>${rows.join('') || '<tr><td colspan="4">no replies</td></tr>'}</tbody></table>`;
+  return table + errorReplyTable(s);
+}
+
+/** The distinct error replies behind the `error` outcome: an error count alone says nothing about its cause. */
+function errorReplyTable(s: SummaryV1): string {
+  if (!s.errorReplies?.length) return '';
+  const rows = s.errorReplies.map((e) => `<tr><td><code>${h(e.reply)}</code>${e.refusal ? ' <span class="muted">(the server refused the command)</span>' : ''}</td><td class="num">${int(e.count)}</td></tr>`);
+  return `<h3>Error replies</h3><table class="errors"><thead><tr><th>reply</th><th class="num">deductions</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function latencyTable(s: SummaryV1): string {

@@ -39,6 +39,11 @@ export function renderMarkdown(summary: SummaryV1): string {
     out.push(`Open model: achieved ${summary.achievedRate ?? '?'}/s of a target ${summary.targetRate ?? '?'}/s; dropped ${summary.dropped ?? 0}.`, '');
   }
 
+  if (summary.errorReplies?.length) {
+    out.push('### Error replies', '');
+    out.push(...table(['reply', 'deductions'], summary.errorReplies.map((e) => [`\`${escapeMdCell(e.reply).replace(/`/g, "'")}\`${e.refusal ? ' (refused by the server)' : ''}`, int(e.count)])), '');
+  }
+
   out.push('### Latency', '');
   out.push(...table(
     ['outcome', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'],

@@ -7,6 +7,7 @@ import type { LatencyPercentiles } from '../metrics/histogram.js';
 import type { InvariantResult } from '../verify/invariants.js';
 import type { TargetInfo } from '../redis/index.js';
 import type { ThresholdResult } from '../thresholds/evaluate.js';
+import type { ErrorReplyCount } from '../load/error-replies.js';
 
 export const SUMMARY_VERSION = 1;
 
@@ -40,7 +41,14 @@ export interface SeriesV1 {
 export interface SummaryV1 {
   version: typeof SUMMARY_VERSION;
   sellout: { version: string; node: string };
-  run: { id: string; startedAt: string; finishedAt: string; keysKept: boolean };
+  run: {
+    id: string;
+    startedAt: string;
+    finishedAt: string;
+    /** The run's keys are still in Redis: --keep, or a cleanup that failed (then `keysLeft` says how many). */
+    keysKept: boolean;
+    keysLeft?: { pattern: string; count: number; reason: string };
+  };
   scenario: { name: string; description?: string; file: string; script: string; scriptSha: string; asRun: string };
   status: RunStatus;
   /** Requests that got a reply or an unknown outcome (twins included). */
@@ -71,6 +79,10 @@ export interface SummaryV1 {
   targetLost?: string;
   /** Why load connections closed during the run (their requests in flight are `unknown` outcomes). */
   connectionErrors?: string[];
+  /** Load connections reopened after a timeout or a close by the server. */
+  reconnects?: number;
+  /** The distinct error replies deductions got (`error` outcomes), with counts, most frequent first. */
+  errorReplies?: ErrorReplyCount[];
   skus: SkuSummary[];
   target: TargetInfo;
   /** The scenario's thresholds, evaluated after the run (absent with --no-thresholds or none declared). */

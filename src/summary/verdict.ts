@@ -34,8 +34,9 @@ export function verdictHeadline(summary: SummaryV1): string {
   if (inv.length) parts.push(`${inv.length} invariant${inv.length > 1 ? 's' : ''} failed (${inv.join(', ')})`);
   if (thr.length) parts.push(`${thr.length} threshold${thr.length > 1 ? 's' : ''} failed (${thr.join(', ')})`);
   if (summary.targetLost !== undefined) {
-    const checked = summary.invariants.some((i) => i.status !== 'skipped');
-    parts.unshift(checked ? 'Redis dropped the load connections, the load ended early' : 'Redis could not be read back after the load, nothing verified');
+    // The first thing that went wrong with the target, in its own words (the rest is in reasons).
+    const first = summary.targetLost.split('; then ')[0]!;
+    parts.unshift(`target problem: ${first.length > 160 ? `${first.slice(0, 159)}…` : first}`);
   }
   if (v.status === 'interrupted') return `INTERRUPTED${parts.length ? `: ${parts.join('; ')}` : ''}`;
   return `FAIL: ${parts.join('; ')}`;

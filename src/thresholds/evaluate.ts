@@ -25,6 +25,8 @@ export interface ThresholdResult {
   /** One line for people: actual, limit and margin. */
   text: string;
   reason?: string;
+  /** Not in the scenario: a threshold every run has unless the scenario sets that metric. */
+  default?: boolean;
 }
 
 function compare(actual: number, operator: Operator, limit: number): boolean {
@@ -95,6 +97,13 @@ function measure(t: Threshold, s: SummaryV1): Measured {
 }
 
 export function evaluateThreshold(t: Threshold, summary: SummaryV1): ThresholdResult {
+  const result = evaluateOne(t, summary);
+  if (!t.isDefault) return result;
+  const hint = result.status === 'fail' ? `; a default threshold: set thresholds.${t.name} in the scenario to allow some` : ' (default)';
+  return { ...result, default: true, text: `${result.text}${hint}` };
+}
+
+function evaluateOne(t: Threshold, summary: SummaryV1): ThresholdResult {
   const base = { name: t.name, condition: t.condition, unit: t.unit };
   let limit: number | null = t.limit;
   if (t.targetFactor !== undefined) {

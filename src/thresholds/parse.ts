@@ -38,6 +38,8 @@ export interface Threshold {
   readonly limit: number;
   /** `0.95*target`: the limit is this factor times the run's target rate (open load models). */
   readonly targetFactor?: number;
+  /** Added by sellout, not written in the scenario (see DEFAULT_THRESHOLDS). */
+  readonly isDefault?: boolean;
 }
 
 export interface ThresholdProblem {
@@ -167,4 +169,19 @@ export function parseThresholds(raw: unknown): { thresholds: Threshold[]; proble
     });
   }
   return { thresholds, problems };
+}
+
+/**
+ * Thresholds every run has unless its scenario sets the same metric: an error reply is a
+ * deduction that neither happened nor was refused for a reason the contract names, so a run with
+ * one fails by default (exit 4). A scenario that expects errors says so
+ * (`outcomes.error: "< 1%"`), and --no-thresholds turns this off with the rest.
+ */
+export function withDefaultThresholds(declared: readonly Threshold[]): Threshold[] {
+  const defaults: Threshold[] = [];
+  if (!declared.some((t) => t.name === 'outcomes.error')) {
+    const parsed = parseCondition('outcomes.error', { kind: 'outcome', outcome: 'error' }, '== 0');
+    if ('limit' in parsed) defaults.push({ ...parsed, isDefault: true });
+  }
+  return [...declared, ...defaults];
 }

@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { TargetError } from '../errors.js';
+import { firstPipelineError, retrying } from '../redis/retry.js';
 import { grown } from '../typed-arrays.js';
 import { journalKey, parseRequestIndex, requestIdPrefix, stockKey } from '../keys.js';
 
@@ -38,22 +39,40 @@ export interface Snapshot {
 const SCAN_COUNT = 1000;
 const PIPELINE_BATCH = 500;
 
-export async function takeSnapshot(redis: Redis, runId: string, skuCount: number, seed: number): Promise<Snapshot> {
+/** SKUs whose stock and journal keys are both gone (what a FLUSHALL or a restart without persistence leaves). */
+export function missingKeys(snapshot: Snapshot): number[] {
+  const skus: number[] = [];
+  for (let sku = 0; sku < snapshot.skuCount; sku++) {
+    if (snapshot.finalRaw[sku] === null && snapshot.journalLength[sku] === 0) skus.push(sku);
+  }
+  return skus;
+}
+
+export async function takeSnapshot(redis: Redis, runId: string, skuCount: number, seed: number, signal?: AbortSignal): Promise<Snapshot> {
   const finalRaw: (string | null)[] = new Array(skuCount).fill(null);
   const final = new Float64Array(skuCount).fill(NaN);
   const journalLength = new Uint32Array(skuCount);
   for (let start = 0; start < skuCount; start += PIPELINE_BATCH) {
+    signal?.throwIfAborted();
     const end = Math.min(skuCount, start + PIPELINE_BATCH);
-    const pipeline = redis.pipeline();
-    for (let sku = start; sku < end; sku++) pipeline.get(stockKey(runId, sku)).hlen(journalKey(runId, sku));
-    const replies = (await pipeline.exec()) ?? [];
+    // A read that failed is not a missing key: reporting it as one would blame the script for
+    // the server (or the connection) going away. A dropped connection is asked again.
+    let replies: [Error | null, unknown][];
+    try {
+      replies = await retrying(async () => {
+        const pipeline = redis.pipeline();
+        for (let sku = start; sku < end; sku++) pipeline.get(stockKey(runId, sku)).hlen(journalKey(runId, sku));
+        const out = await pipeline.exec();
+        const err = firstPipelineError(out);
+        if (err) throw err;
+        return out!;
+      });
+    } catch (err) {
+      throw new TargetError(`could not read the run's keys back from Redis: ${(err as Error).message.split('\n')[0]}`);
+    }
     for (let sku = start; sku < end; sku++) {
-      const [getErr, raw] = replies[(sku - start) * 2]!;
-      const [lenErr, len] = replies[(sku - start) * 2 + 1]!;
-      // A read that failed is not a missing key: reporting it as one would blame the script for
-      // the server (or the connection) going away.
-      const readErr = getErr ?? lenErr;
-      if (readErr) throw new TargetError(`could not read the run's keys back from Redis: ${readErr.message.split('\n')[0]}`);
+      const [, raw] = replies[(sku - start) * 2]!;
+      const [, len] = replies[(sku - start) * 2 + 1]!;
       const text = raw as string | null;
       finalRaw[sku] = text;
       final[sku] = parseStock(text);
@@ -69,7 +88,15 @@ export async function takeSnapshot(redis: Redis, runId: string, skuCount: number
     const first = journal.count;
     let cursor = '0';
     do {
-      const [next, flat] = (await redis.hscan(key, cursor, 'COUNT', SCAN_COUNT)) as [string, string[]];
+      signal?.throwIfAborted();
+      const at = cursor;
+      let page: [string, string[]];
+      try {
+        page = (await retrying(() => redis.hscan(key, at, 'COUNT', SCAN_COUNT))) as [string, string[]];
+      } catch (err) {
+        throw new TargetError(`could not read the run's journal back from Redis: ${(err as Error).message.split('\n')[0]}`);
+      }
+      const [next, flat] = page;
       for (let i = 0; i + 1 < flat.length; i += 2) addEntry(journal, sku, flat[i]!, flat[i + 1]!, prefix);
       cursor = next;
     } while (cursor !== '0');

@@ -39,12 +39,20 @@ async function startLongRun(name: string, load: string) {
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const runId = await seeded;
   while (Number(await redis.client.hlen(`sellout:${runId}:journal:{0}`)) < 100) await new Promise((r) => setTimeout(r, 20));
-  const finish = async () => {
-    const code = await exited;
-    await redis.stop();
-    return { code, summary: JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')), ...output };
+  const handle = {
+    child,
+    redis,
+    runId,
+    keysLeft: -1,
+    /** Waits for the CLI to exit; `before` runs on the server before it is stopped. */
+    finish: async (before?: () => Promise<number>) => {
+      const code = await exited;
+      if (before) handle.keysLeft = await before();
+      await redis.stop();
+      return { code, summary: JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')), ...output };
+    },
   };
-  return { child, redis, finish };
+  return handle;
 }
 
 describe('sellout run (engine)', () => {
@@ -65,7 +73,7 @@ describe('sellout run (engine)', () => {
 
   it('Redis dying mid-run: what was measured is still written, nothing is blamed on the script, exit 3', async () => {
     const run = await startLongRun('dies', '{connections: 4, inFlight: 4}');
-    run.redis.server.process.kill('SIGKILL');
+    run.redis.server.kill('SIGKILL');
     const { code, summary, stdout, stderr } = await run.finish();
     expect(code, stderr).toBe(3);
     expect(summary.status).toBe('fail');
@@ -78,20 +86,23 @@ describe('sellout run (engine)', () => {
     expect(stdout).not.toMatch(/internal error/);
   });
 
-  it('every load connection killed mid-run: the run fails as a target failure (exit 3), invariants still checked', async () => {
+  it('every connection killed mid-run (CLIENT KILL TYPE normal): all are reopened, the run verifies and removes its keys', async () => {
     const run = await startLongRun('killed', '{connections: 4, inFlight: 4}');
-    // The load connections are the ones running EVALSHA; the admin and test clients are spared.
-    const clients = String(await run.redis.client.client('LIST')).split('\n').filter((line) => /cmd=evalsha/.test(line));
-    for (const line of clients) await run.redis.client.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!).catch(() => 0);
-    const { code, summary, stdout, stderr } = await run.finish();
-    expect(code, stderr).toBe(3);
-    expect(summary.targetLost).toMatch(/^Redis dropped every load connection/);
-    expect(summary.connectionErrors.length).toBeGreaterThan(0);
+    // The load connections and sellout's admin connections: a server-side kill of every client.
+    await run.redis.client.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    const journal = `sellout:${run.runId}:journal:{0}`;
+    const before = Number(await run.redis.client.hlen(journal));
+    while (Number(await run.redis.client.hlen(journal)) < before + 200) await new Promise((r) => setTimeout(r, 20));
+    run.child.kill('SIGINT');
+    const keysAfter = async () => (await run.redis.client.keys(`sellout:${run.runId}:*`)).length;
+    const { code, summary, stderr } = await run.finish(keysAfter);
+    expect(code, stderr).toBe(130);
+    expect(summary.targetLost).toBeUndefined();
+    expect(summary.reconnects).toBeGreaterThanOrEqual(4);
     for (const reason of summary.connectionErrors) expect(reason).toMatch(/^connection (closed by the server|error: )/);
     expect(summary.invariants.filter((i: { status: string }) => i.status === 'fail')).toEqual([]);
-    expect(summary.verdict.exitCode).toBe(3);
-    expect(stdout).toMatch(/^sellout killed: FAIL\n/);
-    expect(stdout).toMatch(/verdict {5}FAIL: Redis dropped the load connections, the load ended early \(exit 3\)/);
+    expect(summary.run.keysKept).toBe(false);
+    expect(run.keysLeft).toBe(0);
   });
 
   it('bad engine keys: one line each, naming file, field, expected and got, exit 2', async () => {

@@ -27,8 +27,12 @@ export interface RunCommandOptions {
 export interface CommandIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-  /** Aborted on the first Ctrl-C. */
+  /** Aborted on the first Ctrl-C (or SIGTERM). */
   signal: AbortSignal;
+  /** Aborted on the second: skip what is left of the verification. */
+  hardSignal?: AbortSignal;
+  /** Told the run ID once keys are about to be written (for a last-resort message). */
+  onRunId?: (runId: string) => void;
   /** A live progress line is drawn only on a terminal. */
   stderrIsTTY?: boolean;
   stderrColumns?: number;
@@ -45,7 +49,9 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     redis: options.redis,
     keep: options.keep ?? false,
     signal: io.signal,
+    ...(io.hardSignal ? { hardSignal: io.hardSignal } : {}),
     onStage: (stage, detail) => {
+      if (stage === 'seed' && detail !== undefined) io.onRunId?.(detail);
       if (stage === 'verify') progress?.done();
       if (!options.quiet && stage === 'seed') io.stderr(`sellout: run ${detail} on ${scenario.name}: seeding ${scenario.skus.count} SKU(s)\n`);
     },

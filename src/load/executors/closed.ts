@@ -5,6 +5,7 @@
  * actual send (in a closed model the intended send *is* the actual one).
  */
 import type { OutcomeCode } from '../../outcomes.js';
+import type { ErrorReplyEntry } from '../error-replies.js';
 import type { DeductClient } from '../resp.js';
 import type { Executor, ExecutorContext, LoadConfig, LoadIssue } from './types.js';
 
@@ -26,8 +27,10 @@ export class ClosedExecutor implements Executor {
   readonly dropped = 0;
   readonly connectionErrors = new Set<string>();
   readonly done: Promise<void>;
+  lostAllConnections = false;
   private resolveDone!: () => void;
   private conns: readonly DeductClient[] = [];
+  private started = false;
   private stopping = false;
   private finished = false;
   private inFlight = 0;
@@ -44,11 +47,17 @@ export class ClosedExecutor implements Executor {
 
   start(conns: readonly DeductClient[]): void {
     this.conns = conns;
+    this.started = true;
+    // Connections are counted from here: one the server closed while the workers waited at the
+    // barrier is being reopened (it counts, its slots come back when it is) or is gone.
     for (const conn of conns) {
+      if (!conn.alive && !conn.restarting) continue;
+      this.alive++;
+      if (!conn.alive) continue;
       conn.idle = this.slotsPerConnection;
       this.idleTotal += this.slotsPerConnection;
-      this.alive++;
     }
+    if (this.alive === 0) this.lostAllConnections = true;
     this.fill(this.ctx.nowUs());
     this.ctx.flusher.flush();
     this.checkDone();
@@ -85,16 +94,25 @@ export class ClosedExecutor implements Executor {
   onClosed(conn: DeductClient, reason: string, reconnecting: boolean): void {
     // Recorded first: the dead connection's unknown replies may already have finished the run.
     this.connectionErrors.add(reason);
+    // Before start() nothing is counted yet (start() counts the connections that are there).
+    if (!this.started) return;
     this.idleTotal -= conn.idle;
     conn.idle = 0;
     // A connection being reopened keeps counting as alive: its slots come back in onReconnected.
     if (reconnecting) return;
     this.alive--;
+    if (this.alive === 0 && !this.stopping && !this.finished && !this.ctx.source.exhausted) this.lostAllConnections = true;
     if (!this.finished) this.checkDone();
   }
 
+  onRefused(_conn: DeductClient, entry: ErrorReplyEntry): void {
+    this.ctx.onRefused?.(entry);
+    // A script that will not finish: nothing more may be sent (each send would run it again).
+    if (entry.refusal === 'BUSY') this.stop();
+  }
+
   onReconnected(conn: DeductClient): void {
-    if (this.finished) return;
+    if (this.finished || !this.started) return;
     conn.idle = this.slotsPerConnection;
     this.idleTotal += this.slotsPerConnection;
     if (!this.stopping) {
@@ -138,7 +156,7 @@ export class ClosedExecutor implements Executor {
   }
 
   private checkDone(): void {
-    if (this.finished || this.inFlight > 0) return;
+    if (this.finished || !this.started || this.inFlight > 0) return;
     // Connections being reopened after a timeout will take their slots again: wait for them.
     if (!this.stopping && this.conns.some((c) => c.restarting)) return;
     const { source } = this.ctx;

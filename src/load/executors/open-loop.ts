@@ -5,6 +5,7 @@
  * A due send that would exceed this worker's share of max in flight is dropped and counted.
  */
 import type { OutcomeCode } from '../../outcomes.js';
+import type { ErrorReplyEntry } from '../error-replies.js';
 import type { DeductClient } from '../resp.js';
 import { Pacer, type ArrivalSchedule } from '../schedule.js';
 import type { Executor, ExecutorContext } from './types.js';
@@ -12,6 +13,7 @@ import type { Executor, ExecutorContext } from './types.js';
 export class OpenLoopExecutor implements Executor {
   readonly connectionErrors = new Set<string>();
   readonly done: Promise<void>;
+  lostAllConnections = false;
   private resolveDone!: () => void;
   private readonly pacer: Pacer;
   private conns: readonly DeductClient[] = [];
@@ -40,7 +42,10 @@ export class OpenLoopExecutor implements Executor {
 
   start(conns: readonly DeductClient[]): void {
     this.conns = conns;
-    if (!conns.some((c) => c.alive)) return this.stop();
+    if (!conns.some((c) => c.alive || c.restarting)) {
+      this.lostAllConnections = true;
+      return this.stop();
+    }
     this.pump();
   }
 
@@ -74,7 +79,16 @@ export class OpenLoopExecutor implements Executor {
     this.connectionErrors.add(reason);
     if (this.finished || reconnecting) return;
     // Before start() there are no connections to judge by (one may close while others wait at the barrier).
-    if (this.conns.length > 0 && !this.conns.some((c) => c.alive || c.restarting)) this.stop();
+    if (this.conns.length > 0 && !this.conns.some((c) => c.alive || c.restarting)) {
+      if (!this.stopping) this.lostAllConnections = true;
+      this.stop();
+    }
+  }
+
+  onRefused(_conn: DeductClient, entry: ErrorReplyEntry): void {
+    this.ctx.onRefused?.(entry);
+    // A script that will not finish: nothing more may be sent (each send would run it again).
+    if (entry.refusal === 'BUSY') this.stop();
   }
 
   onReconnected(): void {
@@ -87,7 +101,9 @@ export class OpenLoopExecutor implements Executor {
     const { plan, source, flusher } = this.ctx;
     const nowUs = this.ctx.nowUs();
     if (nowUs >= this.ctx.deadlineUs) return this.stopAtDeadline();
+    const droppedBefore = this.pacer.dropped;
     const n = this.pacer.poll(nowUs / 1000, this.ctx.maxInFlight - this.inFlight);
+    const dropped = this.pacer.dropped - droppedBefore;
     const intended = this.pacer.intendedMs;
     for (let i = 0; i < n; i++) {
       const conn = this.pickConnection();
@@ -112,6 +128,15 @@ export class OpenLoopExecutor implements Executor {
       const index = source.index;
       this.inFlight++;
       conn.send(index, source.twin ? 1 : 0, plan.skuOf(index), plan.quantityOf(index), intended[i]! * 1000, nowUs);
+    }
+    // A dropped send uses up its request: a run of `requests` makes that many sends or drops, so
+    // `dropped` never exceeds what was planned. Drops past the end of the requests never happened.
+    for (let i = 0; i < dropped; i++) {
+      if (source.skip()) continue;
+      this.pacer.dropped -= dropped - i;
+      this.pacer.scheduled -= dropped - i;
+      flusher.flush();
+      return this.stop();
     }
     flusher.flush();
     const nextMs = this.pacer.nextMs;

@@ -6,6 +6,7 @@
 import type { Plan } from '../plan.js';
 import type { Recorder } from '../recorder.js';
 import type { DeductClient, Flusher, ReplyHandler } from '../resp.js';
+import type { ErrorReplyEntry } from '../error-replies.js';
 import type { RequestSource } from '../source.js';
 import type { ScenarioConfig } from '../../scenario/schema.js';
 
@@ -23,6 +24,8 @@ export interface ExecutorContext {
   readonly workers: number;
   /** Open models: this worker's share of max in flight. */
   readonly maxInFlight: number;
+  /** A deduction was refused by the server (OOM, NOPERM, BUSY, …): the worker reports it. */
+  readonly onRefused?: (entry: ErrorReplyEntry) => void;
 }
 
 export interface Executor extends ReplyHandler {
@@ -39,6 +42,11 @@ export interface Executor extends ReplyHandler {
   readonly dropped: number;
   /** Distinct reasons connections closed early. */
   readonly connectionErrors: Set<string>;
+  /**
+   * Set when the last live connection was given up while the executor still had work (not after
+   * a stop, the deadline or the end of the requests): the load ended early.
+   */
+  readonly lostAllConnections: boolean;
 }
 
 /** One validation problem of a load model: where, what was expected, and what was found. */
