@@ -16,7 +16,7 @@ import { OUTCOMES, type Outcome } from './outcomes.js';
 import { latencyByOutcome, statusOf, SUMMARY_VERSION, type SummaryV1, type VerdictV1 } from './summary/summary.js';
 import type { Scenario } from './scenario/load.js';
 import { PROJECT_ROOT } from './scenario/load.js';
-import { openTarget, serverMarks, type ServerMarks } from './redis/index.js';
+import { openTarget, serverMarks, type ServerMarks, type TargetInfo } from './redis/index.js';
 import { loadScript } from './redis/script.js';
 import { removeRunKeys, seedStock, type Cleanup } from './redis/seed.js';
 import { SELLOUT_VERSION } from './version.js';
@@ -42,7 +42,7 @@ export interface RunOptions {
    */
   readonly hardSignal?: AbortSignal;
   /** Called at each stage, for progress output. */
-  readonly onStage?: (stage: 'target' | 'seed' | 'load' | 'verify' | 'cleanup', detail?: string) => void;
+  readonly onStage?: (stage: 'target' | 'seed' | 'load' | 'verify' | 'cleanup', detail?: string, target?: TargetInfo) => void;
   /** Called about once a second while the load runs (for a live progress line). */
   readonly onProgress?: (progress: LoadProgress) => void;
   /** Evaluate the scenario's thresholds (default true; the CLI's --no-thresholds sets false). */
@@ -72,7 +72,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   let cleanup: Cleanup | undefined;
   let built: Omit<SummaryV1, 'run' | 'status'> & { startedAt: Date; interrupted: boolean; histograms: Partial<Record<Outcome, string>>; intervals: IntervalHistogram[] };
   try {
-    stage('seed', runId);
+    stage('seed', runId, target.info);
     await seedStock(target.admin, runId, scenario.skus.count, scenario.skus.stock);
     seeded = true;
     const script = await loadScript(target.admin, scenario.scriptSource, scenario.scriptPath);

@@ -333,9 +333,10 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
 
     const firstSendUs = Math.min(...done.map((r) => r.firstSendUs));
     const lastReplyUs = Math.max(...done.map((r) => r.lastReplyUs));
-    // The final stock sample belongs to the last (partial) interval.
+    // The final stock sample belongs to the last (partial) interval (not worth a wait on a server
+    // that dropped every load connection).
     const lastInterval = Math.max(0, Math.floor(lastReplyUs / 1000 / INTERVAL_MS));
-    await sampleStock(lastInterval);
+    if (!done.every((r) => r.lostAllConnections)) await sampleStock(lastInterval);
     const built = series.build(lastReplyUs / 1000);
 
     const counts = emptyCounts();
@@ -402,7 +403,7 @@ async function killBusyScript(endpoint: RedisEndpoint, giveUpMs = 60_000): Promi
   let kills = 0;
   let admin: Redis | undefined;
   try {
-    admin = await connectAdmin(endpoint, 3000, 10_000);
+    admin = await connectAdmin(endpoint, 3000, 10_000, false);
     for (;;) {
       try {
         await admin.script('KILL');

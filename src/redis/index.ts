@@ -4,6 +4,7 @@
  * what the server says it is. Failures are TargetErrors (exit 3) in one line.
  */
 import { Redis, ReplyError } from 'ioredis';
+import { trackReconnects } from './retry.js';
 import { TargetError } from '../errors.js';
 import { startContainerRedis } from './container.js';
 import { startLocalRedis } from './local.js';
@@ -99,16 +100,22 @@ function clientOptions(endpoint: RedisEndpoint, connectTimeoutMs: number, comman
 /** Admin commands get this long to answer (a frozen server fails the run instead of hanging it). */
 export const ADMIN_COMMAND_TIMEOUT_MS = 5000;
 
-export async function connectAdmin(endpoint: RedisEndpoint, connectTimeoutMs = 3000, commandTimeoutMs = ADMIN_COMMAND_TIMEOUT_MS): Promise<Redis> {
+/**
+ * An admin connection, checked with PING (and SELECT) before it is returned. `check: false` skips
+ * the PING, for a connection whose first job is to free a server that answers everything with
+ * BUSY (SCRIPT KILL).
+ */
+export async function connectAdmin(endpoint: RedisEndpoint, connectTimeoutMs = 3000, commandTimeoutMs = ADMIN_COMMAND_TIMEOUT_MS, check = true): Promise<Redis> {
   const redis = new Redis(clientOptions(endpoint, connectTimeoutMs, commandTimeoutMs));
+  trackReconnects(redis);
   let lastError: Error | undefined;
   redis.on('error', (err: Error) => { lastError = err; });
   try {
     await redis.connect();
     // ioredis sends SELECT on connect but only logs its failure: ask again and wait for the
     // answer, so a database that does not exist fails here, before anything is written.
-    if (endpoint.db !== 0) await redis.select(endpoint.db);
-    await redis.ping();
+    if (endpoint.db !== 0 && check) await redis.select(endpoint.db);
+    if (check) await redis.ping();
   } catch (err) {
     redis.disconnect();
     const reason = describeConnectError((err instanceof ReplyError ? err : lastError ?? err) as NodeJS.ErrnoException, commandTimeoutMs);

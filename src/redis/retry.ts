@@ -1,17 +1,32 @@
 /**
  * Retries an idempotent admin read or delete (GET, HLEN, HSCAN, MGET, EXISTS, UNLINK) when it
- * failed because the connection did (closed by the server, timed out), not because Redis answered
- * with an error. The admin connection reconnects by itself (src/redis/index.ts); a command that
- * was in flight when it closed is not resent by ioredis, so the caller asks again here.
+ * failed because the connection did (closed by the server, then reopened), not because Redis
+ * answered with an error. The admin connection reconnects by itself (src/redis/index.ts); a
+ * command that was in flight when it closed is not resent by ioredis and ends in a timeout, so the
+ * caller asks again here. A timeout on a connection that never dropped is a server that does not
+ * answer (frozen, overloaded): asking again would only wait as long again, so it is not retried.
  */
-import { ReplyError } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 
-export async function retrying<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+const reconnectCounts = new WeakMap<Redis, { n: number }>();
+
+/** Starts counting the admin connection's reconnects (called once per connection). */
+export function trackReconnects(redis: Redis): void {
+  const counter = { n: 0 };
+  reconnectCounts.set(redis, counter);
+  redis.on('reconnecting', () => { counter.n++; });
+}
+
+export async function retrying<T>(fn: () => Promise<T>, redis?: Redis, attempts = 3): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    const reconnectsBefore = redis ? reconnectCounts.get(redis)?.n ?? 0 : 0;
     try {
       return await fn();
     } catch (err) {
       if (attempt >= attempts || isReplyError(err)) throw err;
+      const timedOut = /Command timed out/.test((err as Error).message);
+      const reconnected = redis !== undefined && (reconnectCounts.get(redis)?.n ?? 0) !== reconnectsBefore;
+      if (timedOut && !reconnected) throw err;
       await new Promise((r) => setTimeout(r, 100 * attempt));
     }
   }

@@ -73,7 +73,7 @@ async function existsEach(admin: Redis, keys: readonly string[]): Promise<boolea
       const err = firstPipelineError(replies);
       if (err) throw err;
       return replies!.map(([, reply]) => reply === 1);
-    });
+    }, admin);
   } catch (err) {
     throw new TargetError(`could not check the run's keys: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -98,6 +98,8 @@ export async function removeRunKeys(admin: Redis, runId: string, skuCount: numbe
     await deleteKeys(admin, keys);
   } catch (err) {
     error = (err as Error).message.split('\n')[0];
+    // A server that did not answer the deletes will not answer the check either: say so now.
+    if (/Command timed out/.test(error ?? '')) return { keysLeft: -1, error: `no answer from Redis (${error})` };
   }
   let keysLeft = 0;
   try {
@@ -119,6 +121,6 @@ async function deleteKeys(admin: Redis, keys: readonly string[]): Promise<void> 
       for (const key of keys.slice(start, start + BATCH)) pipeline.unlink(key);
       const err = firstPipelineError(await pipeline.exec());
       if (err) throw err;
-    });
+    }, admin);
   }
 }

@@ -66,7 +66,7 @@ export async function takeSnapshot(redis: Redis, runId: string, skuCount: number
         const err = firstPipelineError(out);
         if (err) throw err;
         return out!;
-      });
+      }, redis);
     } catch (err) {
       throw new TargetError(`could not read the run's keys back from Redis: ${(err as Error).message.split('\n')[0]}`);
     }
@@ -92,7 +92,7 @@ export async function takeSnapshot(redis: Redis, runId: string, skuCount: number
       const at = cursor;
       let page: [string, string[]];
       try {
-        page = (await retrying(() => redis.hscan(key, at, 'COUNT', SCAN_COUNT))) as [string, string[]];
+        page = (await retrying(() => redis.hscan(key, at, 'COUNT', SCAN_COUNT), redis)) as [string, string[]];
       } catch (err) {
         throw new TargetError(`could not read the run's journal back from Redis: ${(err as Error).message.split('\n')[0]}`);
       }

@@ -1,15 +1,14 @@
 /** The CLI as a child process: Ctrl-C, and the engine's scenario keys' one-line errors. */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, ROOT, runCli } from '../helpers/cli.js';
-import { startTestRedis } from '../helpers/redis.js';
+import { runCli } from '../helpers/cli.js';
+import { startLongRun } from '../helpers/long-run.js';
 
 let dir: string;
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'sellout-engine-cli-')); });
-afterAll(() => {});
+afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
 function write(name: string, text: string): string {
   const file = join(dir, name);
@@ -17,47 +16,11 @@ function write(name: string, text: string): string {
   return file;
 }
 
-/**
- * Starts `sellout run` on a 60 s scenario against a private redis-server and resolves once
- * deductions are flowing (the journal has 100 entries): a fixed sleep is not enough on a loaded
- * machine, where the workers may not have started yet.
- */
-async function startLongRun(name: string, load: string) {
-  const file = write(`${name}.yaml`, `name: ${name}\nscript: ${ROOT}/lua/deduct.lua\nskus: {count: 2, stock: 100000000}\nduration: 60s\nload: ${load}\n`);
-  const out = join(dir, `out-${name}`);
-  const redis = await startTestRedis();
-  const child = spawn(process.execPath, [BIN, 'run', file, '--out', out, '--redis', redis.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d: Buffer) => { output.stdout += d.toString(); });
-  const seeded = new Promise<string>((resolve) => {
-    child.stderr.on('data', (d: Buffer) => {
-      output.stderr += d.toString();
-      const runId = new RegExp(`run (\\S+) on ${name}: seeding`).exec(output.stderr)?.[1];
-      if (runId) resolve(runId);
-    });
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const runId = await seeded;
-  while (Number(await redis.client.hlen(`sellout:${runId}:journal:{0}`)) < 100) await new Promise((r) => setTimeout(r, 20));
-  const handle = {
-    child,
-    redis,
-    runId,
-    keysLeft: -1,
-    /** Waits for the CLI to exit; `before` runs on the server before it is stopped. */
-    finish: async (before?: () => Promise<number>) => {
-      const code = await exited;
-      if (before) handle.keysLeft = await before();
-      await redis.stop();
-      return { code, summary: JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')), ...output };
-    },
-  };
-  return handle;
-}
+const startRun = (name: string, load: string) => startLongRun(dir, name, { load });
 
 describe('sellout run (engine)', () => {
   it('SIGINT stops the workers, still verifies, writes an interrupted summary.json and exits 130', async () => {
-    const run = await startLongRun('long', '{connections: 4, inFlight: 4, workers: 2}');
+    const run = await startRun('long', '{connections: 4, inFlight: 4, workers: 2}');
     run.child.kill('SIGINT');
     const { code, summary, stdout, stderr } = await run.finish();
     expect(code).toBe(130);
@@ -72,8 +35,8 @@ describe('sellout run (engine)', () => {
   });
 
   it('Redis dying mid-run: what was measured is still written, nothing is blamed on the script, exit 3', async () => {
-    const run = await startLongRun('dies', '{connections: 4, inFlight: 4}');
-    run.redis.server.kill('SIGKILL');
+    const run = await startRun('dies', '{connections: 4, inFlight: 4}');
+    run.redis!.server.kill('SIGKILL');
     const { code, summary, stdout, stderr } = await run.finish();
     expect(code, stderr).toBe(3);
     expect(summary.status).toBe('fail');
@@ -87,22 +50,23 @@ describe('sellout run (engine)', () => {
   });
 
   it('every connection killed mid-run (CLIENT KILL TYPE normal): all are reopened, the run verifies and removes its keys', async () => {
-    const run = await startLongRun('killed', '{connections: 4, inFlight: 4}');
+    const run = await startRun('killed', '{connections: 4, inFlight: 4}');
     // The load connections and sellout's admin connections: a server-side kill of every client.
-    await run.redis.client.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await run.client.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     const journal = `sellout:${run.runId}:journal:{0}`;
-    const before = Number(await run.redis.client.hlen(journal));
-    while (Number(await run.redis.client.hlen(journal)) < before + 200) await new Promise((r) => setTimeout(r, 20));
+    const before = Number(await run.client.hlen(journal));
+    while (Number(await run.client.hlen(journal)) < before + 200) await new Promise((r) => setTimeout(r, 20));
     run.child.kill('SIGINT');
-    const keysAfter = async () => (await run.redis.client.keys(`sellout:${run.runId}:*`)).length;
-    const { code, summary, stderr } = await run.finish(keysAfter);
+    await run.exited;
+    const keysLeft = await run.client.dbsize();
+    const { code, summary, stderr } = await run.finish();
     expect(code, stderr).toBe(130);
+    expect(keysLeft).toBe(0);
     expect(summary.targetLost).toBeUndefined();
     expect(summary.reconnects).toBeGreaterThanOrEqual(4);
     for (const reason of summary.connectionErrors) expect(reason).toMatch(/^connection (closed by the server|error: )/);
     expect(summary.invariants.filter((i: { status: string }) => i.status === 'fail')).toEqual([]);
     expect(summary.run.keysKept).toBe(false);
-    expect(run.keysLeft).toBe(0);
   });
 
   it('bad engine keys: one line each, naming file, field, expected and got, exit 2', async () => {

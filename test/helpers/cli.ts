@@ -5,6 +5,13 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/sellout.js', import.meta.url));
 
+/** The environment a CLI child gets: ours without Redis settings a developer may have exported. */
+export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of ['REDIS_URL', 'SELLOUT_REDIS_URL', 'SELLOUT_REDIS_PASSWORD', 'REDISCLI_AUTH']) delete env[name];
+  return { ...env, ...extra };
+}
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -16,7 +23,7 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: N
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd ?? ROOT,
-      env: { ...process.env, ...options.env },
+      env: cliEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

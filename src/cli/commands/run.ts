@@ -50,10 +50,10 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     keep: options.keep ?? false,
     signal: io.signal,
     ...(io.hardSignal ? { hardSignal: io.hardSignal } : {}),
-    onStage: (stage, detail) => {
+    onStage: (stage, detail, target) => {
       if (stage === 'seed' && detail !== undefined) io.onRunId?.(detail);
       if (stage === 'verify') progress?.done();
-      if (!options.quiet && stage === 'seed') io.stderr(`sellout: run ${detail} on ${scenario.name}: seeding ${scenario.skus.count} SKU(s)\n`);
+      if (!options.quiet && stage === 'seed') io.stderr(`sellout: run ${detail} on ${scenario.name}: seeding ${scenario.skus.count} SKU(s) on ${target?.url ?? 'Redis'} (${target?.kind ?? ''})\n`);
     },
     ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
     thresholds: options.thresholds !== false,
