@@ -19,7 +19,9 @@ import { TargetError } from './errors.js';
 import { verdictOf } from './summary/verdict.js';
 import { evaluateThresholds } from './thresholds/evaluate.js';
 import { parseThresholds } from './thresholds/parse.js';
-import { checkAll, notChecked, type InvariantResult } from './verify/invariants.js';
+import { checkAll, notChecked, prepare, type InvariantResult } from './verify/invariants.js';
+import type { CoverageV1 } from './summary/coverage.js';
+import { coverageOf } from './verify/coverage.js';
 import { takeSnapshot, type Snapshot } from './verify/snapshot.js';
 
 export interface RunOptions {
@@ -84,12 +86,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // reported; the invariants are skipped and the run fails with exit 3, not blamed on the script.
     let snapshot: Snapshot | undefined;
     let invariants: InvariantResult[];
+    // Omitted when Redis could not be read back: nothing was verified, so nothing was covered.
+    let coverage: CoverageV1 | undefined;
     // Every load connection lost before the planned end: the invariants still hold for what ran,
     // but the sale was not replayed, so the run fails as a target failure.
     let targetLost: string | undefined = load.loadLost;
     try {
       snapshot = await takeSnapshot(target.admin, runId, scenario.skus.count, scenario.seed);
-      invariants = checkAll({ snapshot, records: load.records, initialStock: scenario.skus.stock, seed: scenario.seed });
+      const verifying = prepare({ snapshot, records: load.records, initialStock: scenario.skus.stock, seed: scenario.seed });
+      invariants = checkAll(verifying);
+      coverage = coverageOf(verifying);
     } catch (err) {
       const reason = err instanceof TargetError ? err.message : `could not read the run's keys back from Redis: ${(err as Error).message.split('\n')[0]}`;
       targetLost = targetLost === undefined ? reason : `${targetLost}; then ${reason}`;
@@ -125,6 +131,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(latencyRaw ? { latencyRaw } : {}),
       series: load.series,
       invariants,
+      ...(coverage !== undefined ? { coverage } : {}),
       ...(targetLost !== undefined ? { targetLost } : {}),
       ...(load.connectionErrors.length > 0 ? { connectionErrors: load.connectionErrors } : {}),
       skus: Array.from({ length: scenario.skus.count }, (_, sku) => ({
