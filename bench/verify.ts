@@ -16,7 +16,8 @@ import { PROJECT_ROOT } from '../src/scenario/load.js';
 import { startLocalRedis } from '../src/redis/local.js';
 import { loadScript } from '../src/redis/script.js';
 import { seedStock } from '../src/redis/seed.js';
-import { checkAll } from '../src/verify/invariants.js';
+import { coverageOf } from '../src/verify/coverage.js';
+import { checkAll, prepare } from '../src/verify/invariants.js';
 import { takeSnapshot } from '../src/verify/snapshot.js';
 
 const DEDUCTIONS = Number(process.env['BENCH_DEDUCTIONS'] ?? 1_000_000);
@@ -81,19 +82,23 @@ async function main(): Promise<number> {
     const v0 = performance.now();
     const snapshot = await takeSnapshot(redis, runId, SKUS, SEED);
     const v1 = performance.now();
-    const results = checkAll({ snapshot, records, initialStock: STOCK, seed: SEED });
+    const ctx = prepare({ snapshot, records, initialStock: STOCK, seed: SEED });
+    const results = checkAll(ctx);
     const v2 = performance.now();
+    const coverage = coverageOf(ctx);
+    const v3 = performance.now();
     clearInterval(sampler);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     const maxRssMb = process.resourceUsage().maxRSS / 1024;
 
-    const seconds = (v2 - v0) / 1000;
+    const seconds = (v3 - v0) / 1000;
     const failed = results.filter((r) => r.status === 'fail');
     process.stdout.write(
       [
         `journal entries   ${snapshot.journal.count.toLocaleString('en-US')} (records ${records.count.toLocaleString('en-US')})`,
         `snapshot (HSCAN)  ${((v1 - v0) / 1000).toFixed(2)} s`,
         `checks (12)       ${((v2 - v1) / 1000).toFixed(2)} s`,
+        `coverage          ${((v3 - v2) / 1000).toFixed(2)} s (twinAfterOk ${coverage.twinAfterOk}, warnings ${coverage.warnings.length})`,
         `verification      ${seconds.toFixed(2)} s (target <= ${TARGET_S} s)`,
         `RSS during verify ${mb(peakRss)} MB peak sampled (target <= ${TARGET_MB} MB): ${mb(rssBefore)} MB before + ${mb(peakRss - rssBefore)} MB for verification; process max RSS incl. seeding ${maxRssMb.toFixed(0)} MB`,
         `invariants        ${results.map((r) => `${r.name} ${r.status}`).join(', ')}`,

@@ -24,7 +24,9 @@ import { TargetError } from './errors.js';
 import { verdictOf } from './summary/verdict.js';
 import { evaluateThresholds } from './thresholds/evaluate.js';
 import { parseThresholds, withDefaultThresholds } from './thresholds/parse.js';
-import { checkAll, notChecked, type InvariantResult } from './verify/invariants.js';
+import { checkAll, notChecked, prepare, type InvariantResult } from './verify/invariants.js';
+import type { CoverageV1 } from './summary/coverage.js';
+import { coverageOf } from './verify/coverage.js';
 import { missingKeys, takeSnapshot, type Snapshot } from './verify/snapshot.js';
 import { journalKey, stockKey } from './keys.js';
 import { newRecords } from './load/records.js';
@@ -113,6 +115,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // reported; the invariants are skipped and the run fails with exit 3, not blamed on the script.
     let snapshot: Snapshot | undefined;
     let invariants: InvariantResult[];
+    // Omitted when Redis could not be read back: nothing was verified, so nothing was covered.
+    let coverage: CoverageV1 | undefined;
     if (load.records.count === 0 && targetProblems.length > 0) {
       invariants = notChecked(`nothing was sent: ${targetProblems[0]}`);
     } else if (options.hardSignal?.aborted) {
@@ -126,7 +130,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           targetProblems.push(outside);
           invariants = notChecked(outside);
         } else {
-          invariants = checkAll({ snapshot, records: load.records, initialStock: scenario.skus.stock, seed: scenario.seed });
+          const verifying = prepare({ snapshot, records: load.records, initialStock: scenario.skus.stock, seed: scenario.seed });
+          invariants = checkAll(verifying);
+          coverage = coverageOf(verifying);
         }
       } catch (err) {
         if (options.hardSignal?.aborted) {
@@ -168,6 +174,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(latencyRaw ? { latencyRaw } : {}),
       series: load.series,
       invariants,
+      ...(coverage !== undefined ? { coverage } : {}),
       ...(targetProblems.length > 0 ? { targetLost: targetProblems.join('; then ') } : {}),
       ...(load.connectionErrors.length > 0 ? { connectionErrors: load.connectionErrors } : {}),
       ...(load.reconnects > 0 ? { reconnects: load.reconnects } : {}),

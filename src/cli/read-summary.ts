@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { SUMMARY_VERSION, type SummaryV1 } from '../summary/summary.js';
+import { COVERAGE_COUNTS } from '../summary/coverage.js';
 import { formatIssues } from '../scenario/load.js';
 
 // What compare and report read from a summary.json, checked up front: a hand-edited or truncated
@@ -27,6 +28,11 @@ const summarySchema = z.looseObject({
     z.looseObject({ name: text, status: z.enum(['pass', 'fail', 'skipped'], { error: 'one of pass, fail, skipped' }), expected: text, actual: text, examples: z.array(text) }),
     { error: 'a list of invariant results' },
   ),
+  // Optional: summaries written before coverage existed (or with Redis lost) still load.
+  coverage: z.looseObject({
+    ...Object.fromEntries(COVERAGE_COUNTS.map((name) => [name, num])),
+    warnings: z.array(text, { error: 'a list of strings' }),
+  }).optional(),
   skus: z.array(z.looseObject({ sku: num, initial: num, final: z.union([num, text, z.null()], { error: 'a number, a string or null' }), journal: num }), { error: 'a list of SKUs' }),
   target: z.looseObject({ redisVersion: text, mode: text, url: text, kind: text }),
 });

@@ -51,6 +51,8 @@ export function compareMetric(name: string): CompareMetric | undefined {
     case 'requests': return { name, unit: 'count', better: 'higher', value: (s) => s.requests };
     case 'dropped': return { name, unit: 'count', better: 'lower', value: (s) => s.dropped ?? (s.load.model === 'closed' ? 0 : null) };
     case 'outcome': return { name, unit: 'count', better: 'lower', value: (s) => s.outcomes[m.outcome] };
+    // More of an edge condition reached is better; not in the defaults (it varies from run to run).
+    case 'coverage': return { name, unit: 'count', better: 'higher', value: (s) => s.coverage?.[m.count] ?? null };
   }
 }
 
@@ -138,7 +140,7 @@ export function parseTolerances(text: string): { tolerances: Record<string, Tole
     const value = eq > 0 ? part.slice(eq + 1).trim() : '';
     const metric = compareMetric(name);
     if (!metric) {
-      problems.push(`--tolerance: expected a metric (${Object.keys(DEFAULT_TOLERANCES).join(', ')}, or latency.<outcome>.<stat>, outcomes.<outcome>), got ${JSON.stringify(name)}`);
+      problems.push(`--tolerance: expected a metric (${Object.keys(DEFAULT_TOLERANCES).join(', ')}, or latency.<outcome>.<stat>, outcomes.<outcome>, coverage.<count>), got ${JSON.stringify(name)}`);
       continue;
     }
     const tolerance = parseTolerance(value, metric.unit);

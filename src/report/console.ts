@@ -1,5 +1,6 @@
 /** The console summary of a run, as a string (the CLI prints it). */
 import { OUTCOMES } from '../outcomes.js';
+import { COVERAGE_COUNTS, type CoverageV1 } from '../summary/coverage.js';
 import type { SummaryV1 } from '../summary/summary.js';
 import { verdictOf } from '../summary/verdict.js';
 import type { InvariantResult } from '../verify/invariants.js';
@@ -52,6 +53,7 @@ export function formatSummary(summary: SummaryV1, reportDir?: string): string {
     const left = summary.skus.reduce((n, s) => n + (typeof s.final === 'number' ? s.final : 0), 0);
     lines.push(`  stock       ${int(left)} left over ${summary.skus.length} SKU(s); ${soldOut} sold out`);
     lines.push(...formatInvariants(summary.invariants));
+    if (summary.coverage) lines.push(...formatCoverage(summary.coverage));
   }
   const left = summary.run.keysLeft;
   if (left) lines.push(`  keys left   ${left.count < 0 ? 'an unknown number of' : int(left.count)} key(s) ${left.pattern} are still in Redis (cleanup failed: ${left.reason}); delete them with: redis-cli --scan --pattern '${left.pattern}' | xargs redis-cli unlink`);
@@ -76,4 +78,18 @@ export function formatInvariants(invariants: readonly InvariantResult[]): string
     if (inv.examples.length > 0) lines.push(`${pad}e.g. ${inv.examples[0]}${more}`);
   }
   return lines;
+}
+
+/**
+ * What the pass covers: each count by its summary.json name (the name a threshold uses), then one
+ * line per safety claim the run did not exercise.
+ */
+export function formatCoverage(coverage: CoverageV1): string[] {
+  const counts = COVERAGE_COUNTS.map((name) => `${name} ${int(coverage[name])}`);
+  // Four to a line: all eight on one would run past 150 columns.
+  return [
+    `  coverage    ${counts.slice(0, 4).join(' · ')}`,
+    `              ${counts.slice(4).join(' · ')}`,
+    ...coverage.warnings.map((w) => `  warning     ${w}`),
+  ];
 }

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { decodeHistogramForReport } from '../metrics/histogram.js';
 import { OUTCOMES, type Outcome } from '../outcomes.js';
+import { COVERAGE_COUNTS, COVERAGE_MEANING, warnsAtZero } from '../summary/coverage.js';
 import { formatValue } from '../thresholds/evaluate.js';
 import { escapeHtml, inlineSafe, jsonForScript } from './escape.js';
 import type { ReportInput, ReportOutput } from './output.js';
@@ -168,6 +169,17 @@ function invariantTable(s: SummaryV1): string {
   return `<table class="checks"><thead><tr><th></th><th>invariant</th><th>expected</th><th>actual and evidence</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+/** The Coverage section: warnings for what the run did not exercise, then every count. */
+function coverageTable(s: SummaryV1): string {
+  const c = s.coverage;
+  if (!c) return '<p class="muted">No coverage: Redis could not be read back after the load (or the summary predates coverage).</p>';
+  const warnings = c.warnings.length
+    ? `<ul class="warnings">${c.warnings.map((w) => `<li>${h(w)}</li>`).join('')}</ul>`
+    : '<p class="muted">Every edge condition was exercised at least once.</p>';
+  const rows = COVERAGE_COUNTS.map((name) => `<tr${c[name] === 0 && warnsAtZero(name) ? ' class="zero"' : ''}><td><code>${h(name)}</code></td><td class="num">${h(int(c[name]))}</td><td>${h(COVERAGE_MEANING[name])}</td></tr>`);
+  return `${warnings}<table class="coverage"><thead><tr><th>condition</th><th class="num">count</th><th>what is counted</th></tr></thead><tbody>${rows.join('')}</tbody></table><p class="muted">A pass proves only what the workload exercised. Each count is also a threshold metric (<code>coverage.partialBoundary: "&gt; 0"</code>); definitions in docs/summary.md.</p>`;
+}
+
 function thresholdTable(s: SummaryV1): string {
   if (!s.thresholds?.length) return '<p class="muted">No thresholds in this scenario (or they were turned off with --no-thresholds).</p>';
   const rows = s.thresholds.map((t) => {
@@ -220,6 +232,8 @@ table.env th{width:110px}
 .badge{display:inline-block;white-space:nowrap;border-radius:4px;padding:1px 6px;font-size:11.5px;font-weight:700;color:#fff}
 .badge.pass{background:#1a7f37}.badge.fail{background:#c62828}.badge.skipped{background:#8c8c8c}
 tr.fail td{background:#fff4f4}
+ul.warnings{margin:0 0 10px;padding-left:20px;color:#8a5300}
+table.coverage tr.zero td{color:#8a5300}
 table.checks td:first-child{width:56px}
 .dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px}
 td.barcell{width:45%}.bar{height:12px;border-radius:3px;min-width:2px}
@@ -289,6 +303,7 @@ export function renderHtml(input: ReportInput): string {
     section('Outcomes', outcomeBreakdown(s), 'outcomes'),
     section('Thresholds', thresholdTable(s), 'thresholds'),
     section('Invariants', invariantTable(s), 'invariants'),
+    section('Coverage', coverageTable(s), 'coverage'),
     section('Scenario as run', `<pre>${h(s.scenario.asRun)}</pre>`, 'scenario'),
     section('Environment', environmentTable(s), 'environment'),
   ].join('\n');

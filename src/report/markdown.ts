@@ -3,6 +3,7 @@
  * `$GITHUB_STEP_SUMMARY` (verdict first, then the figures a reviewer asks about).
  */
 import { OUTCOMES } from '../outcomes.js';
+import { COVERAGE_COUNTS, COVERAGE_MEANING } from '../summary/coverage.js';
 import { formatValue } from '../thresholds/evaluate.js';
 import { escapeMdCell } from './escape.js';
 import type { ReportOutput } from './output.js';
@@ -77,6 +78,15 @@ export function renderMarkdown(summary: SummaryV1): string {
     out.push(`<details><summary>${escapeMdCell(i.name)}: ${i.examples.length} example(s)</summary>`, '');
     for (const e of i.examples) out.push(`- ${escapeMdCell(e)}`);
     out.push('', '</details>', '');
+  }
+
+  if (summary.coverage) {
+    // What the pass covers, right after what it proves: a warning is a gap in the proof, not a failure.
+    const coverage = summary.coverage;
+    out.push('### Coverage', '');
+    for (const w of coverage.warnings) out.push(`- ⚠️ ${escapeMdCell(w)}`);
+    if (coverage.warnings.length) out.push('');
+    out.push(...table(['condition', 'count', 'what is counted'], COVERAGE_COUNTS.map((name) => [`\`${name}\``, int(coverage[name]), escapeMdCell(COVERAGE_MEANING[name])])), '');
   }
 
   const fence = '`'.repeat(Math.max(3, ...[...summary.scenario.asRun.matchAll(/`+/g)].map((m) => m[0].length + 1)));

@@ -5,6 +5,7 @@
 import { OUTCOMES, type Outcome, type OutcomeCounts } from '../outcomes.js';
 import type { LatencyPercentiles } from '../metrics/histogram.js';
 import type { InvariantResult } from '../verify/invariants.js';
+import type { CoverageV1 } from './coverage.js';
 import type { TargetInfo } from '../redis/index.js';
 import type { ThresholdResult } from '../thresholds/evaluate.js';
 import type { ErrorReplyCount } from '../load/error-replies.js';
@@ -71,6 +72,8 @@ export interface SummaryV1 {
   latencyRaw?: Record<Outcome, LatencyPercentiles | null>;
   series?: SeriesV1;
   invariants: InvariantResult[];
+  /** Edge conditions the run exercised, and a warning for each it did not (summary/coverage.ts); absent when Redis could not be read back. */
+  coverage?: CoverageV1;
   /**
    * Set when Redis could not be read back after the load (server gone, connection lost): the
    * invariants were not checked (all skipped), the run fails and exits 3, and what was measured

@@ -93,6 +93,12 @@ function measure(t: Threshold, s: SummaryV1): Measured {
       const count = s.outcomes[m.outcome];
       return { actual: t.unit === 'share' ? (s.requests > 0 ? count / s.requests : 0) : count };
     }
+    case 'coverage':
+      // No coverage means nothing was verified (Redis not read back) or a summary older than
+      // coverage: a gate that asks for coverage must not pass on it.
+      return s.coverage !== undefined
+        ? { actual: s.coverage[m.count] }
+        : { actual: null, reason: 'not measured: this run has no coverage (Redis could not be read back after the load)' };
   }
 }
 

@@ -5,6 +5,7 @@
  * (`file: thresholds.latency.ok.p99: expected …, got …`) and exits 2 before any load is sent.
  */
 import { OUTCOMES, type Outcome } from '../outcomes.js';
+import { COVERAGE_COUNTS, type CoverageCount } from '../summary/coverage.js';
 
 export const OPERATORS = ['<=', '>=', '==', '!=', '<', '>'] as const;
 export type Operator = (typeof OPERATORS)[number];
@@ -22,7 +23,9 @@ export type Metric =
   | { kind: 'achievedRate' }
   | { kind: 'requests' }
   | { kind: 'dropped' }
-  | { kind: 'outcome'; outcome: Outcome };
+  | { kind: 'outcome'; outcome: Outcome }
+  /** A count of summary.json's `coverage`, e.g. `coverage.partialBoundary: "> 0"` requires the run to reach that boundary. */
+  | { kind: 'coverage'; count: CoverageCount };
 
 export type Unit = 'us' | 'per_s' | 'count' | 'share';
 
@@ -50,7 +53,7 @@ export interface ThresholdProblem {
 }
 
 const METRIC_NAMES =
-  'latency.<outcome>.<p50|p90|p99|p999|max|mean>, throughput, achievedRate, requests, dropped, outcomes.<outcome>';
+  `latency.<outcome>.<p50|p90|p99|p999|max|mean>, throughput, achievedRate, requests, dropped, outcomes.<outcome>, coverage.<${COVERAGE_COUNTS.join('|')}>`;
 
 const US_PER: Record<string, number> = { us: 1, 'µs': 1, ms: 1000, s: 1_000_000 };
 
@@ -64,6 +67,10 @@ export function parseMetric(name: string): Metric | undefined {
   if (parts[0] === 'outcomes' && parts.length === 2) {
     const o = outcome(parts[1]);
     return o ? { kind: 'outcome', outcome: o } : undefined;
+  }
+  if (parts[0] === 'coverage' && parts.length === 2) {
+    const count = (COVERAGE_COUNTS as readonly string[]).includes(parts[1]!) ? (parts[1] as CoverageCount) : undefined;
+    return count ? { kind: 'coverage', count } : undefined;
   }
   if (parts[0] === 'latency' && parts.length === 3) {
     const o = outcome(parts[1]);
@@ -82,6 +89,8 @@ function expectedFor(metric: Metric): string {
       return 'a condition on a rate per second, like ">= 20000" or ">= 0.95*target" (operators <, <=, >, >=, ==, !=)';
     case 'requests':
       return 'a condition on a count, like ">= 1000" (operators <, <=, >, >=, ==, !=)';
+    case 'coverage':
+      return 'a condition on a count, like "> 0" (operators <, <=, >, >=, ==, !=)';
     case 'dropped':
     case 'outcome':
       return 'a condition on a count or a share of requests, like "== 0" or "< 0.1%" (operators <, <=, >, >=, ==, !=)';
@@ -123,7 +132,8 @@ function parseConditionUnchecked(name: string, metric: Metric, condition: string
       const p = PLAIN_RE.exec(value);
       return p ? { ...base, unit: 'per_s', limit: Number(p[1]) } : expected;
     }
-    case 'requests': {
+    case 'requests':
+    case 'coverage': {
       const p = PLAIN_RE.exec(value);
       return p ? { ...base, unit: 'count', limit: Number(p[1]) } : expected;
     }

@@ -8,7 +8,7 @@
  * no-lost-ack / no-unexpected (entries vs replies), which say more precisely what broke; keeping
  * them as well would report one fault twice.
  */
-import { prepare, type VerifyInput } from './context.js';
+import { prepare, type VerifyContext, type VerifyInput } from './context.js';
 import type { InvariantResult } from './result.js';
 import { checkAtMostOnce, checkDurability, checkNoEmptyPass, checkNoLostAck, checkNoUnexpected, checkRealTimeOrder } from './request-checks.js';
 import { checkBoundedJournal, checkBounds, checkChain, checkConservation, checkNoUndersell, checkWellFormed } from './stock-checks.js';
@@ -54,7 +54,8 @@ export function notChecked(reason: string): InvariantResult[] {
   }));
 }
 
-export function checkAll(input: VerifyInput): InvariantResult[] {
-  const ctx = prepare(input);
+/** Every check; pass a prepared context to share its tallies with coverage (verify/coverage.ts). */
+export function checkAll(input: VerifyInput | VerifyContext): InvariantResult[] {
+  const ctx = 'tally' in input ? input : prepare(input);
   return CHECKS.map((check) => check(ctx));
 }

@@ -255,11 +255,13 @@ export function checkBoundedJournal({ snapshot, tally }: VerifyContext): Invaria
 }
 
 /**
- * For no-undersell's real-time half: per SKU, the ok deductions in send order with the highest
- * journaled `from` among those sent after a given time. Returns a lookup (sku, afterUs) -> the
- * deduction sent after `afterUs` that saw the most stock, or undefined.
+ * For no-undersell's real-time half (and coverage's partial-stock boundary): per SKU, the ok
+ * deductions in send order with the highest journaled `from` among those sent after a given time.
+ * Returns a lookup (sku, afterUs) -> the deduction sent after `afterUs` that saw the most stock, or
+ * undefined. `atOrAfter` also takes sends stamped exactly `afterUs` (coverage does: the engine
+ * stamps a send made while handling a reply with that reply's time).
  */
-function stockSeenAfter({ snapshot, records, tally }: VerifyContext): (sku: number, afterUs: number) => { row: number; from: number } | undefined {
+export function stockSeenAfter({ snapshot, records, tally }: VerifyContext, atOrAfter = false): (sku: number, afterUs: number) => { row: number; from: number } | undefined {
   const skuCount = snapshot.skuCount;
   const fromOf = new Float64Array(records.count).fill(NaN);
   const starts = new Uint32Array(skuCount + 1);
@@ -293,7 +295,8 @@ function stockSeenAfter({ snapshot, records, tally }: VerifyContext): (sku: numb
     let hi = starts[sku + 1]!;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (records.sentUs[bySent[mid]!]! > afterUs) hi = mid;
+      const sent = records.sentUs[bySent[mid]!]!;
+      if (sent > afterUs || (atOrAfter && sent === afterUs)) hi = mid;
       else lo = mid + 1;
     }
     if (lo >= starts[sku + 1]!) return undefined;

@@ -79,6 +79,19 @@ describe('compare', () => {
     expect(problems[2]).toBe('--tolerance latency.ok.p99: expected a percentage like 10%, a duration like 200us or 1ms, or off, got "5"');
   });
 
+  it('compares a coverage count only when asked: fewer boundaries reached is worse, a summary without coverage is not compared', () => {
+    const covered = (partialBoundary: number): SummaryV1 => ({
+      ...summary(1000, 10_000),
+      coverage: { concurrentTwin: 5, twinAfterOk: 5, twinAfterSoldOut: 1, soldOutToZero: 2, partialBoundary, afterSellOut: 50, unknownRecovered: 0, unknownAbsent: 0, warnings: [] },
+    });
+    expect(compareSummaries(covered(10), covered(0)).rows.some((r) => r.name.startsWith('coverage.'))).toBe(false);
+    const { tolerances, problems } = parseTolerances('coverage.partialBoundary=50%');
+    expect(problems).toEqual([]);
+    expect(row(compareSummaries(covered(10), covered(4), tolerances), 'coverage.partialBoundary')).toMatchObject({ better: 'higher', delta: -6, verdict: 'regression' });
+    expect(row(compareSummaries(covered(10), covered(6), tolerances), 'coverage.partialBoundary').verdict).toBe('ok');
+    expect(compareSummaries(base, covered(4), tolerances).warnings).toContain('coverage.partialBoundary: asked for with --tolerance but not measured in the baseline, so not compared');
+  });
+
   it('warns when the two runs ran different scenarios', () => {
     const other = { ...summary(1000, 10_000), scenario: { ...base.scenario, name: 'other' } };
     expect(compareSummaries(base, other).warnings).toEqual(['different scenarios: s vs other']);

@@ -17,6 +17,7 @@ import { ALL_OUTPUTS, renderOutputs } from '../../src/report/registry.js';
 import type { SummaryV1 } from '../../src/summary/summary.js';
 import { buildFixture, NASTY } from '../fixtures/report.js';
 import { findAll, parseXml } from '../helpers/xml.js';
+import { formatSummary } from '../../src/report/console.js';
 
 let dir: string;
 let input: ReportInput;
@@ -139,6 +140,45 @@ describe('report outputs', () => {
     expect(outsideFences).not.toContain('<script>');
     expect(outsideFences).toContain('&lt;/script&gt;');
     expect(md).toContain(`description: ${JSON.stringify(NASTY)}`);
+  });
+
+  it('each report says what the pass covered: every count, and one line per condition not exercised', () => {
+    const coverage = input.summary.coverage!;
+    expect(coverage.warnings).toHaveLength(3);
+    expect(coverage.concurrentTwin).toBeGreaterThan(0);
+    // Warnings are not reasons: the verdict comes from the thresholds alone.
+    expect(input.summary.verdict!.reasons.join('\n')).not.toContain('would go unseen');
+
+    const html = read('report.html');
+    const sections = [...html.matchAll(/<section id="([\w-]+)"/g)].map((m) => m[1]);
+    expect(sections.indexOf('coverage')).toBe(sections.indexOf('invariants') + 1);
+    const section = /<section id="coverage">([\s\S]*?)<\/section>/.exec(html)![1]!;
+    for (const w of coverage.warnings) expect(section).toContain(`<li>${w.replace(/'/g, '&#39;')}</li>`);
+    expect(section).toContain(`<tr><td><code>concurrentTwin</code></td><td class="num">${coverage.concurrentTwin.toLocaleString('en-US')}</td>`);
+    expect(section).toContain('<tr class="zero"><td><code>partialBoundary</code></td><td class="num">0</td>');
+    // No timeouts is good news, not a gap.
+    expect(section).toContain('<tr><td><code>unknownAbsent</code></td><td class="num">0</td>');
+
+    const md = read('summary.md');
+    const mdSection = md.slice(md.indexOf('### Coverage'), md.indexOf('<details><summary>Scenario as run'));
+    expect(md.indexOf('### Coverage')).toBeGreaterThan(md.indexOf('### Invariants'));
+    for (const w of coverage.warnings) expect(mdSection).toContain(`- ⚠️ ${w.replace(/'/g, '&#39;')}`);
+    expect(mdSection).toContain('| `partialBoundary` | 0 |');
+
+    const text = formatSummary(input.summary);
+    const lines = text.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('  coverage    '));
+    expect(lines[at]).toBe(`  coverage    concurrentTwin ${coverage.concurrentTwin.toLocaleString('en-US')} · twinAfterOk 0 · twinAfterSoldOut 0 · soldOutToZero ${coverage.soldOutToZero}`);
+    expect(lines[at + 1]).toBe(`              partialBoundary 0 · afterSellOut ${coverage.afterSellOut.toLocaleString('en-US')} · unknownRecovered 0 · unknownAbsent 0`);
+    expect(lines.slice(at + 2, at + 5)).toEqual(coverage.warnings.map((w) => `  warning     ${w}`));
+  });
+
+  it('a summary without coverage (Redis not read back, or an older file) renders without it', () => {
+    const { coverage: _, ...older } = input.summary;
+    const [html, md] = renderOutputs({ ...input, summary: older }, ['html', 'md']).map((f) => f.content);
+    expect(html).toContain('<section id="coverage"><h2>Coverage</h2><p class="muted">No coverage: Redis could not be read back');
+    expect(md).not.toContain('### Coverage');
+    expect(formatSummary(older)).not.toMatch(/coverage|warning/);
   });
 
   it('report.html is self-contained and escapes everything it embeds', () => {

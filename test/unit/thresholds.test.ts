@@ -97,8 +97,28 @@ describe('threshold parsing', () => {
     expect(e.exitCode).toBe(ExitCode.usage);
     expect(e.problems).toEqual([
       't.yaml: thresholds.latency.ok.p99: expected a condition on a duration with a unit, like "< 5ms" (operators <, <=, >, >=, ==, !=; units us, ms, s), got "< 5 parsecs"',
-      't.yaml: thresholds.latency.ok.p95: expected a metric name (latency.<outcome>.<p50|p90|p99|p999|max|mean>, throughput, achievedRate, requests, dropped, outcomes.<outcome>), got "latency.ok.p95"',
+      't.yaml: thresholds.latency.ok.p95: expected a metric name (latency.<outcome>.<p50|p90|p99|p999|max|mean>, throughput, achievedRate, requests, dropped, outcomes.<outcome>, ' +
+        'coverage.<concurrentTwin|twinAfterOk|twinAfterSoldOut|soldOutToZero|partialBoundary|afterSellOut|unknownRecovered|unknownAbsent>), got "latency.ok.p95"',
     ]);
+  });
+
+  it('reads a coverage count as a count, one metric per coverage field', () => {
+    expect(one('coverage.partialBoundary', '> 0')).toMatchObject({ metric: { kind: 'coverage', count: 'partialBoundary' }, unit: 'count', operator: '>', limit: 0 });
+    expect(one('coverage.concurrentTwin', '>= 10')).toMatchObject({ metric: { kind: 'coverage', count: 'concurrentTwin' }, limit: 10 });
+    expect(one('coverage.unknownAbsent', '== 0').metric).toEqual({ kind: 'coverage', count: 'unknownAbsent' });
+  });
+
+  it('rejects a coverage name that is not a count, and a share of one, in one line each at load time', () => {
+    const yaml = 'name: t\nskus: {stock: 10}\nrequests: 10\nthresholds:\n  coverage.partialBoundry: "> 0"\n  coverage.warnings: "== 0"\n  coverage: "> 0"\n  coverage.soldOutToZero: "> 10%"\n';
+    let error: unknown;
+    try { parseScenario(yaml, '/tmp/t.yaml', { cwd: '/tmp' }); } catch (err) { error = err; }
+    expect(error).toBeInstanceOf(ScenarioError);
+    const problems = (error as ScenarioError).problems;
+    expect(problems).toHaveLength(4);
+    expect(problems[0]).toMatch(/^t\.yaml: thresholds\.coverage\.partialBoundry: expected a metric name \(.*coverage\.<concurrentTwin\|.*\|unknownAbsent>\), got "coverage\.partialBoundry"$/);
+    expect(problems[1]).toMatch(/^t\.yaml: thresholds\.coverage\.warnings: expected a metric name .*, got "coverage\.warnings"$/);
+    expect(problems[2]).toMatch(/^t\.yaml: thresholds\.coverage: expected a metric name .*, got "coverage"$/);
+    expect(problems[3]).toBe('t.yaml: thresholds.coverage.soldOutToZero: expected a condition on a count, like "> 0" (operators <, <=, >, >=, ==, !=), got "> 10%"');
   });
 
   it('keeps valid thresholds verbatim in the scenario as run', () => {
@@ -152,6 +172,21 @@ describe('threshold evaluation', () => {
     expect(evaluateThreshold(one('achievedRate', '>= 0.95*target'), open)).toMatchObject({ status: 'fail', limit: 9500, margin: -100 });
     expect(evaluateThreshold(one('achievedRate', '>= 0.9*target'), open)).toMatchObject({ status: 'pass', limit: 9000 });
     expect(evaluateThreshold(one('dropped', '== 0'), open)).toMatchObject({ status: 'fail', actual: 3 });
+  });
+
+  it('measures coverage counts, and fails (not skips) a coverage threshold when the run has no coverage', () => {
+    const coverage = { concurrentTwin: 3, twinAfterOk: 0, twinAfterSoldOut: 0, soldOutToZero: 2, partialBoundary: 0, afterSellOut: 40, unknownRecovered: 0, unknownAbsent: 0, warnings: [] };
+    const covered = summary({ coverage });
+    expect(evaluateThreshold(one('coverage.concurrentTwin', '> 0'), covered)).toMatchObject({ status: 'pass', actual: 3, margin: 3 });
+    const boundary = evaluateThreshold(one('coverage.partialBoundary', '> 0'), covered);
+    expect(boundary).toMatchObject({ status: 'fail', actual: 0, limit: 0 });
+    expect(boundary.text).toBe('coverage.partialBoundary > 0: actual 0, limit 0, under by 0');
+    expect(evaluateThreshold(one('coverage.afterSellOut', '< 10'), covered).status).toBe('fail');
+    const none = evaluateThreshold(one('coverage.partialBoundary', '> 0'), summary());
+    expect(none).toMatchObject({ status: 'fail', actual: null, margin: null });
+    expect(none.reason).toMatch(/^not measured: this run has no coverage/);
+    // A coverage gate fails the run as a threshold (exit 4), never as an invariant.
+    expect(verdictOf({ ...covered, thresholds: [boundary] }).exitCode).toBe(ExitCode.thresholdFailed);
   });
 
   it('gives exit 4 for a failed threshold, 1 when an invariant also failed, 130 when interrupted', () => {
