@@ -57,7 +57,8 @@ export function formatSummary(summary: SummaryV1, reportDir?: string): string {
 
 /**
  * Every invariant on one line with its status; a failure adds two lines of evidence (what was
- * expected, and the first offending request in words), the rest being in summary.json.
+ * expected, and the first offending request in words), saying exactly how many more there are and
+ * how many of them summary.json lists (it keeps the first few examples, not every violation).
  */
 export function formatInvariants(invariants: readonly InvariantResult[]): string[] {
   const lines = ['  invariants'];
@@ -67,8 +68,10 @@ export function formatInvariants(invariants: readonly InvariantResult[]): string
     lines.push(`    ${MARK[inv.status]}  ${inv.name.padEnd(width)}  ${inv.status === 'skipped' ? inv.reason ?? 'no reason given' : inv.actual}`);
     if (inv.status !== 'fail') continue;
     lines.push(`${pad}expected ${inv.expected}`);
-    const total = inv.violations ?? inv.examples.length;
-    const more = total > 1 ? ` (${total - 1} more${inv.examples.length > 1 ? ', listed in summary.json' : ''})` : '';
+    const total = Math.max(inv.violations ?? inv.examples.length, inv.examples.length);
+    const listed = inv.examples.length;
+    const where = listed >= total ? `all ${int(total)} are in summary.json` : listed > 1 ? `the first ${int(listed)} are in summary.json` : 'summary.json lists only this one';
+    const more = total > 1 ? ` (${int(total - 1)} more; ${where})` : '';
     if (inv.examples.length > 0) lines.push(`${pad}e.g. ${inv.examples[0]}${more}`);
   }
   return lines;
