@@ -10,7 +10,7 @@ import { runScenario } from '../../run.js';
 import { loadScenario, parseOverride } from '../../scenario/load.js';
 import { environment } from '../environment.js';
 import { ExitCode } from '../../errors.js';
-import { defaultReportDir, prepareReportDir, writeReport } from '../output.js';
+import { defaultReportDir, discardReportDir, prepareReportDir, writeReport } from '../output.js';
 import { progressLine } from '../progress.js';
 
 export interface RunCommandOptions {
@@ -39,26 +39,36 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   if (options.script !== undefined) overrides.push(parseOverride(`script=${JSON.stringify(options.script)}`));
   const scenario = loadScenario(file, { overrides });
   // Checked before the load: a finished run must not be lost to an unusable --out.
-  const dir = prepareReportDir(options.out ?? defaultReportDir(scenario.name));
+  const out = prepareReportDir(options.out ?? defaultReportDir(scenario.name));
+  const dir = out.dir;
   const progress = io.stderrIsTTY && !options.quiet ? progressLine(io.stderr, io.stderrColumns) : undefined;
-  const run = await runScenario(scenario, {
-    redis: options.redis,
-    keep: options.keep ?? false,
-    signal: io.signal,
-    onStage: (stage, detail) => {
-      if (stage === 'verify') progress?.done();
-      if (!options.quiet && stage === 'seed') io.stderr(`sellout: run ${detail} on ${scenario.name}: seeding ${scenario.skus.count} SKU(s)\n`);
-    },
-    ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
-    thresholds: options.thresholds !== false,
-  }).finally(() => progress?.done());
+  let run: Awaited<ReturnType<typeof runScenario>>;
+  try {
+    run = await runScenario(scenario, {
+      redis: options.redis,
+      keep: options.keep ?? false,
+      signal: io.signal,
+      onStage: (stage, detail) => {
+        if (stage === 'verify') progress?.done();
+        if (!options.quiet && stage === 'seed') io.stderr(`sellout: run ${detail} on ${scenario.name}: seeding ${scenario.skus.count} SKU(s)\n`);
+      },
+      ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+      thresholds: options.thresholds !== false,
+    });
+  } catch (err) {
+    // No report will come (Redis unavailable, …): don't leave an empty directory behind.
+    discardReportDir(out);
+    throw err;
+  } finally {
+    progress?.done();
+  }
   // Where it ran is read from this machine, at the edge (the run itself stays machine-agnostic).
   const summary = { ...run.summary, environment: environment() };
   const thresholds = summary.thresholds ?? [];
   const exitCode = summary.verdict.exitCode;
   let writeError: string | undefined;
   try {
-    writeReport(dir, renderOutputs({ summary, histograms: run.histograms, intervals: run.intervals }));
+    writeReport(dir, renderOutputs({ summary, histograms: run.histograms, intervals: run.intervals }), { runId: summary.run.id });
   } catch (err) {
     writeError = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
   }
