@@ -81,6 +81,9 @@ function clientOptions(endpoint: RedisEndpoint, connectTimeoutMs = 3000) {
     ...(endpoint.tls ? { tls: {} } : {}),
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,
+    // ioredis's ready check sends INFO and, for a user without it, prints a warning of its own;
+    // sellout pings, and describeServer says what a refused INFO means in one line.
+    enableReadyCheck: false,
     // A lost server must surface as an error (exit 3, or targetLost after the load), not as a
     // command quietly retried on a new connection.
     autoResendUnfulfilledCommands: false,
@@ -99,19 +102,53 @@ export async function connectAdmin(endpoint: RedisEndpoint, connectTimeoutMs = 3
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    const reason = describeConnectError((lastError ?? err) as NodeJS.ErrnoException);
-    throw new TargetError(`cannot connect to Redis at ${endpointUrl(endpoint)}: ${reason}`, 'check --redis, or omit it to use the embedded redis-server');
+    const cause = (lastError ?? err) as NodeJS.ErrnoException;
+    const refused = permissionError(cause, endpoint, 'PING');
+    if (refused) throw refused;
+    const reason = describeConnectError(cause);
+    const message = cause.message ?? '';
+    const hint = message.startsWith('NOAUTH')
+      ? 'give the password in the URL, or in SELLOUT_REDIS_PASSWORD to keep it off the command line'
+      : message.startsWith('WRONGPASS')
+        ? 'check the user name and the password (in the URL, SELLOUT_REDIS_PASSWORD or REDISCLI_AUTH)'
+        : 'check --redis (or SELLOUT_REDIS_URL / REDIS_URL), or drop it to use the embedded redis-server';
+    throw new TargetError(`cannot connect to Redis at ${endpointUrl(endpoint)}: ${reason}`, hint);
   }
   return redis;
 }
 
+/**
+ * Every command sellout sends (README, "Redis permissions"): the admin connection (setup, stock
+ * sampling, verification; AUTH and SELECT when the URL has them) and the load connections. The
+ * script's own calls are checked against the same user's ACL too.
+ */
+export const REQUIRED_COMMANDS = ['PING', 'INFO', 'EXISTS', 'SET', 'GET', 'MGET', 'HLEN', 'HSCAN', 'UNLINK', 'SCRIPT LOAD', 'EVALSHA'] as const;
+
+/** A NOPERM reply (Redis ACL) as one line naming the command refused and what sellout needs, or undefined for another error. */
+export function permissionError(err: unknown, endpoint: RedisEndpoint, command: string): TargetError | undefined {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!message.startsWith('NOPERM')) return undefined;
+  return new TargetError(
+    `Redis at ${endpointUrl(endpoint)} refused ${command} to user ${JSON.stringify(endpoint.username ?? 'default')} (${message.split('\n')[0]})`,
+    `sellout needs ${REQUIRED_COMMANDS.join(', ')} on keys sellout:*, and whatever its script calls (README, "Redis permissions")`,
+  );
+}
+
 function describeConnectError(err: NodeJS.ErrnoException): string {
+  // Redis 7's NOAUTH reply to HELLO is a paragraph about HELLO; what it means is one phrase.
+  if (err.message?.startsWith('NOAUTH')) return 'NOAUTH (the server requires a password and none was given)';
   if (err.code) return `${err.code}${err.message.includes(err.code) ? '' : ` (${err.message})`}`;
   return err.message.split('\n')[0] ?? String(err);
 }
 
 async function describeServer(admin: Redis, endpoint: RedisEndpoint, kind: TargetKind): Promise<TargetInfo> {
-  const server = parseInfo(await admin.info('server'));
+  let text: string;
+  try {
+    text = await admin.info('server');
+  } catch (err) {
+    throw permissionError(err, endpoint, 'INFO') ?? new TargetError(`Redis at ${endpointUrl(endpoint)} did not answer INFO server: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const server = parseInfo(text);
   return {
     redisVersion: server['redis_version'] ?? 'unknown',
     mode: server['redis_mode'] ?? 'standalone',

@@ -14,13 +14,18 @@ export function formatUs(us: number): string {
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
-export function formatSummary(summary: SummaryV1, reportDir?: string): string {
+export interface ConsoleOptions {
+  /** Where the target URL or password came from when not from --redis (`url from SELLOUT_REDIS_URL`); never the password itself. */
+  readonly targetOrigin?: string | undefined;
+}
+
+export function formatSummary(summary: SummaryV1, reportDir?: string, options: ConsoleOptions = {}): string {
   const lines: string[] = [];
   // The one verdict (invariants, Redis lost, thresholds), so the headline agrees with the exit code.
   const verdict = verdictOf(summary).status.toUpperCase();
   lines.push(`sellout ${summary.scenario.name}: ${verdict}`);
   const t = summary.target;
-  lines.push(`  target      redis ${t.redisVersion} ${t.mode} (${t.kind}, ${t.url})`);
+  lines.push(`  target      redis ${t.redisVersion} ${t.mode} (${t.kind}, ${t.url}${options.targetOrigin ? `; ${options.targetOrigin}` : ''})`);
   lines.push(`  script      ${summary.scenario.script} (sha ${summary.scenario.scriptSha.slice(0, 12)})`);
   const l = summary.load;
   lines.push(

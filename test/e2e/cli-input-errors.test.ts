@@ -1,6 +1,6 @@
 /**
  * Inputs that used to crash sellout with exit 70 and a stack trace, or were swallowed whole
- * (review defects 16c, 19b): each is now exit 2 with one line saying what was expected and
+ * (review defects 16a, 16c, 19b): each is now exit 2 with one line saying what was expected and
  * what was found, before anything runs. `--redis` points at a closed port: if a check came too
  * late the run would get as far as connecting and exit 3 instead.
  */
@@ -29,6 +29,20 @@ function expectNoCrash(r: { code: number | null; stderr: string }) {
 }
 
 const scenario = (extra = '') => `name: input\nscript: ${ROOT}/lua/deduct.lua\nskus: {count: 1, stock: 10}\nrequests: 10\n${extra}`;
+
+describe('a malformed percent-encoding in the password', () => {
+  it('is one line, exit 2, never quoting the password, from --redis or from the environment', async () => {
+    const out = join(tmp, 'never-created');
+    const flag = await runCli(['run', 'scenarios/smoke.yaml', '--redis', 'redis://u:%zzHunter2@127.0.0.1:6379', '--out', out]);
+    expectNoCrash(flag);
+    expect(flag.stderr).toBe('sellout: --redis: expected a percent-encoded password (% followed by two hex digits, like %40 for @), got a malformed % escape in the password (not shown)\n');
+    const env = await runCli(['run', 'scenarios/smoke.yaml', '--out', out], { env: { SELLOUT_REDIS_URL: 'redis://u:%zzHunter2@127.0.0.1:6379' } });
+    expectNoCrash(env);
+    expect(env.stderr).toMatch(/^sellout: SELLOUT_REDIS_URL: expected a percent-encoded password .*\(not shown\)\n$/);
+    for (const r of [flag, env]) expect(r.stdout + r.stderr).not.toMatch(/Hunter2|%zz/);
+    expect(readdirSync(tmp)).not.toContain('never-created'); // checked before --out was created
+  });
+});
 
 describe('a billion-laughs YAML', () => {
   // Seven levels of nine: 9^7 = 4.8 million strings from a 300-byte document.

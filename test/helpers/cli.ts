@@ -5,6 +5,13 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/sellout.js', import.meta.url));
 
+/**
+ * Variables sellout reads for its target: a test must not inherit them from the developer's shell
+ * (a REDIS_URL there would send the embedded-server tests to that server). Cleared unless a test
+ * sets them in `env`.
+ */
+export const TARGET_VARIABLES = ['SELLOUT_REDIS_URL', 'REDIS_URL', 'SELLOUT_REDIS_PASSWORD', 'REDISCLI_AUTH'] as const;
+
 /** The uid/gid tests use to run the CLI unprivileged when they run as root (nobody/nogroup). */
 export const UNPRIVILEGED_ID = 65534;
 
@@ -28,7 +35,9 @@ export interface CliOptions {
 }
 
 export function cliEnv(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, ...env };
+  const inherited = { ...process.env };
+  for (const name of TARGET_VARIABLES) delete inherited[name];
+  return { ...inherited, ...env };
 }
 
 function command(args: readonly string[], unprivileged: boolean): [string, string[]] {

@@ -9,7 +9,8 @@ import { formatThresholds, formatVerdictLine } from '../../report/thresholds-con
 import { runScenario } from '../../run.js';
 import { loadScenario, parseOverride } from '../../scenario/load.js';
 import { environment } from '../environment.js';
-import { ExitCode } from '../../errors.js';
+import { ExitCode, TargetError } from '../../errors.js';
+import { chooseRedis } from '../../redis/url.js';
 import { defaultReportDir, discardReportDir, prepareReportDir, writeReport } from '../output.js';
 import { progressLine } from '../progress.js';
 
@@ -32,12 +33,16 @@ export interface CommandIO {
   /** A live progress line is drawn only on a terminal. */
   stderrIsTTY?: boolean;
   stderrColumns?: number;
+  /** Where SELLOUT_REDIS_URL, REDIS_URL, SELLOUT_REDIS_PASSWORD and REDISCLI_AUTH are read (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export async function runCommand(file: string, options: RunCommandOptions, io: CommandIO): Promise<number> {
   const overrides = options.set.map(parseOverride);
   if (options.script !== undefined) overrides.push(parseOverride(`script=${JSON.stringify(options.script)}`));
   const scenario = loadScenario(file, { overrides });
+  // The target URL (flag or environment) is checked before anything is created.
+  const redis = chooseRedis(options.redis, io.env ?? process.env);
   // Checked before the load: a finished run must not be lost to an unusable --out.
   const out = prepareReportDir(options.out ?? defaultReportDir(scenario.name));
   const dir = out.dir;
@@ -45,7 +50,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   let run: Awaited<ReturnType<typeof runScenario>>;
   try {
     run = await runScenario(scenario, {
-      redis: options.redis,
+      redis: redis.redis,
       keep: options.keep ?? false,
       signal: io.signal,
       onStage: (stage, detail) => {
@@ -58,6 +63,8 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   } catch (err) {
     // No report will come (Redis unavailable, …): don't leave an empty directory behind.
     discardReportDir(out);
+    // A refused password that came from the environment: say which variable held it.
+    if (err instanceof TargetError && redis.origin !== undefined) throw new TargetError(`${err.message} (${redis.origin})`, err.hint);
     throw err;
   } finally {
     progress?.done();
@@ -73,7 +80,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     writeError = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
   }
   const shown = relative(process.cwd(), dir) || '.';
-  const text = [formatSummary(summary, shown.startsWith('..') ? dir : shown), formatThresholds(thresholds), formatVerdictLine(summary)];
+  const text = [formatSummary(summary, shown.startsWith('..') ? dir : shown, { targetOrigin: redis.origin }), formatThresholds(thresholds), formatVerdictLine(summary)];
   io.stdout(`${text.filter(Boolean).join('\n')}\n`);
   if (writeError !== undefined) {
     io.stderr(`sellout: could not write the report to ${dir} (${writeError}); the summary above is all that is left of this run\n`);
