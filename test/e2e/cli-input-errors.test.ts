@@ -2,7 +2,8 @@
  * Inputs that used to crash sellout with exit 70 and a stack trace, or were swallowed whole
  * (review defects 16a, 16c, 19b): each is now exit 2 with one line saying what was expected and
  * what was found, before anything runs. `--redis` points at a closed port: if a check came too
- * late the run would get as far as connecting and exit 3 instead.
+ * late the run would get as far as connecting and exit 3 instead. `--out` stays inside the test's
+ * temporary directory, so even a run that got too far leaves nothing in reports/.
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,7 +53,7 @@ describe('a billion-laughs YAML', () => {
 
   it('in a scenario file is one problem line, exit 2', async () => {
     const file = write('laughs.yaml', `${scenario()}${laughs}\n`);
-    const r = await runCli(['run', file, '--redis', NOWHERE]);
+    const r = await runCli(['run', file, '--redis', NOWHERE, '--out', join(tmp, 'out')]);
     expectNoCrash(r);
     expect(r.stderr).toBe(
       `${file}: expected valid YAML, got aliases (*name) that expand to too much data (the YAML parser stops a "billion laughs" document: Excessive alias count)\n` +
@@ -62,7 +63,7 @@ describe('a billion-laughs YAML', () => {
 
   it('in a --set value is one line, exit 2, quoting only the start of the value', async () => {
     const value = `[${nodes.join(', ')}]`;
-    const r = await runCli(['run', write('ok.yaml', scenario()), '--redis', NOWHERE, '--set', `description=${value}`]);
+    const r = await runCli(['run', write('ok.yaml', scenario()), '--redis', NOWHERE, '--out', join(tmp, 'out'), '--set', `description=${value}`]);
     expectNoCrash(r);
     expect(r.stderr).toMatch(/^sellout: --set description: expected a YAML value, got "\[&a \[.{0,60}… \(aliases \(\*name\) that expand to too much data .*\)\n$/);
   });
@@ -73,11 +74,11 @@ describe('oversized files', () => {
     // Valid YAML: the padding is a comment, so before the cap this loaded and ran.
     const file = write('big.yaml', `${scenario()}#${'x'.repeat(MIB)}\n`);
     const size = Buffer.byteLength(`${scenario()}#${'x'.repeat(MIB)}\n`);
-    const r = await runCli(['run', file, '--redis', NOWHERE]);
+    const r = await runCli(['run', file, '--redis', NOWHERE, '--out', join(tmp, 'out')]);
     expectNoCrash(r);
     expect(r.stderr).toBe(`sellout: ${file}: expected a scenario file of at most 1 MiB, got 1.0 MiB (${size.toLocaleString('en-US')} bytes)\n`);
     const huge = write('huge.yaml', `${scenario()}#${'x'.repeat(50 * MIB - scenario().length - 2)}\n`);
-    const r50 = await runCli(['run', huge, '--redis', NOWHERE]);
+    const r50 = await runCli(['run', huge, '--redis', NOWHERE, '--out', join(tmp, 'out')]);
     expectNoCrash(r50);
     expect(r50.stderr).toBe(`sellout: ${huge}: expected a scenario file of at most 1 MiB, got 50 MiB\n`);
     rmSync(huge);
@@ -86,7 +87,7 @@ describe('oversized files', () => {
   it('a script over 1 MiB is one line naming the scenario, the script, the limit and the size, exit 2', async () => {
     const lua = `-- ${'x'.repeat(MIB)}\nreturn 1\n`;
     const script = write('big.lua', lua);
-    const r = await runCli(['run', write('ok.yaml', scenario()), '--script', script, '--redis', NOWHERE]);
+    const r = await runCli(['run', write('ok.yaml', scenario()), '--script', script, '--redis', NOWHERE, '--out', join(tmp, 'out')]);
     expectNoCrash(r);
     expect(r.stderr).toBe(`sellout: ${join(tmp, 'ok.yaml')}: script: expected a Lua file of at most 1 MiB, got ${script} of 1.0 MiB (${Buffer.byteLength(lua).toLocaleString('en-US')} bytes)\n`);
   });
@@ -94,7 +95,7 @@ describe('oversized files', () => {
   it('files at the limit still load (the cap is not off by one)', async () => {
     const head = scenario();
     const file = write('at-limit.yaml', `${head}#${'x'.repeat(MIB - Buffer.byteLength(head) - 2)}\n`);
-    const r = await runCli(['run', file, '--redis', NOWHERE]);
+    const r = await runCli(['run', file, '--redis', NOWHERE, '--out', join(tmp, 'out')]);
     expect(r.code, r.stderr).toBe(3); // loaded, then Redis is unreachable
     expect(r.stderr).toMatch(/^sellout: cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/);
   });
