@@ -1,16 +1,22 @@
 /**
  * Baseline comparison, pure: the main figures of two summaries side by side with deltas, each
- * judged against a tolerance (how much worse it may get before it counts as a regression). A
- * change exactly at the tolerance is not a regression; only beyond it. Default tolerances
+ * judged against a tolerance (how much worse it may get before it counts as a regression; for a
+ * neutral figure, how much it may move either way). A change exactly at the tolerance is not a
+ * regression; only beyond it. Default tolerances
  * (docs/ci-gate.md) are loose enough for run-to-run noise on a shared CI machine and tight enough
  * to catch a real slowdown; counts of errors, unknown outcomes, drops and failed invariants may
  * not grow at all.
  */
 import type { SummaryV1 } from '../summary/summary.js';
 import { formatValue } from '../thresholds/evaluate.js';
+import type { Outcome } from '../outcomes.js';
 import { parseMetric, type Unit } from '../thresholds/parse.js';
 
-export type Direction = 'lower' | 'higher';
+/**
+ * Which way is better. `neutral`: the figure is set by the workload, not by the quality of what
+ * was tested (see outcomeDirection); a change beyond its tolerance either way is flagged.
+ */
+export type Direction = 'lower' | 'higher' | 'neutral';
 /** How much worse a metric may get: a fraction of the baseline, or an absolute amount in its unit. */
 export type Tolerance = { relative: number } | { absolute: number } | 'off';
 
@@ -31,11 +37,39 @@ export const DEFAULT_TOLERANCES: Record<string, Tolerance> = {
   'latency.ok.p999': { relative: 0.25 },
   // The maximum is one sample: shown, never gating.
   'latency.ok.max': 'off',
+  // What the sale did, for context: shown, never gating by default (see outcomeDirection). A
+  // --tolerance gates them: ok may not drop by more than it, duplicate and sold_out may not move
+  // by more than it in either direction.
+  'outcomes.ok': 'off',
+  'outcomes.duplicate': 'off',
+  'outcomes.sold_out': 'off',
   'outcomes.error': { absolute: 0 },
   'outcomes.unknown': { absolute: 0 },
   dropped: { absolute: 0 },
   'invariants.failed': { absolute: 0 },
 };
+
+/**
+ * Which way an outcome count should move. ok is what the sale is for: more is better. error,
+ * unknown, not_found and invalid are replies a healthy sale of a correct script does not give:
+ * fewer is better. duplicate and sold_out are set by the workload (the duplicate ratio; stock
+ * against requests, and for a `duration` run how many requests fit in it), not by quality: more
+ * sold-out replies are neither better nor worse, but a change a user asked to watch (with
+ * --tolerance) is flagged either way, since for the same scenario and seed it means the script or
+ * the run behaved differently. They are shown but not gated by default: a duration run's sold_out
+ * count moves with its throughput, which throughput already gates.
+ */
+export function outcomeDirection(outcome: Outcome): Direction {
+  switch (outcome) {
+    case 'ok': return 'higher';
+    case 'duplicate':
+    case 'sold_out': return 'neutral';
+    case 'not_found':
+    case 'invalid':
+    case 'error':
+    case 'unknown': return 'lower';
+  }
+}
 
 /** The metric behind a name, or undefined when sellout cannot compare it. */
 export function compareMetric(name: string): CompareMetric | undefined {
@@ -50,13 +84,14 @@ export function compareMetric(name: string): CompareMetric | undefined {
     case 'achievedRate': return { name, unit: 'per_s', better: 'higher', value: (s) => s.achievedRate ?? null };
     case 'requests': return { name, unit: 'count', better: 'higher', value: (s) => s.requests };
     case 'dropped': return { name, unit: 'count', better: 'lower', value: (s) => s.dropped ?? (s.load.model === 'closed' ? 0 : null) };
-    case 'outcome': return { name, unit: 'count', better: 'lower', value: (s) => s.outcomes[m.outcome] };
+    case 'outcome': return { name, unit: 'count', better: outcomeDirection(m.outcome), value: (s) => s.outcomes[m.outcome] ?? null };
     // More of an edge condition reached is better; not in the defaults (it varies from run to run).
     case 'coverage': return { name, unit: 'count', better: 'higher', value: (s) => s.coverage?.[m.count] ?? null };
   }
 }
 
-export type RowVerdict = 'regression' | 'improvement' | 'ok' | 'info' | 'n/a';
+/** `changed`: a neutral metric moved beyond its tolerance (either way); it fails the comparison like a regression. */
+export type RowVerdict = 'regression' | 'improvement' | 'changed' | 'ok' | 'info' | 'n/a';
 
 export interface CompareRow {
   name: string;
@@ -73,6 +108,7 @@ export interface CompareRow {
 
 export interface Comparison {
   rows: CompareRow[];
+  /** Rows that fail the comparison: regressions, and neutral metrics changed beyond tolerance. */
   regressions: CompareRow[];
   verdict: 'regression' | 'ok';
   /** Differences that make the comparison doubtful (another scenario, another Redis). */
@@ -91,10 +127,11 @@ export function compareRow(metric: CompareMetric, tolerance: Tolerance, base: Su
   const delta = current - baseline;
   const relative = baseline !== 0 ? delta / baseline : null;
   if (tolerance === 'off') return { ...row, delta, relative, verdict: 'info' };
-  const worse = metric.better === 'lower' ? delta : -delta;
   const allowed = allowance(tolerance, baseline);
   // Summaries round to 0.1; a hair of slack keeps "exactly at the tolerance" on the passing side.
   const eps = 1e-9 * Math.max(1, Math.abs(baseline));
+  if (metric.better === 'neutral') return { ...row, delta, relative, verdict: Math.abs(delta) > allowed + eps ? 'changed' : 'ok' };
+  const worse = metric.better === 'lower' ? delta : -delta;
   const verdict: RowVerdict = worse > allowed + eps ? 'regression' : -worse > allowed + eps ? 'improvement' : 'ok';
   return { ...row, delta, relative, verdict };
 }
@@ -126,7 +163,7 @@ export function compareSummaries(base: SummaryV1, cur: SummaryV1, overrides: Rec
   if (base.target.redisVersion !== cur.target.redisVersion || base.target.mode !== cur.target.mode) {
     warnings.push(`different Redis: ${base.target.redisVersion} ${base.target.mode} vs ${cur.target.redisVersion} ${cur.target.mode}`);
   }
-  const regressions = rows.filter((r) => r.verdict === 'regression');
+  const regressions = rows.filter((r) => r.verdict === 'regression' || r.verdict === 'changed');
   return { rows, regressions, verdict: regressions.length ? 'regression' : 'ok', warnings };
 }
 
@@ -168,11 +205,11 @@ function parseTolerance(value: string, unit: Unit): Tolerance | undefined {
 
 function formatTolerance(t: Tolerance, row: CompareRow): string {
   if (t === 'off') return 'not gated';
-  const sign = row.better === 'lower' ? '+' : '−';
+  const sign = row.better === 'lower' ? '+' : row.better === 'higher' ? '−' : '±';
   return 'relative' in t ? `${sign}${+(t.relative * 100).toPrecision(3)}%` : `${sign}${formatValue(t.absolute, row.unit)}`;
 }
 
-const VERDICT_TEXT: Record<RowVerdict, string> = { regression: 'REGRESSION', improvement: 'improved', ok: 'ok', info: '-', 'n/a': 'n/a' };
+const VERDICT_TEXT: Record<RowVerdict, string> = { regression: 'REGRESSION', improvement: 'improved', changed: 'CHANGED', ok: 'ok', info: '-', 'n/a': 'n/a' };
 
 /** The comparison as a fixed-width table for a terminal or CI log. */
 export function formatComparison(c: Comparison, baseLabel: string, curLabel: string): string {
@@ -190,10 +227,11 @@ export function formatComparison(c: Comparison, baseLabel: string, curLabel: str
   const out = [`sellout compare: baseline ${baseLabel}`, `                 current  ${curLabel}`];
   for (const w of c.warnings) out.push(`  warning: ${w}`);
   out.push('', line(head), ...cells.map(line), '');
-  out.push(
-    c.verdict === 'ok'
-      ? 'verdict: OK (no regression beyond tolerance)'
-      : `verdict: REGRESSION in ${c.regressions.map((r) => `${r.name} (${r.relative !== null ? `${r.relative >= 0 ? '+' : '−'}${Math.abs(r.relative * 100).toFixed(1)}%` : `${r.delta! >= 0 ? '+' : '−'}${formatValue(Math.abs(r.delta!), r.unit)}`} beyond ${formatTolerance(r.tolerance, r)})`).join(', ')}`,
-  );
+  const describe = (r: CompareRow) =>
+    `${r.name} (${r.relative !== null ? `${r.relative >= 0 ? '+' : '−'}${Math.abs(r.relative * 100).toFixed(1)}%` : `${r.delta! >= 0 ? '+' : '−'}${formatValue(Math.abs(r.delta!), r.unit)}`} beyond ${formatTolerance(r.tolerance, r)})`;
+  const worse = c.regressions.filter((r) => r.verdict === 'regression').map(describe);
+  const changed = c.regressions.filter((r) => r.verdict === 'changed').map(describe);
+  const parts = [...(worse.length ? [`REGRESSION in ${worse.join(', ')}`] : []), ...(changed.length ? [`CHANGED beyond tolerance: ${changed.join(', ')}`] : [])];
+  out.push(c.verdict === 'ok' ? 'verdict: OK (no regression beyond tolerance)' : `verdict: ${parts.join('; ')}`);
   return out.join('\n');
 }

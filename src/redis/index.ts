@@ -118,20 +118,54 @@ export async function connectAdmin(endpoint: RedisEndpoint, connectTimeoutMs = 3
     if (check) await redis.ping();
   } catch (err) {
     redis.disconnect();
-    const reason = describeConnectError((err instanceof ReplyError ? err : lastError ?? err) as NodeJS.ErrnoException, commandTimeoutMs);
-    throw new TargetError(`cannot connect to Redis at ${endpointUrl(endpoint)}: ${reason}`, 'check --redis, or omit it to use the embedded redis-server');
+    const cause = (err instanceof ReplyError ? err : lastError ?? err) as NodeJS.ErrnoException;
+    const refused = permissionError(cause, endpoint, 'PING');
+    if (refused) throw refused;
+    const reason = describeConnectError(cause, commandTimeoutMs);
+    const message = cause.message ?? '';
+    const hint = message.startsWith('NOAUTH')
+      ? 'give the password in the URL, or in SELLOUT_REDIS_PASSWORD to keep it off the command line'
+      : message.startsWith('WRONGPASS')
+        ? 'check the user name and the password (in the URL, SELLOUT_REDIS_PASSWORD or REDISCLI_AUTH)'
+        : 'check --redis (or SELLOUT_REDIS_URL / REDIS_URL), or drop it to use the embedded redis-server';
+    throw new TargetError(`cannot connect to Redis at ${endpointUrl(endpoint)}: ${reason}`, hint);
   }
   return redis;
 }
 
+/**
+ * Every command sellout sends (README, "Redis permissions"): the admin connection (setup, stock
+ * sampling, verification; AUTH and SELECT when the URL has them) and the load connections. The
+ * script's own calls are checked against the same user's ACL too.
+ */
+export const REQUIRED_COMMANDS = ['PING', 'INFO', 'EXISTS', 'SET', 'GET', 'MGET', 'HLEN', 'HSCAN', 'UNLINK', 'SCRIPT LOAD', 'EVALSHA'] as const;
+
+/** A NOPERM reply (Redis ACL) as one line naming the command refused and what sellout needs, or undefined for another error. */
+export function permissionError(err: unknown, endpoint: RedisEndpoint, command: string): TargetError | undefined {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!message.startsWith('NOPERM')) return undefined;
+  return new TargetError(
+    `Redis at ${endpointUrl(endpoint)} refused ${command} to user ${JSON.stringify(endpoint.username ?? 'default')} (${message.split('\n')[0]})`,
+    `sellout needs ${REQUIRED_COMMANDS.join(', ')} on keys sellout:*, and whatever its script calls (README, "Redis permissions")`,
+  );
+}
+
 function describeConnectError(err: NodeJS.ErrnoException, commandTimeoutMs = ADMIN_COMMAND_TIMEOUT_MS): string {
   if (/Command timed out/.test(err.message)) return `no answer within ${commandTimeoutMs} ms (a stopped or overloaded server, or not Redis)`;
+  // Redis 7's NOAUTH reply to HELLO is a paragraph about HELLO; what it means is one phrase.
+  if (err.message?.startsWith('NOAUTH')) return 'NOAUTH (the server requires a password and none was given)';
   if (err.code) return `${err.code}${err.message.includes(err.code) ? '' : ` (${err.message})`}`;
   return err.message.split('\n')[0] ?? String(err);
 }
 
 async function describeServer(admin: Redis, endpoint: RedisEndpoint, kind: TargetKind): Promise<TargetInfo> {
-  const server = parseInfo(await admin.info('server'));
+  let text: string;
+  try {
+    text = await admin.info('server');
+  } catch (err) {
+    throw permissionError(err, endpoint, 'INFO') ?? new TargetError(`Redis at ${endpointUrl(endpoint)} did not answer INFO server: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const server = parseInfo(text);
   return {
     redisVersion: server['redis_version'] ?? 'unknown',
     mode: server['redis_mode'] ?? 'standalone',

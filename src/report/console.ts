@@ -15,13 +15,18 @@ export function formatUs(us: number): string {
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
-export function formatSummary(summary: SummaryV1, reportDir?: string): string {
+export interface ConsoleOptions {
+  /** Where the target URL or password came from when not from --redis (`url from SELLOUT_REDIS_URL`); never the password itself. */
+  readonly targetOrigin?: string | undefined;
+}
+
+export function formatSummary(summary: SummaryV1, reportDir?: string, options: ConsoleOptions = {}): string {
   const lines: string[] = [];
   // The one verdict (invariants, Redis lost, thresholds), so the headline agrees with the exit code.
   const verdict = verdictOf(summary).status.toUpperCase();
   lines.push(`sellout ${summary.scenario.name}: ${verdict}`);
   const t = summary.target;
-  lines.push(`  target      redis ${t.redisVersion} ${t.mode} (${t.kind}, ${t.url})`);
+  lines.push(`  target      redis ${t.redisVersion} ${t.mode} (${t.kind}, ${t.url}${options.targetOrigin ? `; ${options.targetOrigin}` : ''})`);
   lines.push(`  script      ${summary.scenario.script} (sha ${summary.scenario.scriptSha.slice(0, 12)})`);
   const l = summary.load;
   lines.push(
@@ -63,7 +68,8 @@ export function formatSummary(summary: SummaryV1, reportDir?: string): string {
 
 /**
  * Every invariant on one line with its status; a failure adds two lines of evidence (what was
- * expected, and the first offending request in words), the rest being in summary.json.
+ * expected, and the first offending request in words), saying exactly how many more there are and
+ * how many of them summary.json lists (it keeps the first few examples, not every violation).
  */
 export function formatInvariants(invariants: readonly InvariantResult[]): string[] {
   const lines = ['  invariants'];
@@ -73,8 +79,10 @@ export function formatInvariants(invariants: readonly InvariantResult[]): string
     lines.push(`    ${MARK[inv.status]}  ${inv.name.padEnd(width)}  ${inv.status === 'skipped' ? inv.reason ?? 'no reason given' : inv.actual}`);
     if (inv.status !== 'fail') continue;
     lines.push(`${pad}expected ${inv.expected}`);
-    const total = inv.violations ?? inv.examples.length;
-    const more = total > 1 ? ` (${total - 1} more${inv.examples.length > 1 ? ', listed in summary.json' : ''})` : '';
+    const total = Math.max(inv.violations ?? inv.examples.length, inv.examples.length);
+    const listed = inv.examples.length;
+    const where = listed >= total ? `all ${int(total)} are in summary.json` : listed > 1 ? `the first ${int(listed)} are in summary.json` : 'summary.json lists only this one';
+    const more = total > 1 ? ` (${int(total - 1)} more; ${where})` : '';
     if (inv.examples.length > 0) lines.push(`${pad}e.g. ${inv.examples[0]}${more}`);
   }
   return lines;

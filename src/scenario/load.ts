@@ -3,7 +3,7 @@
  * script. Every problem is collected and thrown at once as a ScenarioError, one line each:
  * `file: path: expected …, got …`.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
@@ -45,6 +45,57 @@ function findProjectRoot(from: string): string {
   }
 }
 
+/**
+ * Size caps: a scenario is a page of YAML and a deduction script a page of Lua. A bigger file is a
+ * mistake (a log or a dump named by accident) that would otherwise be copied into every report
+ * (summary.json keeps the scenario as run, report.html embeds it).
+ */
+export const MAX_SCENARIO_BYTES = 1024 * 1024;
+export const MAX_SCRIPT_BYTES = 1024 * 1024;
+
+/** `1 MiB`, `50 MiB`, `1.0 MiB (1,048,577 bytes)`. */
+export function formatBytes(bytes: number): string {
+  const exact = `${bytes.toLocaleString('en-US')} bytes`;
+  if (bytes < 1024) return exact;
+  const [value, unit] = bytes < 1024 * 1024 ? [bytes / 1024, 'KiB'] : [bytes / 1024 / 1024, 'MiB'];
+  // Exact bytes too when the rounded figure hides them (1 MiB + 1 byte is over a 1 MiB limit).
+  return Number.isInteger(value) ? `${value} ${unit}` : `${value.toFixed(1)} ${unit} (${exact})`;
+}
+
+/**
+ * Reads at most `limit` bytes of a file: { text }, or { size } of a file over the limit (its size,
+ * or undefined for a device or pipe that gave more than the limit: never read to its end).
+ * File system errors are thrown as they come.
+ */
+export function readCapped(path: string, limit: number): { text: string } | { size: number | undefined } {
+  const fd = openSync(path, 'r');
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isFile() && stat.size > limit) return { size: stat.size };
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    // A file that grew since fstat: still over the limit.
+    if (length > limit) return { size: stat.isFile() ? Math.max(stat.size, length) : undefined };
+    return { text: buffer.subarray(0, length).toString('utf8') };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What a YAML parser error says, on one line. */
+function yamlReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/Excessive alias count/i.test(message)) {
+    return 'aliases (*name) that expand to too much data (the YAML parser stops a "billion laughs" document: Excessive alias count)';
+  }
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
 /** Parses one `--set path=value` (value as YAML, so `--set load.connections=8` is a number). */
 export function parseOverride(text: string): Override {
   const eq = text.indexOf('=');
@@ -58,7 +109,7 @@ export function parseOverride(text: string): Override {
   try {
     value = YAML.parse(text.slice(eq + 1));
   } catch (err) {
-    throw new UsageError(`--set ${path}: expected a YAML value, got ${JSON.stringify(text.slice(eq + 1))} (${(err as Error).message.split('\n')[0]})`);
+    throw new UsageError(`--set ${path}: expected a YAML value, got ${truncate(JSON.stringify(text.slice(eq + 1)))} (${yamlReason(err)})`);
   }
   return { path: path.split('.'), value: value ?? null, text };
 }
@@ -87,14 +138,17 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
   const cwd = options.cwd ?? process.cwd();
   const absolute = resolve(cwd, file);
   const shown = displayPath(absolute, cwd);
-  let text: string;
+  let read: ReturnType<typeof readCapped>;
   try {
-    text = readFileSync(absolute, 'utf8');
+    read = readCapped(absolute, MAX_SCENARIO_BYTES);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UsageError(`${shown}: cannot read scenario file (${code === 'ENOENT' ? 'no such file' : code ?? String(err)})`);
   }
-  return parseScenario(text, absolute, { ...options, cwd });
+  if (!('text' in read)) {
+    throw new UsageError(`${shown}: expected a scenario file of at most ${formatBytes(MAX_SCENARIO_BYTES)}, got ${read.size === undefined ? `more than ${formatBytes(MAX_SCENARIO_BYTES)}` : formatBytes(read.size)}`);
+  }
+  return parseScenario(read.text, absolute, { ...options, cwd });
 }
 
 export function parseScenario(text: string, absoluteFile: string, options: LoadOptions = {}): Scenario {
@@ -110,7 +164,13 @@ export function parseScenario(text: string, absoluteFile: string, options: LoadO
       }),
     );
   }
-  const raw = doc.toJS() as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // A "billion laughs" document parses (aliases are small) but explodes when expanded.
+    throw new ScenarioError([`${shown}: expected valid YAML, got ${yamlReason(err)}`]);
+  }
   if (raw !== null && raw !== undefined && !isPlainObject(raw)) {
     throw new ScenarioError([`${shown}: (top level): expected a mapping of scenario keys, got ${describe(raw)}`]);
   }
@@ -136,17 +196,23 @@ export function parseScenario(text: string, absoluteFile: string, options: LoadO
     ...config,
     file: absoluteFile,
     scriptPath,
-    scriptSource: readScript(scriptPath, shown),
+    scriptSource: readScript(scriptPath, shown, cwd),
     asRun: YAML.stringify(toYamlShape(config)),
   });
 }
 
-function readScript(path: string, shown: string): string {
+function readScript(path: string, shown: string, cwd: string): string {
+  let read: ReturnType<typeof readCapped>;
   try {
-    return readFileSync(path, 'utf8');
+    read = readCapped(path, MAX_SCRIPT_BYTES);
   } catch (err) {
     throw new ScenarioError([`${shown}: script: expected a readable Lua file, got ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
   }
+  if (!('text' in read)) {
+    const script = displayPath(path, cwd);
+    throw new UsageError(`${shown}: script: expected a Lua file of at most ${formatBytes(MAX_SCRIPT_BYTES)}, got ${script} of ${read.size === undefined ? `more than ${formatBytes(MAX_SCRIPT_BYTES)}` : formatBytes(read.size)}`);
+  }
+  return read.text;
 }
 
 function requestsOrDuration(raw: Record<string, unknown>, shown: string): string | undefined {

@@ -38,7 +38,7 @@ describe('sellout run with thresholds', () => {
     expect(summary.verdict).toMatchObject({ status: 'fail', exitCode: 4 });
     expect(summary.thresholds!.map((t) => [t.name, t.status])).toEqual([['latency.ok.p99', 'fail'], ['outcomes.error', 'pass']]);
     expect(summary.environment!.cores).toBeGreaterThan(0);
-    expect(readdirSync(dir).sort()).toEqual(['junit.xml', 'latency-duplicate.hgrm', 'latency-ok.hgrm', 'latency-sold_out.hgrm', 'latency.hlog', 'report.html', 'summary.json', 'summary.md']);
+    expect(readdirSync(dir).sort()).toEqual(['.sellout-report.json', 'junit.xml', 'latency-duplicate.hgrm', 'latency-ok.hgrm', 'latency-sold_out.hgrm', 'latency.hlog', 'report.html', 'summary.json', 'summary.md']);
   });
 
   it('--no-thresholds turns them off: exit 0 and no threshold results', async () => {

@@ -1,16 +1,19 @@
 /** Runs the built CLI (`bin/sellout.js`, which loads dist/) as a child process. */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/sellout.js', import.meta.url));
 
-/** The environment a CLI child gets: ours without Redis settings a developer may have exported. */
-export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['REDIS_URL', 'SELLOUT_REDIS_URL', 'SELLOUT_REDIS_PASSWORD', 'REDISCLI_AUTH']) delete env[name];
-  return { ...env, ...extra };
-}
+/**
+ * Variables sellout reads for its target: a test must not inherit them from the developer's shell
+ * (a REDIS_URL there would send the embedded-server tests to that server). Cleared unless a test
+ * sets them in `env`.
+ */
+export const TARGET_VARIABLES = ['SELLOUT_REDIS_URL', 'REDIS_URL', 'SELLOUT_REDIS_PASSWORD', 'REDISCLI_AUTH'] as const;
+
+/** The uid/gid tests use to run the CLI unprivileged when they run as root (nobody/nogroup). */
+export const UNPRIVILEGED_ID = 65534;
 
 export interface CliResult {
   code: number | null;
@@ -19,9 +22,53 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export interface CliOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  /**
+   * Run as an unprivileged user: root ignores file modes (chmod 555 does not stop it writing), so
+   * under root the CLI runs through `setpriv` as uid/gid 65534. Call unprivilegedPrecondition()
+   * first: it says what is missing for that.
+   */
+  unprivileged?: boolean;
+}
+
+/** The environment a CLI child gets: ours without the target variables, plus what a test sets. */
+export function cliEnv(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const inherited = { ...process.env };
+  for (const name of TARGET_VARIABLES) delete inherited[name];
+  return { ...inherited, ...env };
+}
+
+function command(args: readonly string[], unprivileged: boolean): [string, string[]] {
+  if (unprivileged && process.getuid?.() === 0) {
+    const id = String(UNPRIVILEGED_ID);
+    return ['setpriv', [`--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--', process.execPath, BIN, ...args]];
+  }
+  return [process.execPath, [BIN, ...args]];
+}
+
+/**
+ * Why the CLI cannot be run unprivileged here, or undefined when it can: under root, setpriv must
+ * exist and uid 65534 must be able to read node, the project and its node_modules (it runs
+ * `sellout --version` as that user to find out).
+ */
+export function unprivilegedPrecondition(): string | undefined {
+  if (process.getuid?.() !== 0) return undefined; // already unprivileged: file modes apply
+  const [file, args] = command(['--version'], true);
+  const r = spawnSync(file, args, { cwd: ROOT, encoding: 'utf8', env: cliEnv(), timeout: 30_000 });
+  if (r.error) return `cannot run ${file} to drop root privileges (${r.error.message}); install util-linux's setpriv`;
+  if (r.status !== 0) {
+    return `uid ${UNPRIVILEGED_ID} cannot run sellout (exit ${r.status}: ${(r.stderr || r.stdout).trim().split('\n')[0]}); it needs read access to ${process.execPath}, ${ROOT} and its node_modules`;
+  }
+  return undefined;
+}
+
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const [file, argv] = command(args, options.unprivileged ?? false);
+    const child = spawn(file, argv, {
       cwd: options.cwd ?? ROOT,
       env: cliEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],

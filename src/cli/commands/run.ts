@@ -9,8 +9,9 @@ import { formatThresholds, formatVerdictLine } from '../../report/thresholds-con
 import { runScenario } from '../../run.js';
 import { loadScenario, parseOverride } from '../../scenario/load.js';
 import { environment } from '../environment.js';
-import { ExitCode } from '../../errors.js';
-import { defaultReportDir, prepareReportDir, writeReport } from '../output.js';
+import { ExitCode, TargetError } from '../../errors.js';
+import { chooseRedis } from '../../redis/url.js';
+import { defaultReportDir, discardReportDir, prepareReportDir, writeReport } from '../output.js';
 import { progressLine } from '../progress.js';
 
 export interface RunCommandOptions {
@@ -36,40 +37,56 @@ export interface CommandIO {
   /** A live progress line is drawn only on a terminal. */
   stderrIsTTY?: boolean;
   stderrColumns?: number;
+  /** Where SELLOUT_REDIS_URL, REDIS_URL, SELLOUT_REDIS_PASSWORD and REDISCLI_AUTH are read (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export async function runCommand(file: string, options: RunCommandOptions, io: CommandIO): Promise<number> {
   const overrides = options.set.map(parseOverride);
   if (options.script !== undefined) overrides.push(parseOverride(`script=${JSON.stringify(options.script)}`));
   const scenario = loadScenario(file, { overrides });
+  // The target URL (flag or environment) is checked before anything is created.
+  const redis = chooseRedis(options.redis, io.env ?? process.env);
   // Checked before the load: a finished run must not be lost to an unusable --out.
-  const dir = prepareReportDir(options.out ?? defaultReportDir(scenario.name));
+  const out = prepareReportDir(options.out ?? defaultReportDir(scenario.name));
+  const dir = out.dir;
   const progress = io.stderrIsTTY && !options.quiet ? progressLine(io.stderr, io.stderrColumns) : undefined;
-  const run = await runScenario(scenario, {
-    redis: options.redis,
-    keep: options.keep ?? false,
-    signal: io.signal,
-    ...(io.hardSignal ? { hardSignal: io.hardSignal } : {}),
-    onStage: (stage, detail, target) => {
-      if (stage === 'seed' && detail !== undefined) io.onRunId?.(detail);
-      if (stage === 'verify') progress?.done();
-      if (!options.quiet && stage === 'seed') io.stderr(`sellout: run ${detail} on ${scenario.name}: seeding ${scenario.skus.count} SKU(s) on ${target?.url ?? 'Redis'} (${target?.kind ?? ''})\n`);
-    },
-    ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
-    thresholds: options.thresholds !== false,
-  }).finally(() => progress?.done());
+  let run: Awaited<ReturnType<typeof runScenario>>;
+  try {
+    run = await runScenario(scenario, {
+      redis: redis.redis,
+      keep: options.keep ?? false,
+      signal: io.signal,
+      ...(io.hardSignal ? { hardSignal: io.hardSignal } : {}),
+      onStage: (stage, detail, target) => {
+        if (stage === 'seed' && detail !== undefined) io.onRunId?.(detail);
+        if (stage === 'verify') progress?.done();
+        if (!options.quiet && stage === 'seed') io.stderr(`sellout: run ${detail} on ${scenario.name}: seeding ${scenario.skus.count} SKU(s) on ${target?.url ?? 'Redis'} (${target?.kind ?? ''})\n`);
+      },
+      ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+      thresholds: options.thresholds !== false,
+    });
+  } catch (err) {
+    // No report will come (Redis unavailable, …): don't leave an empty directory behind.
+    discardReportDir(out);
+    // A refused password that came from the environment: say which variable held it.
+    if (err instanceof TargetError && redis.origin !== undefined) throw new TargetError(`${err.message} (${redis.origin})`, err.hint);
+    throw err;
+  } finally {
+    progress?.done();
+  }
   // Where it ran is read from this machine, at the edge (the run itself stays machine-agnostic).
   const summary = { ...run.summary, environment: environment() };
   const thresholds = summary.thresholds ?? [];
   const exitCode = summary.verdict.exitCode;
   let writeError: string | undefined;
   try {
-    writeReport(dir, renderOutputs({ summary, histograms: run.histograms, intervals: run.intervals }));
+    writeReport(dir, renderOutputs({ summary, histograms: run.histograms, intervals: run.intervals }), { runId: summary.run.id });
   } catch (err) {
     writeError = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
   }
   const shown = relative(process.cwd(), dir) || '.';
-  const text = [formatSummary(summary, shown.startsWith('..') ? dir : shown), formatThresholds(thresholds), formatVerdictLine(summary)];
+  const text = [formatSummary(summary, shown.startsWith('..') ? dir : shown, { targetOrigin: redis.origin }), formatThresholds(thresholds), formatVerdictLine(summary)];
   io.stdout(`${text.filter(Boolean).join('\n')}\n`);
   if (writeError !== undefined) {
     io.stderr(`sellout: could not write the report to ${dir} (${writeError}); the summary above is all that is left of this run\n`);
