@@ -18,6 +18,15 @@ export function journalKey(runId: string, sku: number): string {
   return `sellout:${runId}:journal:{${sku}}`;
 }
 
+/** Warm-up keys of one worker: in the run's namespace, outside its SKUs (removed after the load). */
+export function warmUpStockKey(runId: string, worker: number): string {
+  return `sellout:${runId}:warmup:inv:{w${worker}}`;
+}
+
+export function warmUpJournalKey(runId: string, worker: number): string {
+  return `sellout:${runId}:warmup:journal:{w${worker}}`;
+}
+
 /** Request IDs are deterministic from the scenario seed and the request's index in the plan. */
 export function requestIdPrefix(seed: number): string {
   return `DEC-${seed}-`;

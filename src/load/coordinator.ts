@@ -20,7 +20,7 @@ import type { RedisEndpoint } from '../redis/url.js';
 import type { Histogram } from '../metrics/histogram.js';
 import { emptyCounts, OUTCOMES, type OutcomeCounts } from '../outcomes.js';
 import { TargetError } from '../errors.js';
-import { connectAdmin } from '../redis/index.js';
+import { connectAdmin, parseInfo } from '../redis/index.js';
 import { stockKey } from '../keys.js';
 import { mergeEncoded } from '../metrics/merge.js';
 import { INTERVAL_MS, SeriesBuilder, type IntervalHistogram } from '../metrics/series.js';
@@ -30,6 +30,7 @@ import { Plan, planFor } from './plan.js';
 import { CONTROL_ABORT, CONTROL_SLOTS, CONTROL_STOP, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
 import { threadClock, wallClockOf } from './clock.js';
 import { mergeErrorReplies, type ErrorReplyCount, type RefusalCode } from './error-replies.js';
+import { removeWarmUp, seedWarmUp, warmUpKeys } from './warm-up.js';
 import { concatRecords, type RequestRecords } from './records.js';
 
 export interface LoadProgress {
@@ -169,6 +170,13 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   let droppedLive = 0;
   let lastStockLeft: number | null = null;
 
+  // One admin connection for the warm-up keys, the stock samples and SCRIPT KILL: a run goes on
+  // without it (no warm-up, no stock series) rather than failing.
+  let admin: Redis | undefined = await connectAdmin(endpoint).catch(() => undefined);
+  const warmKeys = warmUpKeys(runId, workers);
+  const warmed = admin !== undefined && (await seedWarmUp(admin, warmKeys));
+  const rejectedBefore = admin ? await rejectedConnections(admin) : undefined;
+
   const pool = new Piscina({
     filename: workerFile(),
     minThreads: workers,
@@ -241,6 +249,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
       control,
       liveCounts: liveCounts[worker]!,
       port: port2,
+      ...(warmed ? { warmUp: warmKeys[worker]! } : {}),
     };
     return pool.run(task, { transferList: [port2] });
   });
@@ -251,7 +260,6 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   });
   void settled.then(() => { if (readyCount + failures.length < workers) { failures.push(taskErrors[0]?.message ?? 'a worker ended early'); releaseBarrier(); } });
 
-  let admin: Redis | undefined;
   let sampler: NodeJS.Timeout | undefined;
   const onAbort = () => stop();
   try {
@@ -261,9 +269,14 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
       stop();
       for (const { port1 } of ports) port1.postMessage({ type: 'start', t0: 0 } satisfies CoordinatorMessage);
       await settled;
-      throw new LoadRefusedError(`could not open the ${connections} load connection(s): ${failures[0]}`);
+      // A server at maxclients writes its refusal and closes at once; a client that already sent
+      // its setup may see only a reset. The server's own counter tells it apart.
+      const rejected = admin && rejectedBefore !== undefined ? ((await rejectedConnections(admin)) ?? rejectedBefore) - rejectedBefore : 0;
+      const cause = rejected > 0 && !/max number of clients/.test(failures[0]!)
+        ? `Redis rejected ${rejected} of them at its maxclients limit (ERR max number of clients reached; INFO stats rejected_connections)`
+        : failures[0];
+      throw new LoadRefusedError(`could not open the ${connections} load connection(s): ${cause}`);
     }
-    admin = await connectAdmin(endpoint).catch(() => undefined);
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) stop();
 
@@ -386,9 +399,20 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     signal?.removeEventListener('abort', onAbort);
     stop();
     series.destroy();
+    if (warmed) await removeWarmUp(admin!, warmKeys);
     admin?.disconnect();
     for (const { port1 } of ports) port1.close();
     await pool.destroy();
+  }
+}
+
+/** INFO stats rejected_connections: connections refused at maxclients (undefined when INFO is not allowed). */
+async function rejectedConnections(admin: Redis): Promise<number | undefined> {
+  try {
+    const value = parseInfo(await admin.info('stats'))['rejected_connections'];
+    return value === undefined ? undefined : Number(value);
+  } catch {
+    return undefined;
   }
 }
 

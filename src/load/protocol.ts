@@ -3,7 +3,8 @@
  *
  * 1. The coordinator runs one piscina task per worker: `WorkerTask` (plain data, structured-cloned)
  *    with a MessagePort and a SharedArrayBuffer for control.
- * 2. The worker opens its connections and posts `ready` (or `failed`) on the port.
+ * 2. The worker opens its connections, warms them up on keys outside the run (warm-up.ts), and
+ *    posts `ready` (or `failed`) on the port.
  * 3. When every worker is ready (the barrier), the coordinator posts `start` with one wall-clock
  *    origin t0 in the future; every worker waits for it, so the crowd arrives together, and all
  *    times (microseconds since t0) are comparable across threads.
@@ -16,6 +17,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorReplyCount, RefusalCode } from './error-replies.js';
 import type { RequestRecords } from './records.js';
+import type { WarmUpKeys } from './warm-up.js';
 import type { IntervalReport } from './recorder.js';
 import type { Scenario } from '../scenario/load.js';
 import type { RedisEndpoint } from '../redis/url.js';
@@ -47,6 +49,8 @@ export interface WorkerTask {
    */
   readonly liveCounts: SharedArrayBuffer;
   readonly port: MessagePort;
+  /** Keys this worker warms its connections on before t0 (absent: no warm-up). */
+  readonly warmUp?: WarmUpKeys;
 }
 
 /** t0 is on the clock every thread shares (clock.ts: the process's monotonic clock, ms). */

@@ -89,6 +89,7 @@ const REQUEST_TAIL_MAX = 64;
 const KIND_DEDUCT = 0;
 const KIND_INTERNAL = 1;
 const KIND_RETRY = 2; // a deduction resent after NOSCRIPT: a second NOSCRIPT is an error
+const KIND_WARMUP = 3; // a warm-up deduction on keys outside the run: answered, never reported
 
 const enum Parse { Incomplete = -1 }
 
@@ -290,6 +291,55 @@ export class DeductClient {
     return false;
   }
 
+  /**
+   * Sends `rounds` deductions of quantity 1 on the given keys (outside the run: not counted, not
+   * verified, removed by the caller), at most `depth` at a time, and resolves when all are
+   * answered or the connection fails. It runs the hot path's encoding and parsing before t0, so
+   * that the first replies the run times are not the first ones the JIT compiler sees.
+   */
+  warmUp(stockKey: string, journalKey: string, rounds: number, depth: number): Promise<void> {
+    if (!this.alive || rounds <= 0) return Promise.resolve();
+    const stock = Buffer.from(stockKey, 'latin1');
+    const journal = Buffer.from(journalKey, 'latin1');
+    this.warm = {
+      prefix: Buffer.concat([
+        Buffer.from(`*7\r\n$7\r\nEVALSHA\r\n$${this.shaBytes.length}\r\n`, 'latin1'), this.shaBytes, CRLF,
+        Buffer.from(`$1\r\n2\r\n$${stock.length}\r\n`, 'latin1'), stock, CRLF,
+        Buffer.from(`$${journal.length}\r\n`, 'latin1'), journal, CRLF,
+      ]),
+      sent: 0,
+      answered: 0,
+      rounds,
+      done: () => {},
+    };
+    const done = new Promise<void>((resolve) => { this.warm!.done = resolve; });
+    for (let i = 0; i < Math.min(depth, rounds); i++) this.sendWarmUp();
+    this.flushNow();
+    return done;
+  }
+
+  private warm: { prefix: Buffer; sent: number; answered: number; rounds: number; done: () => void } | undefined;
+
+  private sendWarmUp(): void {
+    const warm = this.warm!;
+    this.push(KIND_WARMUP, 0, 0, 0, 1, 0, this.now());
+    this.encodeWith(warm.prefix, 1, warm.sent++);
+  }
+
+  private onWarmUpReply(): void {
+    const warm = this.warm;
+    if (warm === undefined) return;
+    warm.answered++;
+    if (warm.sent < warm.rounds) this.sendWarmUp();
+    else if (warm.answered >= warm.rounds) this.endWarmUp();
+  }
+
+  private endWarmUp(): void {
+    const warm = this.warm;
+    this.warm = undefined;
+    warm?.done();
+  }
+
   /** Send time of the oldest request in flight, or NaN. */
   oldestSentUs(): number {
     return this.count === 0 ? NaN : this.rSent[this.head]!;
@@ -326,7 +376,10 @@ export class DeductClient {
   }
 
   private encode(sku: number, quantity: number, index: number): void {
-    const prefix = this.skuPrefix(sku);
+    this.encodeWith(this.skuPrefix(sku), quantity, index);
+  }
+
+  private encodeWith(prefix: Buffer, quantity: number, index: number): void {
     const idPrefix = this.idPrefix;
     this.reserve(prefix.length + idPrefix.length + REQUEST_TAIL_MAX);
     const slab = this.slab;
@@ -385,7 +438,7 @@ export class DeductClient {
     this.rIntended[at] = intendedUs;
     this.rSent[at] = sentUs;
     this.count++;
-    if (kind !== KIND_INTERNAL) this.inFlight++;
+    if (kind === KIND_DEDUCT || kind === KIND_RETRY) this.inFlight++;
   }
 
   private grow(): void {
@@ -417,6 +470,10 @@ export class DeductClient {
     const kind = this.rKind[at]!;
     this.head = (at + 1) & (this.cap - 1);
     this.count--;
+    if (kind === KIND_WARMUP) {
+      this.onWarmUpReply();
+      return;
+    }
     if (kind === KIND_INTERNAL) {
       if (this.handshake !== undefined) {
         if (entry !== undefined) this.handshake(new Error(`Redis refused the connection: ${entry.text}`));
@@ -473,10 +530,11 @@ export class DeductClient {
       const kind = this.rKind[at]!;
       this.head = (at + 1) & (this.cap - 1);
       this.count--;
-      if (kind === KIND_INTERNAL) continue;
+      if (kind === KIND_INTERNAL || kind === KIND_WARMUP) continue;
       this.inFlight--;
       this.handler.onReply(this, this.rIndex[at]!, this.rTwin[at]!, this.rSku[at]!, this.rQty[at]!, Code.unknown, NaN, this.rIntended[at]!, this.rSent[at]!, nowUs);
     }
+    this.endWarmUp();
     this.resetOutput();
     // A close sellout asked for is not a connection failure: only its unknown replies are reported.
     if (!this.closing) this.handler.onClosed(this, reason, reconnecting);
@@ -488,7 +546,8 @@ export class DeductClient {
   private dropPending(): void {
     while (this.count > 0) {
       const at = this.head;
-      if (this.rKind[at] !== KIND_INTERNAL) this.inFlight--;
+      const kind = this.rKind[at];
+      if (kind === KIND_DEDUCT || kind === KIND_RETRY) this.inFlight--;
       this.head = (at + 1) & (this.cap - 1);
       this.count--;
     }

@@ -6,6 +6,7 @@
 import { initHistograms, encodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { threadClock } from './clock.js';
 import { ErrorReplies, type ErrorReplyEntry } from './error-replies.js';
+import { WARM_UP_PER_WORKER } from './warm-up.js';
 import { planFor } from './plan.js';
 import { CONTROL_ABORT, CONTROL_STOP, recordBuffers, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
 import { Recorder } from './recorder.js';
@@ -79,6 +80,12 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     } catch (err) {
       post({ type: 'failed', worker, message: (err as Error).message.split('\n')[0] ?? String(err) });
       return;
+    }
+    if (task.warmUp !== undefined) {
+      const { stockKey, journalKey } = task.warmUp;
+      const perConnection = Math.max(4, Math.ceil(WARM_UP_PER_WORKER / conns.length));
+      const depth = Math.max(1, Math.min(scenario.load.inFlight, 16));
+      await Promise.all(conns.map((c) => c.warmUp(stockKey, journalKey, perConnection, depth)));
     }
     const start = new Promise<number>((resolve) => {
       port.once('message', (message: CoordinatorMessage) => resolve(message.t0));

@@ -10,6 +10,15 @@ import type { DeductClient } from '../resp.js';
 import { Pacer, type ArrivalSchedule } from '../schedule.js';
 import type { Executor, ExecutorContext } from './types.js';
 
+/** With nothing in flight, a send due sooner than this is waited for in Atomics.wait (precise), not a timer. */
+const IDLE_SLEEP_MAX_MS = 2;
+/**
+ * While requests are in flight, sends go out in batches at least this far apart: at 20,000/s a
+ * batch holds about four, so four requests share a write and their replies a read, and no send is
+ * later than this (plus the gap between replies) after its intended time.
+ */
+const BATCH_GAP_US = 200;
+
 export class OpenLoopExecutor implements Executor {
   readonly connectionErrors = new Set<string>();
   readonly done: Promise<void>;
@@ -22,10 +31,16 @@ export class OpenLoopExecutor implements Executor {
   private stopping = false;
   private finished = false;
   private timer: NodeJS.Timeout | undefined;
-  private immediate: NodeJS.Immediate | undefined;
+  private timerDueMs = Infinity;
+  /** When the next send is due (us since t0): a reply that comes after it sends it. */
+  private nextDueUs = 0;
+  /** When the last batch of sends went out (us since t0). */
+  private lastBatchUs = -Infinity;
+  /** Atomics.wait needs shared memory to sleep on; nothing ever wakes it but its timeout. */
+  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
   private readonly onTimer = () => {
     this.timer = undefined;
-    this.immediate = undefined;
+    this.timerDueMs = Infinity;
     this.pump();
   };
 
@@ -72,7 +87,13 @@ export class OpenLoopExecutor implements Executor {
     this.ctx.recorder.record(index, twin, sku, quantity, code, value, intendedUs, sentUs, repliedUs);
     this.ctx.source.replied(index, twin === 1);
     this.inFlight--;
-    if (this.inFlight === 0) this.checkDone();
+    if (this.stopping) {
+      if (this.inFlight === 0) this.checkDone();
+    } else if (repliedUs >= this.nextDueUs && repliedUs - this.lastBatchUs >= BATCH_GAP_US) {
+      // Replies are the loop's clock while requests are in flight: send what has come due, in
+      // batches at least BATCH_GAP_US apart (one write and one read for several requests).
+      this.pump();
+    }
   }
 
   onClosed(_conn: DeductClient, reason: string, reconnecting: boolean): void {
@@ -95,12 +116,49 @@ export class OpenLoopExecutor implements Executor {
     // Nothing to restore: the round robin picks the connection again now that it is alive.
   }
 
-  /** Sends everything due now, then sleeps until the next send is due. */
+  /**
+   * Sends everything due now, then waits for the next send without spinning a core:
+   *  - with requests in flight, their replies wake the thread: each reply sends whatever has come
+   *    due (onReply), and a timer at the next whole millisecond is the backstop for replies that
+   *    are slow to come;
+   *  - with nothing in flight nothing can arrive, so the thread sleeps in Atomics.wait until the
+   *    send is due, to the microsecond where timers only know milliseconds (when it is under
+   *    IDLE_SLEEP_MAX_MS away; a timer takes longer waits).
+   * A send goes out at most one reply gap (or the timer's millisecond) late, and its latency is
+   * taken from the intended send either way, so nothing is hidden by the batching.
+   */
   private pump(): void {
-    if (this.stopping) return;
+    for (;;) {
+      if (this.stopping) return;
+      if (!this.sendDue()) return;
+      const nextMs = this.pacer.nextMs;
+      if (nextMs === Infinity || nextMs * 1000 >= this.ctx.deadlineUs) {
+        // The schedule is over: wait for the replies in flight. Until the deadline a closed-ended
+        // ramp has nothing left to send.
+        this.stopping = true;
+        return this.checkDone();
+      }
+      this.nextDueUs = nextMs * 1000;
+      const waitMs = nextMs - this.ctx.nowUs() / 1000;
+      if (waitMs <= 0) continue;
+      if (this.inFlight === 0 && waitMs < IDLE_SLEEP_MAX_MS) {
+        Atomics.wait(this.sleeper, 0, 0, waitMs);
+        continue;
+      }
+      this.armTimer(nextMs);
+      return;
+    }
+  }
+
+  /** Sends what is due now; false when the run ended for this worker. */
+  private sendDue(): boolean {
     const { plan, source, flusher } = this.ctx;
     const nowUs = this.ctx.nowUs();
-    if (nowUs >= this.ctx.deadlineUs) return this.stopAtDeadline();
+    if (nowUs >= this.ctx.deadlineUs) {
+      this.stopAtDeadline();
+      return false;
+    }
+    this.lastBatchUs = nowUs;
     const droppedBefore = this.pacer.dropped;
     const n = this.pacer.poll(nowUs / 1000, this.ctx.maxInFlight - this.inFlight);
     const dropped = this.pacer.dropped - droppedBefore;
@@ -108,7 +166,10 @@ export class OpenLoopExecutor implements Executor {
     for (let i = 0; i < n; i++) {
       const conn = this.pickConnection();
       if (conn === undefined) {
-        if (!this.conns.some((c) => c.restarting)) return this.stop();
+        if (!this.conns.some((c) => c.restarting)) {
+          this.stop();
+          return false;
+        }
         // Every connection is being reopened after a timeout: these sends cannot start now.
         this.pacer.dropped += n - i;
         break;
@@ -123,7 +184,8 @@ export class OpenLoopExecutor implements Executor {
         // The requests ran out: the run is over for this worker, and these sends never happen.
         this.pacer.scheduled -= n - i;
         flusher.flush();
-        return this.stop();
+        this.stop();
+        return false;
       }
       const index = source.index;
       this.inFlight++;
@@ -136,21 +198,19 @@ export class OpenLoopExecutor implements Executor {
       this.pacer.dropped -= dropped - i;
       this.pacer.scheduled -= dropped - i;
       flusher.flush();
-      return this.stop();
+      this.stop();
+      return false;
     }
     flusher.flush();
-    const nextMs = this.pacer.nextMs;
-    if (nextMs === Infinity || nextMs * 1000 >= this.ctx.deadlineUs) {
-      // The schedule is over: wait for the replies in flight. Until the deadline a closed-ended
-      // ramp has nothing left to send.
-      this.stopping = true;
-      return this.checkDone();
-    }
-    const waitMs = nextMs - this.ctx.nowUs() / 1000;
-    // setTimeout sleeps at least ~1 ms: when the next send is due sooner, yield with setImmediate
-    // (replies are read in between) and send whatever is due then, in one batch.
-    if (waitMs >= 1) this.timer = setTimeout(this.onTimer, Math.floor(waitMs));
-    else this.immediate = setImmediate(this.onTimer);
+    return true;
+  }
+
+  /** One backstop timer, re-armed only when the next send is due earlier than it fires. */
+  private armTimer(dueMs: number): void {
+    if (this.timer !== undefined && this.timerDueMs <= dueMs) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerDueMs = dueMs;
+    this.timer = setTimeout(this.onTimer, Math.max(1, Math.floor(dueMs - this.ctx.nowUs() / 1000)));
   }
 
   private pickConnection(): DeductClient | undefined {
@@ -165,9 +225,8 @@ export class OpenLoopExecutor implements Executor {
 
   private clearTimer(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.immediate !== undefined) clearImmediate(this.immediate);
     this.timer = undefined;
-    this.immediate = undefined;
+    this.timerDueMs = Infinity;
   }
 
   private checkDone(): void {
