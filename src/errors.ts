@@ -10,6 +10,8 @@ export const ExitCode = {
   usage: 2,
   targetUnavailable: 3,
   thresholdFailed: 4,
+  /** A crash inside sellout itself (EX_SOFTWARE): a bug, distinct from every verdict. */
+  internal: 70,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -117,7 +117,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     let invariants: InvariantResult[];
     // Omitted when Redis could not be read back: nothing was verified, so nothing was covered.
     let coverage: CoverageV1 | undefined;
-    if (load.records.count === 0 && targetProblems.length > 0) {
+    if (load.crashed !== undefined) {
+      invariants = notChecked(`not verified: ${load.crashed}; the crashed worker's records are lost with it, so Redis's record cannot be checked against what was sent`);
+    } else if (load.records.count === 0 && targetProblems.length > 0) {
       invariants = notChecked(`nothing was sent: ${targetProblems[0]}`);
     } else if (options.hardSignal?.aborted) {
       invariants = notChecked('interrupted again before verification: nothing was checked');
@@ -176,6 +178,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       invariants,
       ...(coverage !== undefined ? { coverage } : {}),
       ...(targetProblems.length > 0 ? { targetLost: targetProblems.join('; then ') } : {}),
+      ...(load.crashed !== undefined ? { crashed: load.crashed } : {}),
       ...(load.connectionErrors.length > 0 ? { connectionErrors: load.connectionErrors } : {}),
       ...(load.reconnects > 0 ? { reconnects: load.reconnects } : {}),
       ...(load.errorReplies.length > 0 ? { errorReplies: load.errorReplies } : {}),
@@ -212,7 +215,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       keysKept: (options.keep ?? false) || keysLeft !== undefined,
       ...(keysLeft !== undefined ? { keysLeft } : {}),
     },
-    status: statusOf(rest.invariants, interrupted, rest.targetLost !== undefined),
+    status: statusOf(rest.invariants, interrupted, rest.targetLost !== undefined, rest.crashed !== undefined),
   };
   // The gate belongs to the run, not to one front end: API users get thresholds and the verdict too.
   // (Thresholds were validated when the scenario loaded, so parsing again cannot fail here.)

@@ -11,8 +11,6 @@ import { compareCommand } from './commands/compare.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 
-/** Exit code for a crash inside sellout itself (EX_SOFTWARE), distinct from every verdict. */
-const INTERNAL_ERROR = 70;
 
 const stdout = (text: string) => { process.stdout.write(text); };
 const stderr = (text: string) => { process.stderr.write(text); };
@@ -127,7 +125,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return err.exitCode;
     }
     stderr(`sellout: internal error (a bug in sellout, please report it):\n${redactUrl((err as Error)?.stack ?? String(err))}\n`);
-    return INTERNAL_ERROR;
+    return ExitCode.internal;
   }
 }
 

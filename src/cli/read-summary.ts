@@ -17,7 +17,7 @@ const summarySchema = z.looseObject({
   sellout: z.looseObject({ version: text, node: text }),
   run: z.looseObject({ id: text, startedAt: text, finishedAt: text }),
   scenario: z.looseObject({ name: text, file: text, script: text, scriptSha: text, asRun: text }),
-  status: z.enum(['pass', 'fail', 'interrupted'], { error: 'one of pass, fail, interrupted' }),
+  status: z.enum(['pass', 'fail', 'interrupted', 'crashed'], { error: 'one of pass, fail, interrupted, crashed' }),
   requests: num,
   durationMs: num,
   throughput: num,

@@ -93,6 +93,11 @@ export interface LoadResult {
   readonly refusals: { readonly code: RefusalCode; readonly reply: string }[];
   /** After a BUSY reply: what sellout did to free the server (SCRIPT KILL) and how it ended. */
   readonly busy?: string;
+  /**
+   * Set when a load worker crashed (a bug in sellout): the others were stopped and their results
+   * are here, but the crashed worker's records are lost, so the run cannot be verified.
+   */
+  readonly crashed?: string;
 }
 
 /** The load could not start: the server refused load connections (exit 3, the run is still reported). */
@@ -229,7 +234,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
         case 'result':
           results[message.worker] = message.result;
           series.add(message.result.lastInterval, true);
-          if (results.every((r) => r !== undefined)) allResults();
+          if (results.filter((r) => r !== undefined).length + crashed.size >= workers) allResults();
           break;
       }
     });
@@ -253,18 +258,28 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     };
     return pool.run(task, { transferList: [port2] });
   });
-  // A worker that throws (a bug) must not leave the others waiting at the barrier forever.
-  const taskErrors: Error[] = [];
-  const settled = Promise.allSettled(tasks).then((all) => {
-    for (const r of all) if (r.status === 'rejected') taskErrors.push(r.reason as Error);
-  });
-  void settled.then(() => { if (readyCount + failures.length < workers) { failures.push(taskErrors[0]?.message ?? 'a worker ended early'); releaseBarrier(); } });
+  // A worker that crashes (a bug in sellout) stops the others at once, and what they measured is
+  // still returned (marked crashed): the crashed worker's records are lost with it.
+  let crash: Error | undefined;
+  const crashed = new Set<number>();
+  tasks.forEach((task, worker) => task.catch((err: Error) => {
+    crashed.add(worker);
+    if (crash === undefined) {
+      crash = err instanceof Error ? err : new Error(String(err));
+      stop();
+      if (readyCount + failures.length < workers) releaseBarrier();
+      // Workers waiting at the barrier are released with the stop flag set: they end at once.
+      for (const { port1 } of ports) port1.postMessage({ type: 'start', t0: 0 } satisfies CoordinatorMessage);
+    }
+    if (results.filter((r) => r !== undefined).length + crashed.size >= workers) allResults();
+  }));
+  const settled = Promise.allSettled(tasks);
 
   let sampler: NodeJS.Timeout | undefined;
   const onAbort = () => stop();
   try {
     await barrier;
-    if (failures.length > 0) {
+    if (failures.length > 0 && crash === undefined) {
       // Release the workers that did connect, with the stop flag already set: they end at once.
       stop();
       for (const { port1 } of ports) port1.postMessage({ type: 'start', t0: 0 } satisfies CoordinatorMessage);
@@ -336,16 +351,15 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     await settled;
     // Results travel on the workers' ports, not with the task replies: allow them a moment.
     let resultsTimer: NodeJS.Timeout | undefined;
-    if (taskErrors.length === 0) await Promise.race([resultsIn, new Promise((r) => { resultsTimer = setTimeout(r, 5000); })]);
+    await Promise.race([resultsIn, new Promise((r) => { resultsTimer = setTimeout(r, 5000); })]);
     clearTimeout(resultsTimer);
     clearTimeout(sampler);
     const busy = busyKill === undefined ? undefined : await busyKill;
-    if (taskErrors.length > 0) throw taskErrors[0];
     const done = results.filter((r): r is WorkerResult => r !== undefined);
-    if (done.length !== workers) throw new Error(`${workers - done.length} load worker(s) ended without a result`);
+    if (crash === undefined && done.length !== workers) crash = new Error(`${workers - done.length} load worker(s) ended without a result`);
 
-    const firstSendUs = Math.min(...done.map((r) => r.firstSendUs));
-    const lastReplyUs = Math.max(...done.map((r) => r.lastReplyUs));
+    const firstSendUs = done.length > 0 ? Math.min(...done.map((r) => r.firstSendUs)) : 0;
+    const lastReplyUs = done.length > 0 ? Math.max(...done.map((r) => r.lastReplyUs)) : 0;
     // The final stock sample belongs to the last (partial) interval (not worth a wait on a server
     // that dropped every load connection).
     const lastInterval = Math.max(0, Math.floor(lastReplyUs / 1000 / INTERVAL_MS));
@@ -393,6 +407,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
       reconnects: done.reduce((a, r) => a + r.reconnects, 0),
       refusals: [...refusals.values()],
       ...(busy !== undefined ? { busy } : {}),
+      ...(crash !== undefined ? { crashed: `${crashed.size || 1} of ${workers} load worker(s) crashed: ${describeCrash(crash)}` } : {}),
     };
   } finally {
     clearTimeout(sampler);
@@ -404,6 +419,12 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     for (const { port1 } of ports) port1.close();
     await pool.destroy();
   }
+}
+
+/** The crash in one line, with where it happened (the first frame of sellout's own code). */
+function describeCrash(err: Error): string {
+  const frame = (err.stack ?? '').split('\n').find((line) => /dist\/src\//.test(line))?.trim();
+  return `${err.message.split('\n')[0]}${frame ? ` (${frame.replace(/^at /, 'at ').replace(/\(?file:\/\/.*?dist\/src\//, '(src/')})` : ''}`;
 }
 
 /** INFO stats rejected_connections: connections refused at maxclients (undefined when INFO is not allowed). */

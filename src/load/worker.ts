@@ -17,6 +17,12 @@ import { createExecutor, isOpenModel } from './executors/index.js';
 /** How often the worker checks the stop flag, the deadline, timeouts and the interval clock. */
 const TICK_MS = 50;
 
+/**
+ * Fault injection for sellout's own tests (a crash is a bug, so nothing else can cause one on
+ * demand): worker 0 throws from its timer once it has recorded this many replies.
+ */
+const CRASH_AFTER = Number(process.env['SELLOUT_TEST_CRASH_WORKER_AFTER'] ?? 0);
+
 export default async function runWorker(task: WorkerTask): Promise<void> {
   await initHistograms();
   const { port, scenario, worker, workers } = task;
@@ -103,6 +109,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
       if (Atomics.load(control, CONTROL_STOP) === 1) executor.stop();
       // Abort (a script that will not finish): requests in flight will not come back in time; drop them as unknown.
       if (Atomics.load(control, CONTROL_ABORT) === 1) for (const c of conns) c.close('closed by sellout: the server is busy running a script');
+      if (CRASH_AFTER > 0 && worker === 0 && recorder.records.count >= CRASH_AFTER) throw new Error(`test crash after ${CRASH_AFTER} replies (SELLOUT_TEST_CRASH_WORKER_AFTER)`);
       inFlight = conns.reduce((n, c) => n + c.inFlight, 0);
       dropped = executor.dropped;
       executor.tick(now);

@@ -38,7 +38,13 @@ export function renderJunit(summary: SummaryV1): string {
       : {}),
     ...(i.status === 'skipped' ? { skipped: i.reason ?? 'skipped' } : {}),
   }));
-  if (summary.status === 'interrupted') {
+  if (summary.status === 'crashed') {
+    invariants.unshift({
+      name: 'run completed',
+      classname: `${prefix}.run`,
+      failure: { type: 'crashed', message: summary.crashed ?? 'a load worker crashed', body: 'a bug in sellout: the run could not be verified' },
+    });
+  } else if (summary.status === 'interrupted') {
     invariants.unshift({
       name: 'run completed',
       classname: `${prefix}.run`,

@@ -12,7 +12,7 @@ import type { ErrorReplyCount } from '../load/error-replies.js';
 
 export const SUMMARY_VERSION = 1;
 
-export type RunStatus = 'pass' | 'fail' | 'interrupted';
+export type RunStatus = 'pass' | 'fail' | 'interrupted' | 'crashed';
 
 export interface SkuSummary {
   sku: number;
@@ -80,6 +80,8 @@ export interface SummaryV1 {
    * is still reported.
    */
   targetLost?: string;
+  /** Set when a load worker crashed (a bug in sellout): what the others measured, nothing verified, exit 70. */
+  crashed?: string;
   /** Why load connections closed during the run (their requests in flight are `unknown` outcomes). */
   connectionErrors?: string[];
   /** Load connections reopened after a timeout or a close by the server. */
@@ -113,7 +115,8 @@ export interface VerdictV1 {
   reasons: string[];
 }
 
-export function statusOf(invariants: readonly InvariantResult[], interrupted: boolean, targetLost = false): RunStatus {
+export function statusOf(invariants: readonly InvariantResult[], interrupted: boolean, targetLost = false, crashed = false): RunStatus {
+  if (crashed) return 'crashed';
   if (interrupted) return 'interrupted';
   return targetLost || invariants.some((i) => i.status === 'fail') ? 'fail' : 'pass';
 }

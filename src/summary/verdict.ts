@@ -1,7 +1,7 @@
 /**
  * The overall verdict of a run, in one place so the console, report.html, summary.md, junit.xml
- * and the exit code can never disagree. DESIGN.md §8: interrupted 130 > invariant failed 1 >
- * threshold failed 4 > ok 0.
+ * and the exit code can never disagree. DESIGN.md §8: crashed 70 (a bug in sellout) >
+ * interrupted 130 > target failed 3 > invariant failed 1 > threshold failed 4 > ok 0.
  */
 import { ExitCode } from '../errors.js';
 import type { SummaryV1, VerdictV1 } from './summary.js';
@@ -13,6 +13,9 @@ export function verdictOf(summary: SummaryV1): VerdictV1 {
     ...failedInvariants.map((i) => `invariant ${i.name} failed: expected ${i.expected}, got ${i.actual}`),
     ...failedThresholds.map((t) => `threshold ${t.text}`),
   ];
+  if (summary.status === 'crashed') {
+    return { status: 'crashed', exitCode: ExitCode.internal, reasons: [summary.crashed ?? 'a load worker crashed', ...reasons] };
+  }
   if (summary.status === 'interrupted') {
     return { status: 'interrupted', exitCode: ExitCode.interrupted, reasons: ['the run was interrupted before its end', ...reasons] };
   }
@@ -38,6 +41,7 @@ export function verdictHeadline(summary: SummaryV1): string {
     const first = summary.targetLost.split('; then ')[0]!;
     parts.unshift(`target problem: ${first.length > 160 ? `${first.slice(0, 159)}…` : first}`);
   }
+  if (v.status === 'crashed') return `CRASHED: ${summary.crashed ?? 'a load worker crashed'} (a bug in sellout: please report it)`;
   if (v.status === 'interrupted') return `INTERRUPTED${parts.length ? `: ${parts.join('; ')}` : ''}`;
   return `FAIL: ${parts.join('; ')}`;
 }

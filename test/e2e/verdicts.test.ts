@@ -27,9 +27,9 @@ function scenario(body: string, script = 'lua/deduct.lua'): string {
   return file;
 }
 
-async function run(redisUrl: string | undefined, file: string, extra: string[] = [], timeoutMs = 90_000) {
+async function run(redisUrl: string | undefined, file: string, extra: string[] = [], timeoutMs = 90_000, env: NodeJS.ProcessEnv = {}) {
   const out = join(dir, `out-${++files}`);
-  const r = await runCli(['run', file, '--out', out, ...(redisUrl ? ['--redis', redisUrl] : []), ...extra], { timeoutMs });
+  const r = await runCli(['run', file, '--out', out, ...(redisUrl ? ['--redis', redisUrl] : []), ...extra], { timeoutMs, env });
   let summary: any;
   try { summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')); } catch { summary = undefined; }
   return { ...r, summary };
@@ -280,6 +280,25 @@ describe('setup errors name the real reply', () => {
       const r = await run(`redis://reader:pw@127.0.0.1:${redis.server.port}`, scenario(SMALL));
       expect(r.code).toBe(3);
       expect(r.stderr).toMatch(/Redis refused to create the stock key sellout:\S+:inv:\{0\}: NOPERM/);
+      expect(await redis.client.dbsize()).toBe(0);
+    });
+  });
+});
+
+describe('a crash inside sellout', () => {
+  it('a load worker that crashes stops the others at once; what they measured is written, marked crashed, exit 70', async () => {
+    await withRedis([], async (redis) => {
+      const file = scenario('skus: {count: 2, stock: 100000000}\nrequests: 2000000\nload: {connections: 4, inFlight: 8, workers: 2}\n');
+      const r = await run(redis.url, file, [], 90_000, { SELLOUT_TEST_CRASH_WORKER_AFTER: '1000' });
+      expect(r.code, r.stderr).toBe(70);
+      expect(r.summary.status).toBe('crashed');
+      expect(r.summary.verdict.exitCode).toBe(70);
+      expect(r.summary.crashed).toMatch(/^1 of 2 load worker\(s\) crashed: test crash after 1000 replies/);
+      // The other worker was stopped at once, not left to run its million requests.
+      expect(r.summary.requests).toBeGreaterThanOrEqual(1000);
+      expect(r.summary.requests).toBeLessThan(1_000_000);
+      expect(r.summary.invariants.every((i: { status: string }) => i.status === 'skipped')).toBe(true);
+      expect(r.stdout).toMatch(/verdict {5}CRASHED: .*\(exit 70\)/);
       expect(await redis.client.dbsize()).toBe(0);
     });
   });

@@ -243,3 +243,16 @@ describe('load engine (worker threads, real redis-server)', () => {
     expectAllHold(invariants);
   });
 });
+
+describe('runScenario as a library', () => {
+  it('leaves no timer behind when it returns (a caller exits at once, not 5 s later)', async () => {
+    const { runScenario } = await import('../../src/run.js');
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const out = await runScenario(scenario('skus: {count: 1, stock: 1000}\nrequests: 200\nload: {connections: 2, inFlight: 2}'), { redis: redis.url });
+    expect(out.summary.verdict.exitCode).toBe(0);
+    // Closing sockets may keep a timer for a few milliseconds; a leaked one (5 s before) stays.
+    for (let i = 0; i < 50 && timers() > before; i++) await new Promise((r) => setImmediate(r)).then(() => new Promise((r) => setTimeout(r, 10)));
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+});
