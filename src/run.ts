@@ -179,6 +179,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(coverage !== undefined ? { coverage } : {}),
       ...(targetProblems.length > 0 ? { targetLost: targetProblems.join('; then ') } : {}),
       ...(load.crashed !== undefined ? { crashed: load.crashed } : {}),
+      ...(load.capped !== undefined ? { capped: load.capped } : {}),
       ...(load.connectionErrors.length > 0 ? { connectionErrors: load.connectionErrors } : {}),
       ...(load.reconnects > 0 ? { reconnects: load.reconnects } : {}),
       ...(load.errorReplies.length > 0 ? { errorReplies: load.errorReplies } : {}),

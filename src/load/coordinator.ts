@@ -93,6 +93,8 @@ export interface LoadResult {
   readonly refusals: { readonly code: RefusalCode; readonly reply: string }[];
   /** After a BUSY reply: what sellout did to free the server (SCRIPT KILL) and how it ended. */
   readonly busy?: string;
+  /** Set when a duration run stopped at maxRecords before its planned end (what it says, for the report). */
+  readonly capped?: string;
   /**
    * Set when a load worker crashed (a bug in sellout): the others were stopped and their results
    * are here, but the crashed worker's records are lost, so the run cannot be verified.
@@ -245,7 +247,8 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
       worker,
       workers,
       connections: share(connections, workers, worker),
-      limit: share(scenario.requests ?? Infinity, workers, worker),
+      // A duration run is bounded by maxRecords too: every request is recorded, memory is not endless.
+      limit: share(scenario.requests ?? scenario.maxRecords, workers, worker),
       maxInFlight: Math.max(1, share(maxInFlight, workers, worker)),
       scenario,
       endpoint,
@@ -407,6 +410,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
       reconnects: done.reduce((a, r) => a + r.reconnects, 0),
       refusals: [...refusals.values()],
       ...(busy !== undefined ? { busy } : {}),
+      ...(done.some((r) => r.capped) ? { capped: `stopped after ${records.count.toLocaleString('en-US')} requests, before the planned ${((scenario.duration ?? 0) / 1000).toFixed(0)} s: a duration run records every request to verify it and stops at maxRecords (${scenario.maxRecords.toLocaleString('en-US')}); raise maxRecords if the machine has the memory (tens of bytes per request)` } : {}),
       ...(crash !== undefined ? { crashed: `${crashed.size || 1} of ${workers} load worker(s) crashed: ${describeCrash(crash)}` } : {}),
     };
   } finally {

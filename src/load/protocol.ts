@@ -33,7 +33,7 @@ export interface WorkerTask {
   readonly workers: number;
   /** Connections this worker owns. */
   readonly connections: number;
-  /** Sends this worker may make (its share of `requests`; Infinity for duration runs). */
+  /** Sends this worker may make (its share of `requests`, or of `maxRecords` for duration runs). */
   readonly limit: number;
   /** Open models: this worker's share of max in flight. */
   readonly maxInFlight: number;
@@ -81,6 +81,8 @@ export interface WorkerResult {
   readonly dropped: number;
   /** Why connections closed early, if they did (distinct reasons). */
   readonly connectionErrors: string[];
+  /** A duration run used up its share of maxRecords before its deadline. */
+  readonly capped: boolean;
   /** Every connection of this worker died before the run's planned end (not a stop, deadline or limit). */
   readonly lostAllConnections: boolean;
   /** Distinct error replies to deductions (`error` outcomes) with counts. */

@@ -42,7 +42,8 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   let dropped = 0;
   let inFlight = 0;
   const recorder = new Recorder(
-    Number.isFinite(task.limit) ? task.limit : 65_536,
+    // A requests run knows its size; a duration run grows its records from a modest start.
+    scenario.requests !== undefined ? task.limit : 65_536,
     open,
     (report) => post({ type: 'interval', worker, report, dropped, inFlight }),
     new Float64Array(task.liveCounts),
@@ -149,6 +150,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
       dropped: executor.dropped,
       connectionErrors: [...executor.connectionErrors],
       lostAllConnections: executor.lostAllConnections,
+      capped: scenario.duration !== undefined && source.exhausted && nowUs() < deadlineUs && Atomics.load(control, CONTROL_STOP) === 0,
       errorReplies: errors.list(),
       reconnects: conns.reduce((n, c) => n + c.reconnects, 0),
     };

@@ -50,6 +50,7 @@ export function formatSummary(summary: SummaryV1, reportDir?: string, options: C
   if ((summary.errorReplies?.length ?? 0) > 5) lines.push(`              (${summary.errorReplies!.length - 5} more distinct error replies in summary.json)`);
   if (summary.connectionErrors?.length) lines.push(`  connections closed: ${summary.connectionErrors.join('; ')}${summary.reconnects ? ` (reopened ${int(summary.reconnects)} time(s))` : ''}`);
   if (summary.crashed !== undefined) lines.push(`  crashed     ${summary.crashed}`);
+  if (summary.capped !== undefined) lines.push(`  capped      ${summary.capped}`);
   if (summary.targetLost !== undefined) lines.push(`  target lost ${summary.targetLost}`);
   if (summary.invariants.every((i) => i.status === 'skipped' && i.description === 'not checked')) {
     // Twelve identical "skipped" lines would bury the one thing that matters.

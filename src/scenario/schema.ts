@@ -140,6 +140,9 @@ export const scenarioSchema = z
     duplicates: duplicates.default({ ratio: 0, pattern: 'sequential' }),
     seed: z.number({ error: 'an integer seed' }).int({ error: 'an integer seed' }).min(0, { error: 'an integer seed >= 0' }).default(1),
     timeoutMs: positiveInt('a timeout in milliseconds (positive integer)').default(5000),
+    // sellout keeps a compact record of every request to verify the run (tens of bytes each): a
+    // `duration` run stops sending once it has made this many requests, so it cannot exhaust memory.
+    maxRecords: positiveInt('a positive integer number of requests').max(100_000_000, { error: 'at most 100000000 requests' }).default(10_000_000),
     thresholds: thresholds.optional(),
   })
   .superRefine((s, ctx) => {
@@ -147,6 +150,9 @@ export const scenarioSchema = z
     // requests/duration choice is checked in load.ts so that it is reported with everything else.
     for (const issue of validateLoadModel(s.load)) ctx.addIssue({ code: 'custom', ...issue });
     checkDuplicates(s, ctx);
+    if (s.requests !== undefined && s.requests > s.maxRecords) {
+      ctx.addIssue({ code: 'custom', path: ['requests'], message: `at most maxRecords (${s.maxRecords}) requests: every request is recorded to verify the run (raise maxRecords if the machine has the memory)`, input: s.requests });
+    }
   });
 
 type Parsed = {

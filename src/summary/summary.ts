@@ -80,6 +80,8 @@ export interface SummaryV1 {
    * is still reported.
    */
   targetLost?: string;
+  /** Set when a duration run stopped at maxRecords before its planned end (the verdict still stands for what ran). */
+  capped?: string;
   /** Set when a load worker crashed (a bug in sellout): what the others measured, nothing verified, exit 70. */
   crashed?: string;
   /** Why load connections closed during the run (their requests in flight are `unknown` outcomes). */

@@ -304,6 +304,26 @@ describe('a crash inside sellout', () => {
   });
 });
 
+describe('memory is bounded', () => {
+  it('a duration run stops at maxRecords before it can exhaust memory, and says so', async () => {
+    await withRedis([], async (redis) => {
+      const r = await run(redis.url, scenario('skus: {count: 1, stock: 100000000}\nduration: 60s\nmaxRecords: 5000\nload: {connections: 2, inFlight: 4}\n'));
+      expect(r.code, r.stdout).toBe(0);
+      expect(r.summary.requests).toBe(5000);
+      expect(r.summary.durationMs).toBeLessThan(30_000);
+      expect(r.summary.capped).toMatch(/^stopped after 5,000 requests, before the planned 60 s: a duration run records every request to verify it and stops at maxRecords \(5,000\)/);
+      expect(r.stdout).toMatch(/capped {6}stopped after 5,000 requests/);
+    });
+  });
+
+  it('a requests run larger than maxRecords is a scenario error', async () => {
+    const file = scenario('skus: {count: 1, stock: 10}\nrequests: 20000000\n');
+    const r = await runCli(['run', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}: requests: expected at most maxRecords (10000000) requests: every request is recorded to verify the run (raise maxRecords if the machine has the memory), got 20000000`);
+  });
+});
+
 describe('figures that add up', () => {
   it('an open model never drops more than it planned (19)', async () => {
     await withRedis([], async (redis) => {
