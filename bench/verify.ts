@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { journalKey, newRunId, requestId, stockKey } from '../src/keys.js';
-import { newRecords, reserveRow } from '../src/load/records.js';
+import { newRecords, reserveRow } from '../src/metrics/records.js';
 import { classifyErrorReply, Code } from '../src/outcomes.js';
 import { PROJECT_ROOT } from '../src/scenario/load.js';
 import { startLocalRedis } from '../src/redis/local.js';

@@ -29,7 +29,7 @@ import type { CoverageV1 } from './summary/coverage.js';
 import { coverageOf } from './verify/coverage.js';
 import { missingKeys, takeSnapshot, type Snapshot } from './verify/snapshot.js';
 import { journalKey, stockKey } from './keys.js';
-import { newRecords } from './load/records.js';
+import { newRecords } from './metrics/records.js';
 
 export interface RunOptions {
   /** `redis://…`, `docker`, or undefined for the embedded redis-server. */

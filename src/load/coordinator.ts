@@ -1,54 +1,35 @@
 /**
- * Drives the load of one run over a piscina pool of worker threads and returns what was observed.
+ * Drives the load of one run over a pool of worker threads and returns what was observed.
  *
  * Each worker owns `connections / workers` connections and the slice `w, w+W, …` of the plan. The
- * coordinator waits until every worker has connected (the barrier), then releases them all at one
- * wall-clock t0 slightly in the future, so the crowd arrives together. While they run it merges
- * their per-second reports into the series, samples stock from Redis once a second and reports
- * progress; a stop (abort signal) is a flag in shared memory. At the end it merges the workers'
- * histograms exactly (add) and concatenates their per-request records.
+ * coordinator waits until every worker has connected and warmed up (the barrier, pool.ts), then
+ * releases them all at one t0 slightly in the future on the clock every thread shares (clock.ts),
+ * so the crowd arrives together. While they run it merges their per-second reports into the
+ * series, samples stock once a second and reports progress (sampler.ts); a stop is a flag in
+ * shared memory. At the end it merges the workers' results (merge-results.ts).
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import type { Redis } from 'ioredis';
 import type { Scenario } from '../scenario/load.js';
 import type { RedisEndpoint } from '../redis/url.js';
 import type { Histogram } from '../metrics/histogram.js';
-import { emptyCounts, OUTCOMES, type OutcomeCounts } from '../outcomes.js';
+import { OUTCOMES, type OutcomeCounts } from '../outcomes.js';
 import { TargetError } from '../errors.js';
-import { connectAdmin, parseInfo } from '../redis/index.js';
-import { stockKey } from '../keys.js';
-import { mergeEncoded } from '../metrics/merge.js';
+import { connectAdmin, rejectedConnections } from '../redis/index.js';
+import { killBusyScript } from '../redis/script.js';
 import { INTERVAL_MS, SeriesBuilder, type IntervalHistogram } from '../metrics/series.js';
+import type { RequestRecords } from '../metrics/records.js';
 import type { SeriesV1 } from '../summary/summary.js';
-import { isOpenModel, scheduleOf } from './executors/index.js';
-import { Plan, planFor } from './plan.js';
-import { CONTROL_ABORT, CONTROL_SLOTS, CONTROL_STOP, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
+import { scheduleOf } from './executors/index.js';
 import { threadClock, wallClockOf } from './clock.js';
-import { mergeErrorReplies, type ErrorReplyCount, type RefusalCode } from './error-replies.js';
+import type { ErrorReplyCount, RefusalCode } from './error-replies.js';
+import { mergeResults } from './merge-results.js';
+import { WorkerPool, type PoolTask } from './pool.js';
+import { StockSampler, type LoadProgress } from './sampler.js';
 import { removeWarmUp, seedWarmUp, warmUpKeys } from './warm-up.js';
-import { concatRecords, type RequestRecords } from './records.js';
 
-export interface LoadProgress {
-  /** Milliseconds since t0, and the planned duration (null when the run is bounded by requests). */
-  readonly elapsedMs: number;
-  readonly plannedMs: number | null;
-  /** Replies so far and requests planned (null for duration runs). */
-  readonly replies: number;
-  readonly plannedRequests: number | null;
-  /** Replies in the last complete second. */
-  readonly repliesPerSecond: number;
-  readonly okP99Us: number | null;
-  /** Stock left over the sampled SKUs (all of them up to 1000 SKUs), null before the first sample. */
-  readonly stockLeft: number | null;
-  readonly stockSampledSkus: number;
-  readonly counts: OutcomeCounts;
-  readonly dropped: number;
-}
+export type { LoadProgress } from './sampler.js';
+export { workerFile } from './pool.js';
 
 export interface LoadRequest {
   readonly scenario: Scenario;
@@ -125,365 +106,130 @@ export function share(n: number, parts: number, part: number): number {
   return Math.floor(n / parts) + (part < n % parts ? 1 : 0);
 }
 
-/**
- * The compiled worker. Workers always run compiled JS (piscina cannot load .ts under Node 20), so
- * the path is found from the project root, also when this module runs from src/ under vitest.
- */
-export function workerFile(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'package.json'))) {
-      const file = join(dir, 'dist', 'src', 'load', 'worker.js');
-      if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first (load workers run compiled JS)`);
-      return file;
-    }
-    dir = dirname(dir);
-  }
-  throw new Error('cannot find the sellout project root (package.json) above the load coordinator');
-}
-
-/** The SKUs whose stock the series follows: the 10 most requested in the plan (SKU 0 first). */
-function busiestSkus(plan: Plan): number[] {
-  const { skuCount } = plan.spec;
-  // uniform, zipf and hot all rank SKUs by number: 0 is the hottest (or tied).
+/** The SKUs whose stock the series follows: the 10 most requested (uniform, zipf and hot all rank SKUs by number: 0 is the hottest, or tied). */
+function busiestSkus(skuCount: number): number[] {
   return Array.from({ length: Math.min(10, skuCount) }, (_, i) => i);
 }
 
 const START_DELAY_MS = 30;
-const MAX_STOCK_SAMPLE = 1000;
 
 export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   const { scenario, endpoint, runId, scriptSha, signal, onProgress } = request;
   const workers = resolveWorkers(scenario);
   const { connections, inFlight } = scenario.load;
-  const open = isOpenModel(scenario.load.model);
   const maxInFlight = scenario.load.maxInFlight ?? Math.max(1000, connections * inFlight);
-  const plan = planFor(scenario);
-  const control = new SharedArrayBuffer(CONTROL_SLOTS * 4);
-  const controlView = new Int32Array(control);
-  const stop = () => Atomics.store(controlView, CONTROL_STOP, 1);
-
-  const topSkus = busiestSkus(plan);
-  const sampled = Array.from({ length: Math.min(scenario.skus.count, MAX_STOCK_SAMPLE) }, (_, i) => i);
-  const series = new SeriesBuilder(workers, topSkus);
+  const series = new SeriesBuilder(workers, busiestSkus(scenario.skus.count));
   const liveCounts = Array.from({ length: workers }, () => new SharedArrayBuffer(OUTCOMES.length * 8));
-  const liveViews = liveCounts.map((buffer) => new Float64Array(buffer));
-  // Replies so far per outcome, read from the workers' shared counters (current, not a second late).
-  const liveTotals = (): Float64Array => {
-    const sum = new Float64Array(OUTCOMES.length);
-    for (const view of liveViews) for (let code = 0; code < sum.length; code++) sum[code]! += view[code]!;
-    return sum;
-  };
-  let droppedLive = 0;
-  let lastStockLeft: number | null = null;
+  const droppedByWorker = new Float64Array(workers);
 
-  // One admin connection for the warm-up keys, the stock samples and SCRIPT KILL: a run goes on
-  // without it (no warm-up, no stock series) rather than failing.
-  let admin: Redis | undefined = await connectAdmin(endpoint).catch(() => undefined);
+  // One admin connection for the warm-up keys, the stock samples and the maxclients check: a run
+  // goes on without it (no warm-up, no stock series) rather than failing.
+  const admin: Redis | undefined = await connectAdmin(endpoint).catch(() => undefined);
   const warmKeys = warmUpKeys(runId, workers);
   const warmed = admin !== undefined && (await seedWarmUp(admin, warmKeys));
   const rejectedBefore = admin ? await rejectedConnections(admin) : undefined;
 
-  const pool = new Piscina({
-    filename: workerFile(),
-    minThreads: workers,
-    maxThreads: workers,
-    concurrentTasksPerWorker: 1,
-    idleTimeout: 1000,
-    atomics: 'disabled',
-  });
-  const results: (WorkerResult | undefined)[] = new Array(workers).fill(undefined);
-  const failures: string[] = [];
   const refusals = new Map<string, { code: RefusalCode; reply: string }>();
   let busyKill: Promise<string> | undefined;
-  const ports = Array.from({ length: workers }, () => new MessageChannel());
-  let readyCount = 0;
-  let releaseBarrier!: () => void;
-  const barrier = new Promise<void>((resolve) => { releaseBarrier = resolve; });
-  const arrived = () => { if (readyCount + failures.length === workers) releaseBarrier(); };
-
-  // Results come on the workers' own ports, which are not ordered with piscina's task replies.
-  let allResults!: () => void;
-  const resultsIn = new Promise<void>((resolve) => { allResults = resolve; });
-  const droppedByWorker = new Float64Array(workers);
-  ports.forEach(({ port1 }) => {
-    port1.on('message', (message: WorkerMessage) => {
-      switch (message.type) {
-        case 'ready':
-          readyCount++;
-          arrived();
-          break;
-        case 'failed':
-          failures.push(message.message);
-          arrived();
-          break;
-        case 'interval':
-          series.add(message.report);
-          droppedByWorker[message.worker] = message.dropped;
-          droppedLive = droppedByWorker.reduce((a, b) => a + b, 0);
-          break;
-        case 'refused':
-          if (!refusals.has(message.reply)) refusals.set(message.reply, { code: message.code, reply: message.reply });
-          if (message.code === 'BUSY' && busyKill === undefined) {
-            // The script outlived the server's busy-reply-threshold: everyone stops and drops
-            // what is in flight (workers saw CONTROL_ABORT), and the script is killed, which is
-            // safe as long as it has not written (Redis refuses SCRIPT KILL otherwise).
-            stop();
-            Atomics.store(controlView, CONTROL_ABORT, 1);
-            busyKill = killBusyScript(endpoint);
-          }
-          break;
-        case 'result':
-          results[message.worker] = message.result;
-          series.add(message.result.lastInterval, true);
-          if (results.filter((r) => r !== undefined).length + crashed.size >= workers) allResults();
-          break;
-      }
-    });
-  });
-
-  const tasks = ports.map(({ port2 }, worker) => {
-    const task: WorkerTask = {
-      worker,
-      workers,
-      connections: share(connections, workers, worker),
-      // A duration run is bounded by maxRecords too: every request is recorded, memory is not endless.
-      limit: share(scenario.requests ?? scenario.maxRecords, workers, worker),
-      maxInFlight: Math.max(1, share(maxInFlight, workers, worker)),
-      scenario,
-      endpoint,
-      runId,
-      scriptSha,
-      control,
-      liveCounts: liveCounts[worker]!,
-      port: port2,
-      ...(warmed ? { warmUp: warmKeys[worker]! } : {}),
-    };
-    return pool.run(task, { transferList: [port2] });
-  });
-  // A worker that crashes (a bug in sellout) stops the others at once, and what they measured is
-  // still returned (marked crashed): the crashed worker's records are lost with it.
-  let crash: Error | undefined;
-  const crashed = new Set<number>();
-  tasks.forEach((task, worker) => task.catch((err: Error) => {
-    crashed.add(worker);
-    if (crash === undefined) {
-      crash = err instanceof Error ? err : new Error(String(err));
-      stop();
-      if (readyCount + failures.length < workers) releaseBarrier();
-      // Workers waiting at the barrier are released with the stop flag set: they end at once.
-      for (const { port1 } of ports) port1.postMessage({ type: 'start', t0: 0 } satisfies CoordinatorMessage);
-    }
-    if (results.filter((r) => r !== undefined).length + crashed.size >= workers) allResults();
+  const tasks: PoolTask[] = Array.from({ length: workers }, (_, worker) => ({
+    worker,
+    workers,
+    connections: share(connections, workers, worker),
+    // A duration run is bounded by maxRecords too: every request is recorded, memory is not endless.
+    limit: share(scenario.requests ?? scenario.maxRecords, workers, worker),
+    maxInFlight: Math.max(1, share(maxInFlight, workers, worker)),
+    scenario,
+    endpoint,
+    runId,
+    scriptSha,
+    liveCounts: liveCounts[worker]!,
+    ...(warmed ? { warmUp: warmKeys[worker]! } : {}),
   }));
-  const settled = Promise.allSettled(tasks);
+  const pool: WorkerPool = new WorkerPool(tasks, {
+    onInterval: (report, worker, dropped) => {
+      series.add(report);
+      droppedByWorker[worker] = dropped;
+    },
+    onRefused: (code, reply) => {
+      if (!refusals.has(reply)) refusals.set(reply, { code, reply });
+      if (code === 'BUSY' && busyKill === undefined) {
+        // The script outlived the server's busy-reply-threshold: everyone stops and drops what is
+        // in flight, and the script is killed, which is safe as long as it has not written
+        // (Redis refuses SCRIPT KILL otherwise).
+        pool.abort();
+        busyKill = killBusyScript(endpoint);
+      }
+    },
+    onResult: (result) => series.add(result.lastInterval, true),
+  });
 
-  let sampler: NodeJS.Timeout | undefined;
-  const onAbort = () => stop();
+  const sampler = new StockSampler({
+    admin,
+    runId,
+    skuCount: scenario.skus.count,
+    series,
+    liveCounts: liveCounts.map((buffer) => new Float64Array(buffer)),
+    dropped: () => droppedByWorker.reduce((a, b) => a + b, 0),
+    plannedMs: scenario.duration ?? (scenario.load.model === 'ramping-rate' ? scheduleOf(scenario.load, undefined)!.totalMs : null),
+    plannedRequests: scenario.requests ?? null,
+    onProgress,
+  });
+  const onAbort = () => pool.stop();
   try {
-    await barrier;
-    if (failures.length > 0 && crash === undefined) {
-      // Release the workers that did connect, with the stop flag already set: they end at once.
-      stop();
-      for (const { port1 } of ports) port1.postMessage({ type: 'start', t0: 0 } satisfies CoordinatorMessage);
-      await settled;
+    const barrier = await pool.ready();
+    if (barrier.failures.length > 0 && barrier.crash === undefined) {
+      await pool.cancel();
       // A server at maxclients writes its refusal and closes at once; a client that already sent
       // its setup may see only a reset. The server's own counter tells it apart.
       const rejected = admin && rejectedBefore !== undefined ? ((await rejectedConnections(admin)) ?? rejectedBefore) - rejectedBefore : 0;
-      const cause = rejected > 0 && !/max number of clients/.test(failures[0]!)
+      const cause = rejected > 0 && !/max number of clients/.test(barrier.failures[0]!)
         ? `Redis rejected ${rejected} of them at its maxclients limit (ERR max number of clients reached; INFO stats rejected_connections)`
-        : failures[0];
+        : barrier.failures[0];
       throw new LoadRefusedError(`could not open the ${connections} load connection(s): ${cause}`);
     }
     signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted) stop();
+    if (signal?.aborted) pool.stop();
 
     // t0 on the clock all threads share, so times from different workers compare (clock.ts).
     const clock = threadClock();
     const t0 = clock.nowMs() + START_DELAY_MS;
     const startedAt = wallClockOf(t0, clock);
-    for (const { port1 } of ports) port1.postMessage({ type: 'start', t0 } satisfies CoordinatorMessage);
+    pool.start(t0);
+    sampler.start(t0, clock);
 
-    // Once a second, at each interval's end: sample stock (the series) and report progress.
-    const plannedMs = scenario.duration ?? (scenario.load.model === 'ramping-rate' ? scheduleOf(scenario.load, undefined)!.totalMs : null);
-    const sampleStock = async (n: number) => {
-      if (admin === undefined) return;
-      try {
-        const keys = sampled.map((sku) => stockKey(runId, sku));
-        const values = (await admin.mget(keys)).map((v) => (v !== null && /^-?\d+$/.test(v) ? Number(v) : null));
-        series.setStock(n, topSkus.map((sku) => values[sku] ?? null));
-        lastStockLeft = values.reduce<number>((a, v) => a + (v ?? 0), 0);
-      } catch {
-        // A failed sample leaves a gap in the series; the run goes on.
-      }
-    };
-    let n = 0;
-    let lastProgress = { replies: 0, atMs: 0 };
-    const scheduleSample = () => {
-      const due = t0 + (n + 1) * INTERVAL_MS - clock.nowMs();
-      sampler = setTimeout(() => {
-        const current = n++;
-        scheduleSample();
-        void sampleStock(current).then(() => {
-          if (!onProgress) return;
-          const latest = series.latest();
-          const live = liveTotals();
-          const counts = emptyCounts();
-          OUTCOMES.forEach((o, code) => { counts[o] = live[code]!; });
-          const replies = live.reduce((a, b) => a + b, 0);
-          const elapsedMs = clock.nowMs() - t0;
-          const repliesPerSecond = ((replies - lastProgress.replies) * 1000) / Math.max(1, elapsedMs - lastProgress.atMs);
-          lastProgress = { replies, atMs: elapsedMs };
-          onProgress({
-            elapsedMs: (current + 1) * INTERVAL_MS,
-            plannedMs,
-            replies,
-            plannedRequests: scenario.requests ?? null,
-            repliesPerSecond,
-            okP99Us: latest?.okP99 ?? null,
-            stockLeft: lastStockLeft,
-            stockSampledSkus: sampled.length,
-            counts,
-            dropped: droppedLive,
-          });
-        });
-      }, Math.max(0, due));
-    };
-    scheduleSample();
-
-    await settled;
-    // Results travel on the workers' ports, not with the task replies: allow them a moment.
-    let resultsTimer: NodeJS.Timeout | undefined;
-    await Promise.race([resultsIn, new Promise((r) => { resultsTimer = setTimeout(r, 5000); })]);
-    clearTimeout(resultsTimer);
-    clearTimeout(sampler);
+    const { results, crash, crashed } = await pool.finished();
+    sampler.stop();
     const busy = busyKill === undefined ? undefined : await busyKill;
-    const done = results.filter((r): r is WorkerResult => r !== undefined);
-    if (crash === undefined && done.length !== workers) crash = new Error(`${workers - done.length} load worker(s) ended without a result`);
-
-    const firstSendUs = done.length > 0 ? Math.min(...done.map((r) => r.firstSendUs)) : 0;
-    const lastReplyUs = done.length > 0 ? Math.max(...done.map((r) => r.lastReplyUs)) : 0;
+    const merged = mergeResults(results, scenario);
     // The final stock sample belongs to the last (partial) interval (not worth a wait on a server
     // that dropped every load connection).
-    const lastInterval = Math.max(0, Math.floor(lastReplyUs / 1000 / INTERVAL_MS));
-    if (!done.every((r) => r.lostAllConnections)) await sampleStock(lastInterval);
-    const built = series.build(lastReplyUs / 1000);
-
-    const counts = emptyCounts();
-    OUTCOMES.forEach((o, code) => { counts[o] = done.reduce((a, r) => a + r.counts[code]!, 0); });
-    const histograms = OUTCOMES.map((_, code) => mergeEncoded(done.map((r) => r.latency[code])));
-    const histogramsRaw = open ? OUTCOMES.map((_, code) => mergeEncoded(done.map((r) => r.latencyRaw?.[code] ?? null))) : undefined;
-    const records = concatRecords(done.map((r) => r.records));
-    const replies = records.count;
-    const durationMs = replies === 0 ? 0 : (lastReplyUs - firstSendUs) / 1000;
-    const scheduled = done.reduce((a, r) => a + r.scheduled, 0);
-    const dropped = done.reduce((a, r) => a + r.dropped, 0);
-    const schedule = scheduleOf(scenario.load, scenario.duration);
-    const sentSpanMs = replies === 0 ? 0 : (Math.max(...done.map((r) => maxSent(r.records))) - firstSendUs) / 1000;
-    const connectionErrors = [...new Set(done.flatMap((r) => r.connectionErrors))];
+    if (merged.loadLost === undefined) await sampler.sample(Math.max(0, Math.floor(merged.lastReplyUs / 1000 / INTERVAL_MS)));
+    const built = series.build(merged.lastReplyUs / 1000);
+    const { firstSendUs: _first, lastReplyUs: _last, ...rest } = merged;
     return {
-      records,
-      histograms,
-      ...(histogramsRaw ? { histogramsRaw } : {}),
-      counts,
-      durationMs,
+      ...rest,
       startedAt,
       interrupted: signal?.aborted ?? false,
       workers,
-      ...(open && schedule
-        ? {
-            scheduled,
-            dropped,
-            // The target is the schedule's average over the time the run actually sent.
-            targetRate: round1(sentSpanMs > 0 ? (schedule.sendsBy(sentSpanMs) / sentSpanMs) * 1000 : schedule.rateAt(0)),
-            achievedRate: round1(sentSpanMs > 0 ? ((replies - 1) / sentSpanMs) * 1000 : 0),
-          }
-        : {}),
       series: built.series,
       intervals: built.intervals,
-      connectionErrors,
-      ...(done.every((r) => r.lostAllConnections)
-        ? { loadLost: `Redis dropped every load connection ${(durationMs / 1000).toFixed(2)} s into the load (${connectionErrors[0] ?? 'no reason given'}), so it ended early` }
-        : {}),
-      rowsByWorker: done.map((r) => r.records.count),
-      errorReplies: mergeErrorReplies(done.map((r) => r.errorReplies)),
-      reconnects: done.reduce((a, r) => a + r.reconnects, 0),
       refusals: [...refusals.values()],
       ...(busy !== undefined ? { busy } : {}),
-      ...(done.some((r) => r.capped) ? { capped: `stopped after ${records.count.toLocaleString('en-US')} requests, before the planned ${((scenario.duration ?? 0) / 1000).toFixed(0)} s: a duration run records every request to verify it and stops at maxRecords (${scenario.maxRecords.toLocaleString('en-US')}); raise maxRecords if the machine has the memory (tens of bytes per request)` } : {}),
-      ...(crash !== undefined ? { crashed: `${crashed.size || 1} of ${workers} load worker(s) crashed: ${describeCrash(crash)}` } : {}),
+      ...(crash !== undefined ? { crashed: `${crashed || 1} of ${workers} load worker(s) crashed: ${describeCrash(crash)}` } : {}),
     };
   } finally {
-    clearTimeout(sampler);
+    sampler.stop();
     signal?.removeEventListener('abort', onAbort);
-    stop();
     series.destroy();
     if (warmed) await removeWarmUp(admin!, warmKeys);
     admin?.disconnect();
-    for (const { port1 } of ports) port1.close();
     await pool.destroy();
   }
 }
 
+
 /** The crash in one line, with where it happened (the first frame of sellout's own code). */
 function describeCrash(err: Error): string {
   const frame = (err.stack ?? '').split('\n').find((line) => /dist\/src\//.test(line))?.trim();
-  return `${err.message.split('\n')[0]}${frame ? ` (${frame.replace(/^at /, 'at ').replace(/\(?file:\/\/.*?dist\/src\//, '(src/')})` : ''}`;
-}
-
-/** INFO stats rejected_connections: connections refused at maxclients (undefined when INFO is not allowed). */
-async function rejectedConnections(admin: Redis): Promise<number | undefined> {
-  try {
-    const value = parseInfo(await admin.info('stats'))['rejected_connections'];
-    return value === undefined ? undefined : Number(value);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Frees a server stuck in a script that will not finish: SCRIPT KILL until PING answers. Each
- * deduction already pipelined behind the stuck one runs the script again once it is killed, and
- * can be killed only after the server's busy-reply-threshold, so this takes up to that threshold
- * per request that was in flight on the stuck connection; it gives up after a minute.
- */
-async function killBusyScript(endpoint: RedisEndpoint, giveUpMs = 60_000): Promise<string> {
-  const started = Date.now();
-  let kills = 0;
-  let admin: Redis | undefined;
-  try {
-    admin = await connectAdmin(endpoint, 3000, 10_000, false);
-    for (;;) {
-      try {
-        await admin.script('KILL');
-        kills++;
-      } catch (err) {
-        const text = (err as Error).message;
-        if (/UNKILLABLE/.test(text)) {
-          return `the script wrote before it got stuck, so SCRIPT KILL cannot stop it (${text.split('\n')[0]}); only SHUTDOWN NOSAVE can, which sellout does not send to a server it did not start`;
-        }
-      }
-      try {
-        if ((await admin.ping()) === 'PONG') return `sellout sent ${kills} SCRIPT KILL(s) and the server answers again`;
-      } catch {
-        // still busy (BUSY) or not answering yet
-      }
-      if (Date.now() - started > giveUpMs) return `the server was still busy after ${kills} SCRIPT KILL(s) over ${Math.round(giveUpMs / 1000)} s: send SCRIPT KILL until PING answers`;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } catch (err) {
-    return `sellout could not send SCRIPT KILL: ${(err as Error).message.split('\n')[0]}`;
-  } finally {
-    admin?.disconnect();
-  }
-}
-
-function maxSent(records: RequestRecords): number {
-  let max = 0;
-  for (let i = 0; i < records.count; i++) if (records.sentUs[i]! > max) max = records.sentUs[i]!;
-  return max;
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
+  return `${err.message.split('\n')[0]}${frame ? ` (${frame.replace(/\(?file:\/\/.*?dist\/src\//, '(src/')})` : ''}`;
 }

@@ -326,11 +326,13 @@ export class DeductClient {
     this.encodeWith(warm.prefix, 1, warm.sent++);
   }
 
-  private onWarmUpReply(): void {
+  private onWarmUpReply(entry: ErrorReplyEntry | undefined): void {
     const warm = this.warm;
     if (warm === undefined) return;
     warm.answered++;
-    if (warm.sent < warm.rounds) this.sendWarmUp();
+    // A server that refuses (BUSY, OOM, NOPERM, …) is the run's to find and report: stop warming.
+    if (entry?.refusal !== undefined) this.endWarmUp();
+    else if (warm.sent < warm.rounds) this.sendWarmUp();
     else if (warm.answered >= warm.rounds) this.endWarmUp();
   }
 
@@ -471,7 +473,7 @@ export class DeductClient {
     this.head = (at + 1) & (this.cap - 1);
     this.count--;
     if (kind === KIND_WARMUP) {
-      this.onWarmUpReply();
+      this.onWarmUpReply(entry);
       return;
     }
     if (kind === KIND_INTERNAL) {

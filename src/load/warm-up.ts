@@ -10,6 +10,8 @@ import { warmUpJournalKey, warmUpStockKey } from '../keys.js';
 
 /** Deductions each worker sends before t0 (split over its connections). */
 export const WARM_UP_PER_WORKER = 2000;
+/** The warm-up gives up after this long (or timeoutMs, if shorter): it must never hold the run. */
+export const WARM_UP_MAX_MS = 2000;
 /** Stock of a warm-up key: more than any warm-up can take (14 digits: what lua/deduct.lua handles). */
 const WARM_UP_STOCK = '90000000000000';
 

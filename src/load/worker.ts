@@ -6,10 +6,10 @@
 import { initHistograms, encodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { threadClock } from './clock.js';
 import { ErrorReplies, type ErrorReplyEntry } from './error-replies.js';
-import { WARM_UP_PER_WORKER } from './warm-up.js';
+import { WARM_UP_MAX_MS, WARM_UP_PER_WORKER } from './warm-up.js';
 import { planFor } from './plan.js';
 import { CONTROL_ABORT, CONTROL_STOP, recordBuffers, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
-import { Recorder } from './recorder.js';
+import { Recorder } from '../metrics/recorder.js';
 import { DeductClient, Flusher } from './resp.js';
 import { RequestSource } from './source.js';
 import { createExecutor, isOpenModel } from './executors/index.js';
@@ -92,7 +92,14 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
       const { stockKey, journalKey } = task.warmUp;
       const perConnection = Math.max(4, Math.ceil(WARM_UP_PER_WORKER / conns.length));
       const depth = Math.max(1, Math.min(scenario.load.inFlight, 16));
-      await Promise.all(conns.map((c) => c.warmUp(stockKey, journalKey, perConnection, depth)));
+      // Bounded: a script that never finishes (or a server that stalls) must not hold the barrier;
+      // the run then meets the problem and reports it.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(conns.map((c) => c.warmUp(stockKey, journalKey, perConnection, depth))),
+        new Promise((r) => { timer = setTimeout(r, Math.min(WARM_UP_MAX_MS, scenario.timeoutMs)); }),
+      ]);
+      clearTimeout(timer);
     }
     const start = new Promise<number>((resolve) => {
       port.once('message', (message: CoordinatorMessage) => resolve(message.t0));

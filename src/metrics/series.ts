@@ -6,7 +6,7 @@
  */
 import { OUTCOMES, type Outcome } from '../outcomes.js';
 import type { SeriesV1 } from '../summary/summary.js';
-import type { IntervalReport } from '../load/recorder.js';
+import type { IntervalReport } from './recorder.js';
 import { encodeHistogram, newHistogram, type Histogram } from './histogram.js';
 import { addEncoded } from './merge.js';
 

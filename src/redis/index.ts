@@ -202,3 +202,13 @@ export async function serverMarks(admin: Redis): Promise<ServerMarks | undefined
     return undefined;
   }
 }
+
+/** INFO stats rejected_connections: connections refused at maxclients (undefined when INFO is not allowed). */
+export async function rejectedConnections(admin: Redis): Promise<number | undefined> {
+  try {
+    const value = parseInfo(await admin.info('stats'))['rejected_connections'];
+    return value === undefined ? undefined : Number(value);
+  } catch {
+    return undefined;
+  }
+}

@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { TargetError } from '../errors.js';
+import { connectAdmin } from './index.js';
+import type { RedisEndpoint } from './url.js';
 
 export interface LoadedScript {
   readonly sha: string;
@@ -31,4 +33,41 @@ export async function loadScript(redis: Redis, source: string, path: string): Pr
 
 function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
+}
+
+/**
+ * Frees a server stuck in a script that will not finish: SCRIPT KILL until PING answers. Each
+ * deduction already pipelined behind the stuck one runs the script again once it is killed, and
+ * can be killed only after the server's busy-reply-threshold, so this takes up to that threshold
+ * per request that was in flight on the stuck connection; it gives up after a minute.
+ */
+export async function killBusyScript(endpoint: RedisEndpoint, giveUpMs = 60_000): Promise<string> {
+  const started = Date.now();
+  let kills = 0;
+  let admin: Redis | undefined;
+  try {
+    admin = await connectAdmin(endpoint, 3000, 10_000, false);
+    for (;;) {
+      try {
+        await admin.script('KILL');
+        kills++;
+      } catch (err) {
+        const text = (err as Error).message;
+        if (/UNKILLABLE/.test(text)) {
+          return `the script wrote before it got stuck, so SCRIPT KILL cannot stop it (${text.split('\n')[0]}); only SHUTDOWN NOSAVE can, which sellout does not send to a server it did not start`;
+        }
+      }
+      try {
+        if ((await admin.ping()) === 'PONG') return `sellout sent ${kills} SCRIPT KILL(s) and the server answers again`;
+      } catch {
+        // still busy (BUSY) or not answering yet
+      }
+      if (Date.now() - started > giveUpMs) return `the server was still busy after ${kills} SCRIPT KILL(s) over ${Math.round(giveUpMs / 1000)} s: send SCRIPT KILL until PING answers`;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    return `sellout could not send SCRIPT KILL: ${(err as Error).message.split('\n')[0]}`;
+  } finally {
+    admin?.disconnect();
+  }
 }

@@ -1,5 +1,5 @@
 /** What the checks read: Redis's record (snapshot), the client's record (records) and the tallies joining them. */
-import type { RequestRecords } from '../load/records.js';
+import type { RequestRecords } from '../metrics/records.js';
 import type { Snapshot } from './snapshot.js';
 import { buildTally, type Tally } from './tally.js';
 

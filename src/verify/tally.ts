@@ -4,7 +4,7 @@
  * indexed by plan index: a million IDs cost ~25 MB and no object per request.
  */
 import { Code, NOT_SENT } from '../outcomes.js';
-import type { RequestRecords } from '../load/records.js';
+import type { RequestRecords } from '../metrics/records.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface Tally {

@@ -1,6 +1,6 @@
 /** Hand-built snapshots and request records for pure tests of the invariant checks. */
 import { requestIdPrefix } from '../../src/keys.js';
-import { newRecords, reserveRow, type RequestRecords } from '../../src/load/records.js';
+import { newRecords, reserveRow, type RequestRecords } from '../../src/metrics/records.js';
 import { Code, type Outcome } from '../../src/outcomes.js';
 import { addEntry, newJournal, parseStock, type Snapshot } from '../../src/verify/snapshot.js';
 

@@ -26,7 +26,7 @@ function client(r: TestRedis, handler: ReplyHandler) {
   const options = {
     endpoint: { host: r.server.host, port: r.server.port, db: 0, tls: false },
     runId: 'resp', seed: 1, scriptSha: '0'.repeat(40), scriptSource: 'return 1',
-    errors: new ErrorReplies(), reconnectWindowMs: 300, connectTimeoutMs: 1000,
+    errors: new ErrorReplies(), reconnectWindowMs: 300, connectTimeoutMs: 5000,
   };
   return new DeductClient(0, options, handler, new Flusher(), () => 0);
 }

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeHistogram, initHistograms, newHistogram, percentiles, recordUs } from '../../src/metrics/histogram.js';
 import { mergeEncoded } from '../../src/metrics/merge.js';
 import { SeriesBuilder } from '../../src/metrics/series.js';
-import { Recorder } from '../../src/load/recorder.js';
+import { Recorder } from '../../src/metrics/recorder.js';
 import { Code } from '../../src/outcomes.js';
 
 beforeAll(async () => { await initHistograms(); });

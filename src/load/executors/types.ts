@@ -4,7 +4,7 @@
  * from the socket parser to the executor's bookkeeping and the next send, with no promise between.
  */
 import type { Plan } from '../plan.js';
-import type { Recorder } from '../recorder.js';
+import type { Recorder } from '../../metrics/recorder.js';
 import type { DeductClient, Flusher, ReplyHandler } from '../resp.js';
 import type { ErrorReplyEntry } from '../error-replies.js';
 import type { RequestSource } from '../source.js';

@@ -9,9 +9,10 @@
  * models, which also keep the latency from the actual send).
  */
 import { OUTCOMES, type OutcomeCode } from '../outcomes.js';
-import { encodeHistogram, newHistogram, recordUs, type Histogram } from '../metrics/histogram.js';
+import { encodeHistogram, newHistogram, recordUs, type Histogram } from './histogram.js';
 import { newRecords, reserveRow, type RequestRecords } from './records.js';
 
+/** One interval of the per-second series (series.ts counts in milliseconds, the recorder in microseconds). */
 export const INTERVAL_US = 1_000_000;
 
 /** One finished interval of one thread: counts per outcome and encoded histograms (null if empty). */

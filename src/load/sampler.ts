@@ -1,0 +1,110 @@
+/**
+ * Once a second while the load runs, at each interval's end: stock of the busiest SKUs is read
+ * from Redis (the series' stock lines, and the "stock left" of the progress line) and progress is
+ * reported from the workers' shared counters (current, not a second late). A failed sample leaves
+ * a gap; the run goes on.
+ */
+import type { Redis } from 'ioredis';
+import { stockKey } from '../keys.js';
+import { INTERVAL_MS, type SeriesBuilder } from '../metrics/series.js';
+import { emptyCounts, OUTCOMES, type OutcomeCounts } from '../outcomes.js';
+import type { ThreadClock } from './clock.js';
+
+export interface LoadProgress {
+  /** Milliseconds since t0, and the planned duration (null when the run is bounded by requests). */
+  readonly elapsedMs: number;
+  readonly plannedMs: number | null;
+  /** Replies so far and requests planned (null for duration runs). */
+  readonly replies: number;
+  readonly plannedRequests: number | null;
+  /** Replies in the last complete second. */
+  readonly repliesPerSecond: number;
+  readonly okP99Us: number | null;
+  /** Stock left over the sampled SKUs (all of them up to 1000 SKUs), null before the first sample. */
+  readonly stockLeft: number | null;
+  readonly stockSampledSkus: number;
+  readonly counts: OutcomeCounts;
+  readonly dropped: number;
+}
+
+/** SKUs whose stock is summed for the progress line (reading more each second would load the server). */
+const MAX_STOCK_SAMPLE = 1000;
+
+export interface SamplerOptions {
+  readonly admin: Redis | undefined;
+  readonly runId: string;
+  readonly skuCount: number;
+  readonly series: SeriesBuilder;
+  /** Per worker, replies so far per outcome code (Float64Array over shared memory). */
+  readonly liveCounts: readonly Float64Array[];
+  readonly dropped: () => number;
+  readonly plannedMs: number | null;
+  readonly plannedRequests: number | null;
+  readonly onProgress?: ((progress: LoadProgress) => void) | undefined;
+}
+
+export class StockSampler {
+  private readonly sampled: string[];
+  private timer: NodeJS.Timeout | undefined;
+  private n = 0;
+  private last = { replies: 0, atMs: 0 };
+  private stockLeft: number | null = null;
+
+  constructor(private readonly options: SamplerOptions) {
+    this.sampled = Array.from({ length: Math.min(options.skuCount, MAX_STOCK_SAMPLE) }, (_, sku) => stockKey(options.runId, sku));
+  }
+
+  /** Samples at the end of every interval after t0 until stop(). */
+  start(t0: number, clock: ThreadClock): void {
+    const due = t0 + (this.n + 1) * INTERVAL_MS - clock.nowMs();
+    this.timer = setTimeout(() => {
+      const current = this.n++;
+      this.start(t0, clock);
+      void this.sample(current).then(() => this.progress(current, t0, clock));
+    }, Math.max(0, due));
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Reads the sampled SKUs' stock into interval n of the series. */
+  async sample(n: number): Promise<void> {
+    const { admin, series } = this.options;
+    if (admin === undefined) return;
+    try {
+      const values = (await admin.mget(this.sampled)).map((v) => (v !== null && /^-?\d+$/.test(v) ? Number(v) : null));
+      series.setStock(n, series.stockSkus.map((sku) => values[sku] ?? null));
+      this.stockLeft = values.reduce<number>((a, v) => a + (v ?? 0), 0);
+    } catch {
+      // A failed sample leaves a gap in the series; the run goes on.
+    }
+  }
+
+  private progress(current: number, t0: number, clock: ThreadClock): void {
+    const { onProgress, liveCounts, series } = this.options;
+    if (!onProgress) return;
+    const counts = emptyCounts();
+    let replies = 0;
+    OUTCOMES.forEach((o, code) => {
+      for (const view of liveCounts) counts[o] += view[code]!;
+      replies += counts[o];
+    });
+    const elapsedMs = clock.nowMs() - t0;
+    const repliesPerSecond = ((replies - this.last.replies) * 1000) / Math.max(1, elapsedMs - this.last.atMs);
+    this.last = { replies, atMs: elapsedMs };
+    onProgress({
+      elapsedMs: (current + 1) * INTERVAL_MS,
+      plannedMs: this.options.plannedMs,
+      replies,
+      plannedRequests: this.options.plannedRequests,
+      repliesPerSecond,
+      okP99Us: series.latest()?.okP99 ?? null,
+      stockLeft: this.stockLeft,
+      stockSampledSkus: this.sampled.length,
+      counts,
+      dropped: this.options.dropped(),
+    });
+  }
+}
