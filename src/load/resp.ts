@@ -301,6 +301,11 @@ export class DeductClient {
     return false;
   }
 
+  /** Bytes of the output slab this connection holds now (4 KiB while idle; more while it pipelines deeply). */
+  get slabBytes(): number {
+    return this.slab.length;
+  }
+
   /** Send time of the oldest request in flight, or NaN. */
   oldestSentUs(): number {
     return this.count === 0 ? NaN : this.rSent[this.head]!;
@@ -522,11 +527,15 @@ export class DeductClient {
     this.resetOutput();
   }
 
-  /** Unwritten bytes belong to the socket that is gone; a new socket starts with an empty slab. */
+  /**
+   * Unwritten bytes belong to the socket that is gone; a new socket starts with an empty slab of
+   * the smallest size: a deep pipeline grows it again in a few doublings, while a connection that
+   * stays idle after a reconnect does not keep a big one.
+   */
   private resetOutput(): void {
     this.start = this.pos = 0;
     this.dirty = false;
-    if (this.slab.length > SLAB_MAX_KEPT) this.slab = Buffer.allocUnsafeSlow(SLAB_MIN);
+    if (this.slab.length > SLAB_MIN) this.slab = Buffer.allocUnsafeSlow(SLAB_MIN);
   }
 
   /** A new socket starts reading at a reply boundary: nothing of the old one's stream is kept. */
