@@ -40,7 +40,9 @@ export interface ReplyHandler {
   onReconnected(conn: DeductClient): void;
   /**
    * A deduction was refused by the server itself (OOM, NOPERM, BUSY, …), called before its
-   * onReply, so an executor can stop sending before the reply would make it send again.
+   * onReply, so an executor can stop sending before the reply would make it send again. Also
+   * called when the SCRIPT LOAD after a NOSCRIPT is refused (no onReply of its own follows: the
+   * deductions resent behind it are answered NOSCRIPT, an error outcome).
    */
   onRefused(conn: DeductClient, entry: ErrorReplyEntry): void;
 }
@@ -438,7 +440,10 @@ export class DeductClient {
         if (entry !== undefined) this.handshake(new Error(`Redis refused the connection: ${entry.text}`));
         else if (--this.handshakeLeft === 0) this.handshake();
       } else {
+        // SCRIPT LOAD answered. Refused (a user without +script|load, OOM, …), the resends behind
+        // it get NOSCRIPT again: say why, as for a refused deduction (the run names the target).
         this.scriptLoadPending = false;
+        if (entry?.refusal !== undefined) this.handler.onRefused(this, entry);
       }
       return;
     }
