@@ -34,6 +34,8 @@ import { newRecords } from './load/records.js';
 export interface RunOptions {
   /** `redis://…`, `docker`, or undefined for the embedded redis-server. */
   readonly redis?: string | undefined;
+  /** PEM text of the CA that signed a `rediss://` server's certificate (the CLI's `--tls-ca FILE`). */
+  readonly tlsCa?: string | undefined;
   /** Keep the run's keys in Redis afterwards (they are deleted by default). */
   readonly keep?: boolean;
   /** Aborting stops the load; what ran is still verified and reported as interrupted. */
@@ -68,7 +70,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   await initHistograms();
   const stage = options.onStage ?? (() => {});
   stage('target');
-  const target = await openTarget({ redis: options.redis });
+  const target = await openTarget({ redis: options.redis, tlsCa: options.tlsCa });
   const runId = newRunId();
   let seeded = false;
   let cleanup: Cleanup | undefined;
