@@ -92,7 +92,7 @@ describe('output slabs are sized to need (real redis-server)', () => {
         await until(`${sent} replies`, () => replies === sent);
         expect(c.slabBytes, 'kept while the connection stays up').toBe(grown);
         const reconnects = reconnected;
-        await redis.client.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+        await redis.client.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
         await until('the reconnect', () => reconnected === reconnects + 1);
         expect(c.slabBytes, `after pipelining ${depth} deep and a reconnect`).toBe(4 * KiB);
       }
