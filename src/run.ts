@@ -34,6 +34,8 @@ import { newRecords } from './metrics/records.js';
 export interface RunOptions {
   /** `redis://…`, `docker`, or undefined for the embedded redis-server. */
   readonly redis?: string | undefined;
+  /** PEM text of the CA that signed a `rediss://` server's certificate (the CLI's `--tls-ca FILE`). */
+  readonly tlsCa?: string | undefined;
   /** Keep the run's keys in Redis afterwards (they are deleted by default). */
   readonly keep?: boolean;
   /** Aborting stops the load; what ran is still verified and reported as interrupted. */
@@ -68,7 +70,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   await initHistograms();
   const stage = options.onStage ?? (() => {});
   stage('target');
-  const target = await openTarget({ redis: options.redis });
+  const target = await openTarget({ redis: options.redis, tlsCa: options.tlsCa });
   const runId = newRunId();
   let seeded = false;
   let cleanup: Cleanup | undefined;
@@ -234,6 +236,11 @@ function refusalProblems(load: LoadResult): string[] {
       ? `Redis answered BUSY: the script ran longer than the server's busy-reply-threshold (lua-time-limit), so sellout stopped the load${load.busy ? `; ${load.busy}` : ''}`
       : `Redis refused ${count.toLocaleString('en-US')} deduction(s) outright: ${reply}`;
     problems.push(what);
+  }
+  // Refusals of what the load needs besides deductions (a SCRIPT LOAD after NOSCRIPT, say): the
+  // deductions then fail with their own error, the refusal is the cause.
+  for (const { reply } of load.refusals) {
+    if (!load.errorReplies.some((e) => e.reply === reply)) problems.push(`Redis refused a command the load needed: ${reply}`);
   }
   return problems;
 }

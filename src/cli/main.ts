@@ -62,13 +62,14 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('run a scenario against Redis, verify the invariants and write a report')
     .argument('<scenario>', 'scenario YAML file')
     .option('--redis <url|docker>', 'redis://[user:pass@]host:port[/db], rediss://…, or "docker" (default: start a private redis-server from PATH)')
+    .option('--tls-ca <file>', 'PEM file of the CA that signed the server\'s certificate, for a rediss:// server with a private CA')
     .option('--script <path>', 'Lua script to run (shorthand for --set script=PATH)')
     .option('--set <path=value>', 'override a scenario key, value parsed as YAML (repeatable)', (value: string, acc: string[]) => [...acc, value], [] as string[])
     .option('--out <dir>', 'report directory (default: reports/<UTC time>-<name>/)')
     .option('--keep', 'keep the run\'s keys in Redis afterwards')
     .option('--quiet', 'print only the summary')
     .option('--no-thresholds', 'do not evaluate the scenario\'s thresholds (exit 4 never happens)')
-    .action(async (file: string, options: { redis?: string; script?: string; set: string[]; out?: string; keep?: boolean; quiet?: boolean; thresholds?: boolean }) => {
+    .action(async (file: string, options: { redis?: string; tlsCa?: string; script?: string; set: string[]; out?: string; keep?: boolean; quiet?: boolean; thresholds?: boolean }) => {
       let runKeys: string | undefined;
       const { signal, hardSignal } = interruptControllers(() => runKeys);
       setExit(await runCommand(file, options, {

@@ -40,7 +40,9 @@ export interface ReplyHandler {
   onReconnected(conn: DeductClient): void;
   /**
    * A deduction was refused by the server itself (OOM, NOPERM, BUSY, …), called before its
-   * onReply, so an executor can stop sending before the reply would make it send again.
+   * onReply, so an executor can stop sending before the reply would make it send again. Also
+   * called when the SCRIPT LOAD after a NOSCRIPT is refused (no onReply of its own follows: the
+   * deductions resent behind it are answered NOSCRIPT, an error outcome).
    */
   onRefused(conn: DeductClient, entry: ErrorReplyEntry): void;
 }
@@ -73,6 +75,11 @@ export interface DeductClientOptions {
   readonly reconnectWindowMs?: number;
   /** The error replies of this connection's worker, shared by its connections. */
   readonly errors?: ErrorReplies;
+  /**
+   * Opens the byte stream to the server (default: a TCP or TLS socket to `endpoint`). A seam for
+   * the parser's tests, which hand replies to the client split exactly where they want.
+   */
+  readonly openSocket?: (endpoint: RedisEndpoint) => Socket;
 }
 
 const CRLF = Buffer.from('\r\n');
@@ -133,18 +140,26 @@ export class DeductClient {
   private rIntended = new Float64Array(64);
   private rSent = new Float64Array(64);
 
-  // Reply parsing: bytes of an incomplete reply carried over to the next chunk. A big reply
-  // arrives in many chunks: they are collected in a list and joined once the reply is complete
-  // (`carryNeed` bytes), not re-concatenated on every chunk.
+  // Reply parsing. The bytes of a reply cut off by the end of a chunk are carried over to the next
+  // one. A big reply arrives in many chunks: they are collected in a list and joined once the reply
+  // can be complete (`carryNeed` bytes, or for a cut line a chunk holding its line feed), never
+  // re-concatenated on every chunk. An array reply (an error outcome: its contents are not kept)
+  // is skipped element by element as it arrives: `skipLeft` holds the elements left at each open
+  // level, and only an element cut off is carried.
   private carry: Buffer[] = [];
   private carryBytes = 0;
   private carryNeed = 0;
+  private skipLeft: number[] = [];
+  /** Where the reply (or array element) an Incomplete parse stopped at starts. */
+  private cutAt = 0;
   private readonly errors: ErrorReplies;
   private scriptLoadPending = false;
   /** sellout closed this connection for good: no reconnect. */
   private closing = false;
   private handshake: ((err?: Error) => void) | undefined;
   private handshakeLeft = 0;
+  /** Why the socket a reconnect had just opened was dropped again (see `lost`). */
+  private lostWhileRestarting: string | undefined;
 
   constructor(id: number, options: DeductClientOptions, handler: ReplyHandler, flusher: Flusher, now: () => number) {
     this.id = id;
@@ -187,16 +202,10 @@ export class DeductClient {
         }
       };
       const timer = setTimeout(() => done(new Error(`no answer to the connection setup within ${timeoutMs} ms`)), timeoutMs);
-      const socket = endpoint.tls
-        ? tlsConnect({
-            host: endpoint.host,
-            port: endpoint.port,
-            ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }),
-            ...(endpoint.ca !== undefined ? { ca: endpoint.ca } : {}),
-          })
-        : netConnect({ host: endpoint.host, port: endpoint.port });
+      const socket = this.options.openSocket !== undefined ? this.options.openSocket(endpoint) : openSocket(endpoint);
       this.socket = socket;
       this.resetOutput();
+      this.resetInput();
       socket.setNoDelay(true);
       // Events of a socket this client already dropped (before a reconnect) must not touch the new one.
       socket.on('data', (chunk: Buffer) => { if (this.socket === socket) this.onData(chunk); });
@@ -270,9 +279,13 @@ export class DeductClient {
     for (;;) {
       if (this.closing) break;
       try {
+        this.lostWhileRestarting = undefined;
         await this.connect();
-        back = true;
-        break;
+        if (this.socket !== undefined) {
+          back = true;
+          break;
+        }
+        lastError = this.lostWhileRestarting ?? 'the connection was lost right after its setup';
       } catch (err) {
         lastError = (err as Error).message;
       }
@@ -340,6 +353,11 @@ export class DeductClient {
     const warm = this.warm;
     this.warm = undefined;
     warm?.done();
+  }
+
+  /** Bytes of the output slab this connection holds now (4 KiB while idle; more while it pipelines deeply). */
+  get slabBytes(): number {
+    return this.slab.length;
   }
 
   /** Send time of the oldest request in flight, or NaN. */
@@ -465,7 +483,7 @@ export class DeductClient {
   private complete(code: OutcomeCode, value: number, nowUs: number, entry: ErrorReplyEntry | undefined): void {
     if (this.count === 0) {
       // A reply nobody asked for: the stream is out of step, so nothing after it can be trusted.
-      this.lost('protocol error: a reply arrived with no request in flight');
+      this.protocolError('a reply arrived with no request in flight');
       return;
     }
     const at = this.head;
@@ -481,7 +499,10 @@ export class DeductClient {
         if (entry !== undefined) this.handshake(new Error(`Redis refused the connection: ${entry.text}`));
         else if (--this.handshakeLeft === 0) this.handshake();
       } else {
+        // SCRIPT LOAD answered. Refused (a user without +script|load, OOM, …), the resends behind
+        // it get NOSCRIPT again: say why, as for a refused deduction (the run names the target).
         this.scriptLoadPending = false;
+        if (entry?.refusal !== undefined) this.handler.onRefused(this, entry);
       }
       return;
     }
@@ -509,8 +530,25 @@ export class DeductClient {
 
   /** The server or the network ended the connection: reopen it (unless sellout is closing it). */
   private lost(reason: string): void {
-    if (this.closing || this.restarting) return;
+    if (this.closing) return;
+    if (this.restarting) {
+      // The socket restart() has just opened (its setup answered, restart() not yet resumed) is
+      // unusable already: drop it, and restart() counts the attempt as failed and tries again.
+      const socket = this.socket;
+      this.socket = undefined;
+      this.alive = false;
+      this.lostWhileRestarting = reason;
+      socket?.destroy();
+      this.resetInput();
+      return;
+    }
     void this.restart(reason);
+  }
+
+  /** The byte stream is not a RESP2 reply stream in step with the requests: fail the setup, or reopen. */
+  private protocolError(what: string): void {
+    if (this.handshake !== undefined) this.handshake(new Error(`protocol error during the connection setup: ${what}`));
+    else this.lost(`protocol error: ${what}`);
   }
 
   private fail(reason: string, reconnecting = false): void {
@@ -519,8 +557,7 @@ export class DeductClient {
     const socket = this.socket;
     this.socket = undefined;
     socket?.destroy();
-    this.carry = [];
-    this.carryBytes = this.carryNeed = 0;
+    this.resetInput();
     if (!wasAlive) {
       if (this.closing) this.handler = DETACHED;
       return;
@@ -556,11 +593,22 @@ export class DeductClient {
     this.resetOutput();
   }
 
-  /** Unwritten bytes belong to the socket that is gone; a new socket starts with an empty slab. */
+  /**
+   * Unwritten bytes belong to the socket that is gone; a new socket starts with an empty slab of
+   * the smallest size: a deep pipeline grows it again in a few doublings, while a connection that
+   * stays idle after a reconnect does not keep a big one.
+   */
   private resetOutput(): void {
     this.start = this.pos = 0;
     this.dirty = false;
-    if (this.slab.length > SLAB_MAX_KEPT) this.slab = Buffer.allocUnsafeSlow(SLAB_MIN);
+    if (this.slab.length > SLAB_MIN) this.slab = Buffer.allocUnsafeSlow(SLAB_MIN);
+  }
+
+  /** A new socket starts reading at a reply boundary: nothing of the old one's stream is kept. */
+  private resetInput(): void {
+    if (this.carryBytes > 0) this.carry = [];
+    this.carryBytes = this.carryNeed = 0;
+    if (this.skipLeft.length > 0) this.skipLeft = [];
   }
 
   // ---- reply parsing --------------------------------------------------------------------------
@@ -568,24 +616,29 @@ export class DeductClient {
   private onData(chunk: Buffer): void {
     let buf = chunk;
     if (this.carryBytes > 0) {
-      // Part of a reply is waiting: collect chunks until the reply can be complete, then join once.
+      // Part of a reply is waiting: collect chunks until it can be complete, then join once.
       this.carry.push(chunk);
       this.carryBytes += chunk.length;
-      if (this.carryBytes < this.carryNeed) return;
+      if (this.carryNeed === NEED_LINE_END ? chunk.indexOf(10) < 0 : this.carryBytes < this.carryNeed) return;
       buf = Buffer.concat(this.carry, this.carryBytes);
       this.carry = [];
       this.carryBytes = this.carryNeed = 0;
     }
     const nowUs = this.now();
     const end = buf.length;
+    // A reply can make this client drop its socket and open another one (a protocol error):
+    // what is left of this chunk belongs to the old socket and is not parsed.
+    const socket = this.socket;
     let p = 0;
-    while (p < end && this.socket !== undefined) {
-      const next = this.parseOne(buf, p, end, nowUs);
+    while (p < end && this.socket === socket && socket !== undefined) {
+      const next = this.skipLeft.length > 0 ? this.skipArray(buf, p, end, nowUs) : this.parseOne(buf, p, end, nowUs);
       if (next === Parse.Incomplete) {
-        const rest = Buffer.from(buf.subarray(p, end));
-        this.carry = [rest];
-        this.carryBytes = rest.length;
-        this.carryNeed = bytesNeeded(rest);
+        if (this.cutAt < end) {
+          const rest = Buffer.from(buf.subarray(this.cutAt, end));
+          this.carry = [rest];
+          this.carryBytes = rest.length;
+          this.carryNeed = bytesNeeded(rest);
+        }
         break;
       }
       p = next;
@@ -593,7 +646,7 @@ export class DeductClient {
     this.flusher.flush();
   }
 
-  /** Parses one reply at p; returns the position after it, or Incomplete. */
+  /** Parses one reply at p; returns the position after it, or Incomplete (with `cutAt` set). */
   private parseOne(buf: Buffer, p: number, end: number, nowUs: number): number {
     const type = buf[p]!;
     if (type === 58 /* ':' */) {
@@ -602,18 +655,23 @@ export class DeductClient {
       if (buf[q] === 45) { negative = true; q++; }
       let value = 0;
       for (;;) {
-        if (q >= end) return Parse.Incomplete;
+        if (q >= end) { this.cutAt = p; return Parse.Incomplete; }
         const c = buf[q]!;
         if (c === 13) break;
         value = value * 10 + (c - 48);
         q++;
       }
-      if (q + 1 >= end) return Parse.Incomplete;
+      if (q + 1 >= end) { this.cutAt = p; return Parse.Incomplete; }
       this.complete(Code.ok, negative ? -value : value, nowUs, undefined);
       return q + 2;
     }
+    if (type !== 45 && type !== 43 && type !== 36 && type !== 42) {
+      // Not a RESP2 reply: the stream is out of step, or not Redis. The type byte alone says so.
+      this.protocolError(`unexpected reply type byte ${describeByte(type)}`);
+      return end;
+    }
     const lineEnd = findCr(buf, p + 1, end);
-    if (lineEnd < 0 || lineEnd + 1 >= end) return Parse.Incomplete;
+    if (lineEnd < 0 || lineEnd + 1 >= end) { this.cutAt = p; return Parse.Incomplete; }
     if (type === 45 /* '-' */) {
       const entry = this.errors.lookup(buf, p + 1, lineEnd);
       this.complete(entry.code, NaN, nowUs, entry);
@@ -631,31 +689,76 @@ export class DeductClient {
         return lineEnd + 2;
       }
       const after = lineEnd + 2 + len + 2;
-      if (after > end) return Parse.Incomplete;
+      if (after > end) { this.cutAt = p; return Parse.Incomplete; }
       // SCRIPT LOAD answers the SHA as a bulk string; a script may answer its stock as one too.
-      const text = len <= 20 ? buf.toString('latin1', lineEnd + 2, lineEnd + 2 + len) : '';
-      const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
-      this.complete(Number.isFinite(value) ? Code.ok : Code.error, value, nowUs, undefined);
+      const value = len <= 20 ? integerText(buf, lineEnd + 2, lineEnd + 2 + len) : NaN;
+      this.complete(value === value ? Code.ok : Code.error, value, nowUs, undefined);
       return after;
     }
-    if (type === 42 /* '*' */) {
-      const after = skipValue(buf, p, end);
-      if (after === Parse.Incomplete) return Parse.Incomplete;
+    // '*': an array breaks the contract (an error outcome); skip it as its elements arrive.
+    const n = parseIntAt(buf, p + 1, lineEnd);
+    if (n <= 0) {
       this.complete(Code.error, NaN, nowUs, undefined);
-      return after;
+      return lineEnd + 2;
     }
-    this.lost(`protocol error: unexpected reply type byte ${type}`);
-    return end;
+    this.skipLeft.push(n);
+    return this.skipArray(buf, lineEnd + 2, end, nowUs);
   }
+
+  /**
+   * Skips the elements of the array reply being read (`skipLeft`: elements left per open level)
+   * and completes it after the last one; Incomplete (with `cutAt` at the element cut off) when the
+   * chunk ends first. Nothing of an element is kept once it is skipped.
+   */
+  private skipArray(buf: Buffer, p: number, end: number, nowUs: number): number {
+    const left = this.skipLeft;
+    while (left.length > 0) {
+      const top = left.length - 1;
+      if (left[top] === 0) {
+        left.pop();
+        continue;
+      }
+      const lineEnd = p < end ? findCr(buf, p + 1, end) : -1;
+      if (lineEnd < 0 || lineEnd + 1 >= end) { this.cutAt = p; return Parse.Incomplete; }
+      const type = buf[p];
+      let next = lineEnd + 2;
+      if (type === 36 /* '$' */) {
+        const len = parseIntAt(buf, p + 1, lineEnd);
+        if (len >= 0) next += len + 2;
+        if (next > end) { this.cutAt = p; return Parse.Incomplete; }
+      }
+      left[top]!--;
+      if (type === 42 /* '*' */) {
+        const n = parseIntAt(buf, p + 1, lineEnd);
+        if (n > 0) left.push(n);
+      }
+      p = next;
+    }
+    this.complete(Code.error, NaN, nowUs, undefined);
+    return p;
+  }
+}
+
+function openSocket(endpoint: RedisEndpoint): Socket {
+  if (!endpoint.tls) return netConnect({ host: endpoint.host, port: endpoint.port });
+  return tlsConnect({
+    host: endpoint.host,
+    port: endpoint.port,
+    ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }),
+    ...(endpoint.ca !== undefined ? { ca: endpoint.ca } : {}),
+  });
 }
 
 /** A handler for a connection sellout closed for good: late events of it go nowhere. */
 const DETACHED: ReplyHandler = { onReply() {}, onClosed() {}, onReconnected() {}, onRefused() {} };
 
+/** `carryNeed` of a cut line: the next chunk holding a line feed (LF), wherever it is. */
+const NEED_LINE_END = -1;
+
 /**
- * How many bytes the incomplete reply at the start of `rest` needs before parsing it again is
- * worth it: exact for a bulk string whose header arrived (a big reply is joined once, not on every
- * chunk), otherwise one more byte.
+ * What the reply (or array element) cut off at the start of `rest` waits for before parsing it
+ * again is worth it: the exact size of a bulk string whose header arrived (a big reply is joined
+ * once, not on every chunk), else the line feed that ends its cut line (`NEED_LINE_END`).
  */
 export function bytesNeeded(rest: Buffer): number {
   if (rest[0] === 36) {
@@ -665,7 +768,7 @@ export function bytesNeeded(rest: Buffer): number {
       if (len >= 0) return lineEnd + 2 + len + 2;
     }
   }
-  return rest.length + 1;
+  return NEED_LINE_END;
 }
 
 function findCr(buf: Buffer, from: number, end: number): number {
@@ -682,28 +785,25 @@ function parseIntAt(buf: Buffer, from: number, to: number): number {
   return negative ? -v : v;
 }
 
-/** Skips one complete RESP value of any type (arrays nest); Incomplete when it is cut off. */
-function skipValue(buf: Buffer, p: number, end: number): number {
-  if (p >= end) return Parse.Incomplete;
-  const lineEnd = findCr(buf, p + 1, end);
-  if (lineEnd < 0 || lineEnd + 1 >= end) return Parse.Incomplete;
-  const type = buf[p];
-  if (type === 36) {
-    const len = parseIntAt(buf, p + 1, lineEnd);
-    if (len < 0) return lineEnd + 2;
-    const after = lineEnd + 2 + len + 2;
-    return after > end ? Parse.Incomplete : after;
+/** The integer written in buf[from, to) (optional '-', then at least one digit, nothing else), or NaN. */
+function integerText(buf: Buffer, from: number, to: number): number {
+  let p = from;
+  const negative = buf[p] === 45;
+  if (negative) p++;
+  if (p >= to) return NaN;
+  let v = 0;
+  for (; p < to; p++) {
+    const d = buf[p]! - 48;
+    if (d < 0 || d > 9) return NaN;
+    v = v * 10 + d;
   }
-  if (type === 42) {
-    const n = parseIntAt(buf, p + 1, lineEnd);
-    let q = lineEnd + 2;
-    for (let i = 0; i < n; i++) {
-      q = skipValue(buf, q, end);
-      if (q === Parse.Incomplete) return Parse.Incomplete;
-    }
-    return q;
-  }
-  return lineEnd + 2;
+  return negative ? -v : v;
+}
+
+/** A reply type byte for an error message: `0x21 (!)`, the character only when printable. */
+function describeByte(byte: number): string {
+  const hex = `0x${byte.toString(16).padStart(2, '0')}`;
+  return byte >= 0x21 && byte <= 0x7e ? `${hex} (${String.fromCharCode(byte)})` : hex;
 }
 
 function digitCount(n: number): number {

@@ -8,7 +8,7 @@ import { trackReconnects } from './retry.js';
 import { TargetError } from '../errors.js';
 import { startContainerRedis } from './container.js';
 import { startLocalRedis } from './local.js';
-import { endpointUrl, parseRedisUrl, type RedisEndpoint } from './url.js';
+import { checkTlsCaTarget, endpointUrl, parseRedisUrl, type RedisEndpoint } from './url.js';
 
 export type TargetKind = 'embedded' | 'url' | 'docker';
 
@@ -30,12 +30,15 @@ export interface OpenTargetOptions {
   /** `redis://…`, `rediss://…`, `docker`, or undefined for the embedded redis-server. */
   readonly redis?: string | undefined;
   readonly connectTimeoutMs?: number;
+  /** PEM text of the CA that signed a `rediss://` server's certificate (`--tls-ca FILE`); a usage error for any other target. */
+  readonly tlsCa?: string | undefined;
 }
 
 export async function openTarget(options: OpenTargetOptions = {}): Promise<Target> {
   let endpoint: RedisEndpoint;
   let kind: TargetKind;
   let stopServer: () => Promise<void> = async () => {};
+  if (options.tlsCa !== undefined) checkTlsCaTarget(options.redis);
   if (options.redis === undefined) {
     const local = await startLocalRedis();
     endpoint = { host: local.host, port: local.port, db: 0, tls: false };
@@ -48,6 +51,8 @@ export async function openTarget(options: OpenTargetOptions = {}): Promise<Targe
     stopServer = container.stop;
   } else {
     endpoint = parseRedisUrl(options.redis);
+    // Admin and load connections alike verify the server against this CA (src/load/resp.ts).
+    if (options.tlsCa !== undefined) endpoint = { ...endpoint, ca: options.tlsCa };
     kind = 'url';
   }
   try {
@@ -97,6 +102,9 @@ function clientOptions(endpoint: RedisEndpoint, connectTimeoutMs: number, comman
   } as const;
 }
 
+/** Node's TLS error codes for a server certificate no trusted CA vouches for. */
+const UNTRUSTED_CERTIFICATE = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT']);
+
 /** Admin commands get this long to answer (a frozen server fails the run instead of hanging it). */
 export const ADMIN_COMMAND_TIMEOUT_MS = 5000;
 
@@ -127,7 +135,11 @@ export async function connectAdmin(endpoint: RedisEndpoint, connectTimeoutMs = 3
       ? 'give the password in the URL, or in SELLOUT_REDIS_PASSWORD to keep it off the command line'
       : message.startsWith('WRONGPASS')
         ? 'check the user name and the password (in the URL, SELLOUT_REDIS_PASSWORD or REDISCLI_AUTH)'
-        : 'check --redis (or SELLOUT_REDIS_URL / REDIS_URL), or drop it to use the embedded redis-server';
+        : UNTRUSTED_CERTIFICATE.has(cause.code ?? '')
+          ? endpoint.ca === undefined
+            ? 'the server\'s certificate is not signed by a CA this machine trusts: give that CA\'s PEM file with --tls-ca FILE'
+            : 'the CA given with --tls-ca did not sign the server\'s certificate'
+          : 'check --redis (or SELLOUT_REDIS_URL / REDIS_URL), or drop it to use the embedded redis-server';
     throw new TargetError(`cannot connect to Redis at ${endpointUrl(endpoint)}: ${reason}`, hint);
   }
   return redis;

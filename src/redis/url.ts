@@ -58,6 +58,20 @@ export function parseRedisUrl(text: string, source = '--redis'): RedisEndpoint {
   };
 }
 
+/**
+ * A CA for TLS (`--tls-ca`) only means something for a TLS target: anything else is a usage error
+ * naming what the target is, rather than a CA silently ignored.
+ * @param redis a URL, `docker`, or undefined for the embedded redis-server (as openTarget takes it).
+ */
+export function checkTlsCaTarget(redis: string | undefined): void {
+  const what = redis === undefined
+    ? 'the embedded redis-server (no --redis)'
+    : redis === 'docker'
+      ? '--redis docker'
+      : parseRedisUrl(redis).tls ? undefined : 'a redis:// URL';
+  if (what !== undefined) throw new UsageError(`--tls-ca needs a TLS target (a rediss:// URL), got ${what}`, 'give the server as --redis rediss://host:port');
+}
+
 /** The endpoint as a URL safe to print or store: the password becomes `***`. */
 export function endpointUrl(endpoint: RedisEndpoint): string {
   const auth = endpoint.password !== undefined ? `${encodeURIComponent(endpoint.username ?? '')}:***@` : endpoint.username ? `${encodeURIComponent(endpoint.username)}@` : '';

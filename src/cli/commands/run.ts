@@ -2,6 +2,7 @@
  * `sellout run <scenario>`: load, run, evaluate the thresholds, write the report directory, print
  * the summary, pick the exit code (from the one verdict every report shows).
  */
+import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { formatSummary } from '../../report/console.js';
 import { renderOutputs } from '../../report/registry.js';
@@ -9,13 +10,15 @@ import { formatThresholds, formatVerdictLine } from '../../report/thresholds-con
 import { runScenario } from '../../run.js';
 import { loadScenario, parseOverride } from '../../scenario/load.js';
 import { environment } from '../environment.js';
-import { ExitCode, TargetError } from '../../errors.js';
-import { chooseRedis } from '../../redis/url.js';
+import { ExitCode, TargetError, UsageError } from '../../errors.js';
+import { checkTlsCaTarget, chooseRedis } from '../../redis/url.js';
 import { defaultReportDir, discardReportDir, prepareReportDir, writeReport } from '../output.js';
 import { progressLine } from '../progress.js';
 
 export interface RunCommandOptions {
   redis?: string;
+  /** --tls-ca: PEM file of the CA that signed a rediss:// server's certificate. */
+  tlsCa?: string;
   script?: string;
   set: string[];
   out?: string;
@@ -47,6 +50,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   const scenario = loadScenario(file, { overrides });
   // The target URL (flag or environment) is checked before anything is created.
   const redis = chooseRedis(options.redis, io.env ?? process.env);
+  const tlsCa = options.tlsCa !== undefined ? readTlsCa(options.tlsCa, redis.redis) : undefined;
   // Checked before the load: a finished run must not be lost to an unusable --out.
   const out = prepareReportDir(options.out ?? defaultReportDir(scenario.name));
   const dir = out.dir;
@@ -55,6 +59,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   try {
     run = await runScenario(scenario, {
       redis: redis.redis,
+      ...(tlsCa !== undefined ? { tlsCa } : {}),
       keep: options.keep ?? false,
       signal: io.signal,
       ...(io.hardSignal ? { hardSignal: io.hardSignal } : {}),
@@ -94,3 +99,30 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   }
   return exitCode;
 }
+
+/** Largest --tls-ca file read: a CA bundle is a few hundred KiB at most. */
+const TLS_CA_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The PEM text of `--tls-ca FILE`, checked before anything is created: the target must be TLS and
+ * the file a readable PEM certificate; each problem is one line, exit 2.
+ */
+function readTlsCa(file: string, redis: string | undefined): string {
+  checkTlsCaTarget(redis);
+  let text: string;
+  try {
+    const bytes = readFileSync(file);
+    if (bytes.length > TLS_CA_MAX_BYTES) throw new UsageError(`--tls-ca ${file}: expected a PEM certificate file, got ${bytes.length.toLocaleString('en-US')} bytes (more than 4 MiB)`);
+    text = bytes.toString('utf8');
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
+    throw new UsageError(`--tls-ca ${file}: cannot read it (${why})`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new UsageError(`--tls-ca ${file}: expected a PEM certificate (-----BEGIN CERTIFICATE-----), found none`);
+  }
+  return text;
+}
+
