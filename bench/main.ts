@@ -20,9 +20,9 @@ import { redisBenchmarkVersion } from './lib/redis-benchmark.js';
 import { ROOT, startBenchServer, type BenchServer } from './lib/server.js';
 import { fmt } from './lib/stats.js';
 import { formatTable, type FailedPart, type Row } from './lib/table.js';
-import { measureMemory, memoryRows } from './memory.js';
-import { measureThroughput, throughputRows, type ThroughputResults } from './throughput.js';
-import { measureWholeRuns, wholeRunRows } from './whole-run.js';
+import { measureMemory, memoryNotes, memoryRows, type MemoryResults } from './memory.js';
+import { measureThroughput, THROUGHPUT_NOTES, throughputRows, type ThroughputResults } from './throughput.js';
+import { measureWholeRuns, WHOLE_RUN_NOTES, wholeRunRows } from './whole-run.js';
 
 const fail = (message: string, code: number): never => {
   process.stderr.write(`bench: ${message}\n`);
@@ -66,8 +66,10 @@ async function main(): Promise<number> {
   const rows: Row[] = [];
   const failed: FailedPart[] = [];
   const attempt = async (target: string, what: string, run: () => Promise<void>) => {
+    const t0 = performance.now();
     try {
       await run();
+      process.stderr.write(`bench: ${what}: ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
     } catch (err) {
       if (interrupted()) throw err;
       failed.push({ target, what, error: firstLine(err) });
@@ -75,6 +77,7 @@ async function main(): Promise<number> {
     }
   };
   let throughput: ThroughputResults | undefined;
+  let memory: MemoryResults | undefined;
   try {
     if (knobs.parts.has('throughput')) {
       await attempt('1-4', 'throughput, tail, 1x1, open loop', async () => {
@@ -91,7 +94,8 @@ async function main(): Promise<number> {
     }
     if (knobs.parts.has('memory')) {
       await attempt('5', 'memory per request, duration run', async () => {
-        rows.push(...memoryRows(await measureMemory(bench, knobs), knobs));
+        memory = await measureMemory(bench, knobs);
+        rows.push(...memoryRows(memory, knobs));
       });
     }
   } finally {
@@ -105,11 +109,15 @@ async function main(): Promise<number> {
   const withTargets = rows.filter((r) => r.met !== null);
   const out = [
     '',
-    `sellout ${version} bench: ${knobs.rounds} interleaved round(s) (memory: ${knobs.memoryRounds}), ${minutes.toFixed(1)} min; ${availableParallelism()} cores (${cpu}), ${fmt(totalmem() / 1024 ** 3, 1)} GB, node ${process.version}, redis-server ${serverVersion}, ${referenceVersion ?? 'no redis-benchmark'}`,
+    `sellout ${version} bench: ${knobs.rounds} interleaved round(s) (whole runs: ${knobs.wholeRounds}, memory: ${knobs.memoryRounds}), ${minutes.toFixed(1)} min; ${availableParallelism()} cores (${cpu}), ${fmt(totalmem() / 1024 ** 3, 1)} GB, node ${process.version}, redis-server ${serverVersion}, ${referenceVersion ?? 'no redis-benchmark'}`,
     'Cells: median of the rounds [min–max]. ratio = sellout / reference per round (paired: both ran back to back in that round), its median [min–max]; met? judges the medians.',
     'The machine may be shared with other work: compare ratios, not absolute figures, and expect spread.',
     '',
     formatTable(rows, failed),
+    '',
+    ...(knobs.parts.has('throughput') ? THROUGHPUT_NOTES : []),
+    ...(knobs.parts.has('memory') ? memoryNotes(memory) : []),
+    ...(knobs.parts.has('whole') ? WHOLE_RUN_NOTES : []),
     '',
     `targets met: ${withTargets.filter((r) => r.met).length} of ${withTargets.length}${failed.length ? `; ${failed.length} part(s) FAILED to run (above)` : ''}`,
     ...failed.map((f) => `FAILED ${f.target} ${f.what}: ${f.error}`),

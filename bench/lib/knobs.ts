@@ -34,7 +34,8 @@ export interface Knobs {
   /** The open loop: constant rate (per second) and how long. */
   readonly openRate: number;
   readonly openSeconds: number;
-  /** `sellout run` children of targets 6 and 7: requests, and SKUs of the many-SKU side. */
+  /** `sellout run` children of targets 6 and 7: rounds (each a minute or so), requests, and SKUs of the many-SKU side. */
+  readonly wholeRounds: number;
   readonly wholeRequests: number;
   readonly manySkus: number;
   /** Memory per request: the big and the small closed run, and how many rounds of the pair. */
@@ -50,8 +51,12 @@ export interface Knobs {
 
 export function readKnobs(): Knobs {
   const workers = readInt('BENCH_WORKERS', 0, 0);
+  const rounds = readInt('BENCH_ROUNDS', 5, 1);
   const knobs: Knobs = {
-    rounds: readInt('BENCH_ROUNDS', 5, 1),
+    rounds,
+    // A round of whole runs takes about a minute on 2 cores (the 100k-SKU run dominates): three
+    // by default keeps `npm run bench` near ten minutes.
+    wholeRounds: readInt('BENCH_WHOLE_ROUNDS', Math.min(rounds, 3), 1),
     requests: readInt('BENCH_REQUESTS', 400_000, 1000),
     requests1x1: readInt('BENCH_REQUESTS_1X1', 20_000, 1000),
     openRate: readInt('BENCH_OPEN_RATE', 20_000, 1),
@@ -76,7 +81,7 @@ export const KNOB_HELP = [
   'BENCH_REQUESTS (400000)     requests per 50x16 run (redis-benchmark, sellout, ioredis)',
   'BENCH_REQUESTS_1X1 (20000)  requests per 1x1 run',
   'BENCH_OPEN_RATE (20000), BENCH_OPEN_SECONDS (5)  the open loop',
-  'BENCH_WHOLE_REQUESTS (300000), BENCH_SKUS (100000)  the whole `sellout run` children (targets 6, 7)',
+  'BENCH_WHOLE_ROUNDS (min(BENCH_ROUNDS, 3)), BENCH_WHOLE_REQUESTS (300000), BENCH_SKUS (100000)  the whole `sellout run` children (targets 6, 7)',
   'BENCH_MEMORY_REQUESTS (3000000), BENCH_MEMORY_SMALL (100000), BENCH_MEMORY_ROUNDS (1)  memory per request',
   'BENCH_DURATION_S (30; 0 skips)  the duration run for RSS growth per minute',
   'BENCH_WORKERS (sellout default)  load workers of every sellout run',
