@@ -1,174 +1,248 @@
 /**
- * `npm run bench`: sellout's load engine against redis-benchmark on one fresh redis-server, with
- * the same script (lua/deduct.lua via EVALSHA), the same key layout (one SKU whose stock never
- * runs out), the same connections and pipeline depth, interleaved A B A B so that noise from
- * other work on the machine hits both sides alike. Prints every figure and the ratios
- * sellout / redis-benchmark:
- *  - throughput at 50 connections x 16 in flight (redis-benchmark -c 50 -P 16);
- *  - p50 latency at 1 connection x 1 in flight;
- *  - CPU time of the load generator per deduction (user+sys / requests);
- *  - the server's share of one core during each run (INFO cpu): when it is near 100%, Redis is
- *    the bottleneck, not the load generator.
- * sellout's CPU is measured in this process around driveLoad (all its threads), so it covers the
- * load itself and not setup or verification; redis-benchmark's is its child user+sys (bash `times`).
+ * Targets 1-4 of the engine issue, measured in this process on the bench's one redis-server, in
+ * interleaved rounds: each round runs, back to back,
+ *   redis-benchmark 50x16 | sellout 50x16 | ioredis 50x16 | redis-benchmark 1x1 | sellout 1x1 | sellout open loop
+ * so noise from other work on the machine hits every side alike, and every figure is reported as
+ * the median of the rounds with its min–max (never a side's best round).
  *
- * Options (env): BENCH_ROUNDS (3), BENCH_REQUESTS (400000, the 50x16 runs), BENCH_REQUESTS_1X1 (20000).
+ * Every run: FLUSHALL, SCRIPT LOAD lua/deduct.lua, one SKU whose stock never runs out, EVALSHA
+ * with quantity 1 and a fresh request ID per request.
+ *  - sellout: driveLoad (src/load/coordinator.ts, the engine's public entry), closed model with
+ *    `connections` x `inFlight`, or constant-rate for the open loop. Client CPU: process.cpuUsage
+ *    around driveLoad (all threads: the coordinator and the load workers, worker start included),
+ *    per reply or over the wall time (cores).
+ *  - redis-benchmark: -c 50 -P 16 / -c 1 -P 1, see lib/redis-benchmark.ts.
+ *  - ioredis: 50 clients with enableAutoPipelining, 16 requests outstanding on each (a loop per
+ *    slot that sends its next EVALSHA when the previous reply comes), latency recorded per request
+ *    in the same HdrHistogram settings as sellout's; this is what a hand-written hot path must beat.
+ *  - Server share of a core: the server's used_cpu_user+sys (INFO cpu) before and after, over the
+ *    time the load ran (sellout: first send to last reply; redis-benchmark: requests / its rate;
+ *    ioredis: the wall time of the loop).
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { driveLoad } from '../src/load/coordinator.js';
-import { initHistograms, percentiles } from '../src/metrics/histogram.js';
-import { parseScenario } from '../src/scenario/load.js';
-import { startLocalRedis } from '../src/redis/local.js';
-import { scriptSha } from '../src/redis/script.js';
 import { journalKey, stockKey } from '../src/keys.js';
-import { parseInfo } from '../src/redis/index.js';
+import { driveLoad } from '../src/load/coordinator.js';
+import { initHistograms, newHistogram, percentiles, recordUs, type LatencyPercentiles } from '../src/metrics/histogram.js';
+import { Code } from '../src/outcomes.js';
+import { parseScenario } from '../src/scenario/load.js';
+import type { Knobs } from './lib/knobs.js';
+import { runRedisBenchmark, type ReferenceResult } from './lib/redis-benchmark.js';
+import { NEVER_SELLS_OUT, ROOT, SCRIPT_PATH, SCRIPT_SHA, SCRIPT_SOURCE, type BenchServer } from './lib/server.js';
+import { fmt, median } from './lib/stats.js';
+import { ratiosOf, type Row } from './lib/table.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
-const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 400_000);
-const REQUESTS_1X1 = Number(process.env['BENCH_REQUESTS_1X1'] ?? 20_000);
 const RUN_ID = 'bench';
-const STOCK = 10_000_000_000_000; // never sells out
+const STOCK_KEY = stockKey(RUN_ID, 0);
+const JOURNAL_KEY = journalKey(RUN_ID, 0);
+/** The issue's open loop: connections of sellout's default scenario. */
+const OPEN_CONNECTIONS = 10;
 
-interface Figure {
-  throughput: number;
-  p50Us: number;
-  cpuUsPerRequest: number;
-  serverCore: number;
-  requests: number;
+export interface ReferenceArm extends ReferenceResult {
+  readonly serverCore: number;
 }
 
-async function serverCpuSeconds(admin: Redis): Promise<number> {
-  const info = parseInfo(await admin.info('cpu'));
-  return Number(info['used_cpu_user'] ?? 0) + Number(info['used_cpu_sys'] ?? 0);
+export interface SelloutArm {
+  readonly replies: number;
+  readonly rps: number;
+  readonly ok: LatencyPercentiles;
+  /** Open loop: ok latency from the actual send (`ok` is from the intended send). */
+  readonly okRaw?: LatencyPercentiles;
+  /** process.cpuUsage around driveLoad, per reply (us) and over its wall time (cores). */
+  readonly cpuUsPerReply: number;
+  readonly cpuCores: number;
+  /** Between the first and the last progress tick (about once a second): the steady state without worker start. */
+  readonly steadyCores: number | undefined;
+  readonly serverCore: number;
+  readonly dropped: number;
+  readonly achievedRate: number | undefined;
 }
 
-async function prepare(admin: Redis, source: string): Promise<void> {
-  await admin.flushall(); // our own server, started by this script
-  await admin.script('LOAD', source);
-  await admin.set(stockKey(RUN_ID, 0), String(STOCK));
+export interface IoredisArm {
+  readonly rps: number;
+  readonly ok: LatencyPercentiles;
+  readonly cpuUsPerReply: number;
+  readonly serverCore: number;
 }
 
-function runRedisBenchmark(port: number, sha: string, connections: number, pipeline: number, requests: number): Promise<{ rps: number; p50Us: number; cpuSeconds: number }> {
-  const args = [
-    '-h', '127.0.0.1', '-p', String(port), '-c', String(connections), '-P', String(pipeline), '-n', String(requests),
-    '-r', '100000000', '--csv',
-    'EVALSHA', sha, '2', stockKey(RUN_ID, 0), journalKey(RUN_ID, 0), '1', 'req:__rand_int__:__rand_int__',
-  ];
-  // bash's `times` prints the children's user and sys CPU time after redis-benchmark exits.
-  const script = `redis-benchmark ${args.map((a) => `'${a}'`).join(' ')}; times`;
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('close', (code) => {
-      const row = out.split('\n').find((l) => l.startsWith('"EVALSHA'));
-      if (code !== 0 || !row) return reject(new Error(`redis-benchmark failed (${code}): ${err || out}`));
-      const cells = row.split(',').map((c) => Number(c.replace(/"/g, '')));
-      // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",…
-      const times = out.trim().split('\n').at(-1)!.trim().split(/\s+/);
-      const seconds = (t: string) => { const m = /^(\d+)m([\d.]+)s$/.exec(t); return m ? Number(m[1]) * 60 + Number(m[2]) : NaN; };
-      resolve({ rps: cells[1]!, p50Us: cells[4]! * 1000, cpuSeconds: seconds(times[0]!) + seconds(times[1]!) });
-    });
-  });
+export interface ThroughputResults {
+  readonly rb50: ReferenceArm[];
+  readonly so50: SelloutArm[];
+  readonly io50: IoredisArm[];
+  readonly rb1: ReferenceArm[];
+  readonly so1: SelloutArm[];
+  readonly open: SelloutArm[];
 }
 
-async function runSellout(port: number, source: string, connections: number, inFlight: number, requests: number, workers?: number) {
+async function seed(bench: BenchServer): Promise<void> {
+  await bench.reset();
+  await bench.admin.set(STOCK_KEY, String(NEVER_SELLS_OUT));
+}
+
+async function referenceArm(bench: BenchServer, connections: number, pipeline: number, requests: number): Promise<ReferenceArm> {
+  await seed(bench);
+  const cpu0 = await bench.cpuSeconds();
+  const r = await runRedisBenchmark(bench.server.port, { sha: SCRIPT_SHA, stockKey: STOCK_KEY, journalKey: JOURNAL_KEY, connections, pipeline, requests });
+  const serverCpu = (await bench.cpuSeconds()) - cpu0;
+  return { ...r, serverCore: serverCpu / (requests / r.rps) };
+}
+
+type SelloutLoad =
+  | { readonly model: 'closed'; readonly connections: number; readonly inFlight: number; readonly requests: number }
+  | { readonly model: 'constant-rate'; readonly rate: number; readonly seconds: number };
+
+async function selloutArm(bench: BenchServer, load: SelloutLoad, workers: number | undefined): Promise<SelloutArm> {
+  await seed(bench);
+  const w = workers ? `, workers: ${workers}` : '';
   const yaml = [
     'name: bench',
-    'script: lua/deduct.lua',
-    `skus: {count: 1, stock: ${STOCK}}`,
-    `requests: ${requests}`,
-    `load: {model: closed, connections: ${connections}, inFlight: ${inFlight}${workers ? `, workers: ${workers}` : ''}}`,
+    `script: ${JSON.stringify(SCRIPT_PATH)}`,
+    `skus: {count: 1, stock: ${NEVER_SELLS_OUT}}`,
+    load.model === 'closed' ? `requests: ${load.requests}` : `duration: ${load.seconds}s`,
+    load.model === 'closed'
+      ? `load: {model: closed, connections: ${load.connections}, inFlight: ${load.inFlight}${w}}`
+      : `load: {model: constant-rate, rate: ${load.rate}, connections: ${OPEN_CONNECTIONS}${w}}`,
   ].join('\n');
   const scenario = parseScenario(yaml, join(ROOT, 'bench', 'bench.yaml'), { cwd: ROOT });
-  if (scenario.scriptSource !== source) throw new Error('the scenario did not load lua/deduct.lua');
-  const cpuBefore = process.cpuUsage();
-  const load = await driveLoad({ scenario, endpoint: { host: '127.0.0.1', port, db: 0, tls: false }, runId: RUN_ID, scriptSha: scriptSha(source) });
-  const cpu = process.cpuUsage(cpuBefore);
-  const p50Us = percentiles(load.histograms[0]!).p50;
-  for (const h of [...load.histograms, ...(load.histogramsRaw ?? [])]) h.destroy();
-  const replies = load.records.count;
-  if (load.counts.ok !== requests) throw new Error(`sellout: expected ${requests} ok replies, got ${JSON.stringify(load.counts)}`);
-  return { rps: (replies / load.durationMs) * 1000, p50Us, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
-}
-
-function best(figures: Figure[], key: keyof Figure, lowest: boolean): number {
-  const values = figures.map((f) => f[key]);
-  return lowest ? Math.min(...values) : Math.max(...values);
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
-async function main(): Promise<void> {
-  await initHistograms();
-  const source = readFileSync(join(ROOT, 'lua', 'deduct.lua'), 'utf8');
-  const sha = scriptSha(source);
-  const server = await startLocalRedis();
-  const admin = new Redis({ host: server.host, port: server.port, lazyConnect: true });
-  await admin.connect();
-  const workers = process.env['BENCH_WORKERS'] ? Number(process.env['BENCH_WORKERS']) : undefined;
-  const rb: Figure[] = [];
-  const so: Figure[] = [];
-  try {
-    process.stderr.write(`bench: redis-server on port ${server.port}; ${ROUNDS} rounds, ${REQUESTS} requests at 50x16, ${REQUESTS_1X1} at 1x1\n`);
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const side of ['redis-benchmark', 'sellout'] as const) {
-        const figure: Partial<Figure> = {};
-        for (const shape of ['50x16', '1x1'] as const) {
-          const [c, p, n] = shape === '50x16' ? [50, 16, REQUESTS] : [1, 1, REQUESTS_1X1];
-          await prepare(admin, source);
-          const cpu0 = await serverCpuSeconds(admin);
-          const wall0 = performance.now();
-          const r = side === 'redis-benchmark' ? await runRedisBenchmark(server.port, sha, c, p, n) : await runSellout(server.port, source, c, p, n, workers);
-          const serverCpu = (await serverCpuSeconds(admin)) - cpu0;
-          // Over the time the load ran (requests / rate), not process startup: the server idles then.
-          const loadS = Math.min(n / r.rps, (performance.now() - wall0) / 1000);
-          if (shape === '50x16') {
-            figure.throughput = r.rps;
-            figure.cpuUsPerRequest = (r.cpuSeconds / n) * 1e6;
-            figure.serverCore = serverCpu / loadS;
-            figure.requests = n;
-          } else {
-            figure.p50Us = r.p50Us;
-          }
-        }
-        (side === 'sellout' ? so : rb).push(figure as Figure);
-        process.stderr.write(
-          `round ${round} ${side.padEnd(15)} 50x16 ${Math.round(figure.throughput!).toLocaleString('en-US').padStart(8)}/s  ` +
-            `cpu ${figure.cpuUsPerRequest!.toFixed(2)} us/req  server ${(figure.serverCore! * 100).toFixed(0)}% of a core  ` +
-            `1x1 p50 ${figure.p50Us!.toFixed(0)} us\n`,
-        );
-      }
-    }
-  } finally {
-    admin.disconnect();
-    await server.stop();
+  if (scenario.scriptSource !== SCRIPT_SOURCE) throw new Error('the bench scenario did not load lua/deduct.lua');
+  const ticks: { atMs: number; cpuUs: number }[] = [];
+  const cpuNow = () => { const c = process.cpuUsage(); return c.user + c.system; };
+  const serverCpu0 = await bench.cpuSeconds();
+  const wall0 = performance.now();
+  const cpu0 = cpuNow();
+  const result = await driveLoad({
+    scenario,
+    endpoint: { host: bench.server.host, port: bench.server.port, db: 0, tls: false },
+    runId: RUN_ID,
+    scriptSha: SCRIPT_SHA,
+    onProgress: () => { ticks.push({ atMs: performance.now(), cpuUs: cpuNow() }); },
+  });
+  const cpuUs = cpuNow() - cpu0;
+  const wallMs = performance.now() - wall0;
+  const serverCpu = (await bench.cpuSeconds()) - serverCpu0;
+  const ok = percentiles(result.histograms[Code.ok]!);
+  const okRaw = result.histogramsRaw ? percentiles(result.histogramsRaw[Code.ok]!) : undefined;
+  for (const h of [...result.histograms, ...(result.histogramsRaw ?? [])]) h.destroy();
+  const replies = result.records.count;
+  if (result.counts.ok !== replies || (load.model === 'closed' && replies !== load.requests)) {
+    throw new Error(`sellout ${load.model}: expected every request to deduct, got ${JSON.stringify(result.counts)}${result.connectionErrors[0] ? ` (${result.connectionErrors[0]})` : ''}`);
   }
-  const row = (name: string, a: number, b: number, unit: string, digits = 0) =>
-    `${name.padEnd(34)} ${a.toFixed(digits).padStart(10)} ${b.toFixed(digits).padStart(10)}  ${unit.padEnd(6)} ${(b / a).toFixed(2)}x`;
-  const lines = [
-    '',
-    `best of ${ROUNDS} interleaved rounds (medians below); the machine may be shared with other work`,
-    `${'figure'.padEnd(34)} ${'redis-bm'.padStart(10)} ${'sellout'.padStart(10)}  ${'unit'.padEnd(6)} sellout/redis-benchmark`,
-    row('throughput 50x16 (higher is better)', best(rb, 'throughput', false), best(so, 'throughput', false), '/s'),
-    row('p50 at 1x1 (lower is better)', best(rb, 'p50Us', true), best(so, 'p50Us', true), 'us'),
-    row('client CPU per deduction', best(rb, 'cpuUsPerRequest', true), best(so, 'cpuUsPerRequest', true), 'us', 2),
-    row('server core share during 50x16', best(rb, 'serverCore', false), best(so, 'serverCore', false), 'core', 2),
-    `medians: throughput ${median(rb.map((f) => f.throughput)).toFixed(0)} vs ${median(so.map((f) => f.throughput)).toFixed(0)}/s; ` +
-      `p50 ${median(rb.map((f) => f.p50Us)).toFixed(0)} vs ${median(so.map((f) => f.p50Us)).toFixed(0)} us; ` +
-      `cpu ${median(rb.map((f) => f.cpuUsPerRequest)).toFixed(2)} vs ${median(so.map((f) => f.cpuUsPerRequest)).toFixed(2)} us/req`,
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  const first = ticks[0];
+  const last = ticks.at(-1);
+  return {
+    replies,
+    rps: (replies / result.durationMs) * 1000,
+    ok,
+    ...(okRaw ? { okRaw } : {}),
+    cpuUsPerReply: cpuUs / replies,
+    cpuCores: cpuUs / 1000 / wallMs,
+    steadyCores: first && last && last.atMs - first.atMs > 500 ? (last.cpuUs - first.cpuUs) / 1000 / (last.atMs - first.atMs) : undefined,
+    serverCore: serverCpu / (result.durationMs / 1000),
+    dropped: result.dropped ?? 0,
+    achievedRate: result.achievedRate,
+  };
 }
 
-await main();
+async function ioredisArm(bench: BenchServer, clients: number, depth: number, requests: number): Promise<IoredisArm> {
+  await seed(bench);
+  const conns = Array.from({ length: clients }, () => new Redis({ host: bench.server.host, port: bench.server.port, enableAutoPipelining: true, lazyConnect: true, maxRetriesPerRequest: 0 }));
+  const histogram = newHistogram();
+  try {
+    await Promise.all(conns.map((c) => c.connect()));
+    let next = 0;
+    let failures = 0;
+    let firstError = '';
+    const serverCpu0 = await bench.cpuSeconds();
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    const slot = async (c: Redis) => {
+      while (next < requests) {
+        const i = next++;
+        const sent = performance.now();
+        try {
+          await c.evalsha(SCRIPT_SHA, 2, STOCK_KEY, JOURNAL_KEY, 1, `io-${i}`);
+        } catch (err) {
+          failures++;
+          firstError ||= (err as Error).message;
+        }
+        recordUs(histogram, (performance.now() - sent) * 1000);
+      }
+    };
+    await Promise.all(conns.flatMap((c) => Array.from({ length: depth }, () => slot(c))));
+    const wallS = (performance.now() - wall0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const serverCpu = (await bench.cpuSeconds()) - serverCpu0;
+    if (failures > 0) throw new Error(`ioredis arm: ${failures} of ${requests} EVALSHA failed: ${firstError}`);
+    return { rps: requests / wallS, ok: percentiles(histogram), cpuUsPerReply: (cpu.user + cpu.system) / requests, serverCore: serverCpu / wallS };
+  } finally {
+    histogram.destroy();
+    for (const c of conns) c.disconnect();
+  }
+}
+
+const log = (text: string) => process.stderr.write(`${text}\n`);
+
+export async function measureThroughput(bench: BenchServer, knobs: Knobs): Promise<ThroughputResults> {
+  await initHistograms();
+  const results: ThroughputResults = { rb50: [], so50: [], io50: [], rb1: [], so1: [], open: [] };
+  const { requests: n, requests1x1: n1, workers } = knobs;
+  log(`throughput: ${knobs.rounds} interleaved rounds; ${fmt(n)} requests at 50x16, ${fmt(n1)} at 1x1, open loop ${fmt(knobs.openRate)}/s for ${knobs.openSeconds} s`);
+  for (let round = 1; round <= knobs.rounds; round++) {
+    const rb50 = await referenceArm(bench, 50, 16, n);
+    results.rb50.push(rb50);
+    log(`  round ${round} redis-benchmark 50x16 ${fmt(rb50.rps).padStart(8)}/s  p99 ${fmt(rb50.p99Us)} us  p99.9 ${fmt(rb50.p999Us)} us  client ${((rb50.cpuSeconds / n) * 1e6).toFixed(2)} us/req  server ${(rb50.serverCore * 100).toFixed(0)}% of a core`);
+    const so50 = await selloutArm(bench, { model: 'closed', connections: 50, inFlight: 16, requests: n }, workers);
+    results.so50.push(so50);
+    log(`  round ${round} sellout         50x16 ${fmt(so50.rps).padStart(8)}/s  p99 ${fmt(so50.ok.p99)} us  p99.9 ${fmt(so50.ok.p999)} us  client ${so50.cpuUsPerReply.toFixed(2)} us/req  server ${(so50.serverCore * 100).toFixed(0)}% of a core`);
+    const io50 = await ioredisArm(bench, 50, 16, n);
+    results.io50.push(io50);
+    log(`  round ${round} ioredis         50x16 ${fmt(io50.rps).padStart(8)}/s  p99 ${fmt(io50.ok.p99)} us  p99.9 ${fmt(io50.ok.p999)} us  client ${io50.cpuUsPerReply.toFixed(2)} us/req  server ${(io50.serverCore * 100).toFixed(0)}% of a core`);
+    const rb1 = await referenceArm(bench, 1, 1, n1);
+    results.rb1.push(rb1);
+    const so1 = await selloutArm(bench, { model: 'closed', connections: 1, inFlight: 1, requests: n1 }, workers);
+    results.so1.push(so1);
+    log(`  round ${round} 1x1: redis-benchmark p50 ${fmt(rb1.p50Us)} p99 ${fmt(rb1.p99Us)} p99.9 ${fmt(rb1.p999Us)} us | sellout p50 ${fmt(so1.ok.p50)} p99 ${fmt(so1.ok.p99)} p99.9 ${fmt(so1.ok.p999)} us`);
+    const open = await selloutArm(bench, { model: 'constant-rate', rate: knobs.openRate, seconds: knobs.openSeconds }, workers);
+    results.open.push(open);
+    log(
+      `  round ${round} open loop ${fmt(knobs.openRate)}/s: achieved ${fmt(open.achievedRate ?? NaN)}/s, dropped ${fmt(open.dropped)}, ok p99 ${fmt(open.ok.p99)} us (from the actual send ${fmt(open.okRaw?.p99 ?? NaN)} us), ` +
+        `client ${open.cpuCores.toFixed(3)} core around driveLoad, ${open.steadyCores?.toFixed(3) ?? '?'} core steady (between progress ticks), server ${(open.serverCore * 100).toFixed(0)}% of a core`,
+    );
+  }
+  return results;
+}
+
+export const THROUGHPUT_NOTES = [
+  '1-3 ref redis-benchmark: -c 50 -P 16 or -c 1 -P 1, the same EVALSHA and keys; its p50/p99 from its summary, p99.9 from its',
+  '    percentile distribution (first line whose cumulative count reaches 99.9%); its client CPU is its user+sys (bash times).',
+  '1   ref ioredis: 50 clients with enableAutoPipelining, 16 requests outstanding each, in the bench process.',
+  '1   sellout: driveLoad in the bench process; client CPU = process.cpuUsage around driveLoad (all threads, worker start',
+  '    included) per reply. Server share of a core = INFO cpu (user+sys) delta over the load time.',
+  '3   1x1 runs start a fresh connection (and for sellout a fresh worker) each: warm-up is in the tail on purpose.',
+  '4   constant-rate for BENCH_OPEN_SECONDS; CPU = process.cpuUsage around driveLoad / its wall time (cores). redis-benchmark',
+  '    has no rate limit, so the CPU has no reference, and the p99 (from the intended send) is compared with sellout\'s own',
+  '    closed 1x1 ok p99 in the same round.',
+];
+
+export function throughputRows(r: ThroughputResults, knobs: Knobs): Row[] {
+  const ratioMedian = (row: Pick<Row, 'reference' | 'sellout'>) => median(ratiosOf(row));
+  const p999 = { reference: r.rb50.map((x) => x.p999Us), sellout: r.so50.map((x) => x.ok.p999) };
+  const warm = { reference: r.rb1.map((x) => x.p999Us), sellout: r.so1.map((x) => x.ok.p999) };
+  const openTail = { reference: r.so1.map((x) => x.ok.p99), sellout: r.open.map((x) => x.ok.p99) };
+  const openCores = r.open.map((x) => x.cpuCores);
+  return [
+    { target: '1', figure: 'throughput 50x16, ref redis-benchmark', unit: '/s', digits: 0, reference: r.rb50.map((x) => x.rps), sellout: r.so50.map((x) => x.rps), goal: 'higher is better', met: null },
+    { target: '1', figure: 'throughput 50x16, ref ioredis autopipelining', unit: '/s', digits: 0, reference: r.io50.map((x) => x.rps), sellout: r.so50.map((x) => x.rps), goal: 'higher is better', met: null },
+    { target: '1', figure: 'server share of a core 50x16, ref redis-benchmark', unit: 'core', digits: 2, reference: r.rb50.map((x) => x.serverCore), sellout: r.so50.map((x) => x.serverCore), goal: '~1: server-bound', met: null },
+    { target: '1', figure: 'server share of a core 50x16, ref ioredis', unit: 'core', digits: 2, reference: r.io50.map((x) => x.serverCore), sellout: r.so50.map((x) => x.serverCore), goal: '~1: server-bound', met: null },
+    { target: '1', figure: 'client CPU per request 50x16, ref redis-benchmark', unit: 'us', digits: 2, reference: r.rb50.map((x) => (x.cpuSeconds / x.requests) * 1e6), sellout: r.so50.map((x) => x.cpuUsPerReply), goal: 'lower is better', met: null },
+    { target: '1', figure: 'client CPU per request 50x16, ref ioredis', unit: 'us', digits: 2, reference: r.io50.map((x) => x.cpuUsPerReply), sellout: r.so50.map((x) => x.cpuUsPerReply), goal: 'lower is better', met: null },
+    { target: '2', figure: 'ok p99 50x16, ref redis-benchmark', unit: 'us', digits: 0, reference: r.rb50.map((x) => x.p99Us), sellout: r.so50.map((x) => x.ok.p99), goal: 'lower is better', met: null },
+    { target: '2', figure: 'ok p99.9 50x16, ref redis-benchmark', unit: 'us', digits: 0, ...p999, goal: '<= 1.2x ref', met: ratioMedian(p999) <= 1.2 },
+    { target: '3', figure: 'ok p50 1x1, ref redis-benchmark', unit: 'us', digits: 0, reference: r.rb1.map((x) => x.p50Us), sellout: r.so1.map((x) => x.ok.p50), goal: 'lower is better', met: null },
+    { target: '3', figure: 'ok p99.9 1x1 (warm-up), ref redis-benchmark', unit: 'us', digits: 0, ...warm, goal: '<= 2x ref', met: ratioMedian(warm) <= 2 },
+    { target: '4', figure: `open loop ${fmt(knobs.openRate)}/s: sellout CPU (no ref)`, unit: 'core', digits: 3, reference: null, sellout: openCores, goal: '<= 0.15 core', met: median(openCores) <= 0.15 },
+    { target: '4', figure: `open loop ${fmt(knobs.openRate)}/s: server share of a core`, unit: 'core', digits: 2, reference: null, sellout: r.open.map((x) => x.serverCore), goal: 'reported', met: null },
+    { target: '4', figure: 'open-loop ok p99, ref sellout closed 1x1 p99', unit: 'us', digits: 0, ...openTail, goal: '<= 3x ref', met: ratioMedian(openTail) <= 3 },
+  ];
+}
