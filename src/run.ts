@@ -12,6 +12,7 @@ import { relative } from 'node:path';
 import { newRunId } from './keys.js';
 import { driveLoad, LoadRefusedError, resolveWorkers, type LoadProgress, type LoadResult } from './load/coordinator.js';
 import { encodeHistogram, initHistograms, newHistogram, percentiles } from './metrics/histogram.js';
+import { INTERVAL_MS } from './metrics/interval.js';
 import { OUTCOMES, type Outcome } from './outcomes.js';
 import { latencyByOutcome, statusOf, SUMMARY_VERSION, type SummaryV1, type VerdictV1 } from './summary/summary.js';
 import type { Scenario } from './scenario/load.js';
@@ -263,7 +264,7 @@ function emptyLoad(startedAt: Date, workers: number): LoadResult {
     startedAt,
     interrupted: false,
     workers,
-    series: { intervalMs: 1000, t: [], replies: {}, p50: {}, p99: {}, max: {}, stock: [] },
+    series: { intervalMs: INTERVAL_MS, t: [], replies: {}, p50: {}, p99: {}, max: {}, stock: [] },
     intervals: [],
     connectionErrors: [],
     rowsByWorker: [],

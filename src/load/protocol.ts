@@ -16,7 +16,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorReplyCount, RefusalCode } from './error-replies.js';
 import type { RequestRecords } from './records.js';
-import type { IntervalReport } from './recorder.js';
+import type { IntervalReport } from '../metrics/interval.js';
 import type { Scenario } from '../scenario/load.js';
 import type { RedisEndpoint } from '../redis/url.js';
 

@@ -10,17 +10,8 @@
  */
 import { OUTCOMES, type OutcomeCode } from '../outcomes.js';
 import { encodeHistogram, newHistogram, recordUs, type Histogram } from '../metrics/histogram.js';
+import { INTERVAL_US, type IntervalReport } from '../metrics/interval.js';
 import { newRecords, reserveRow, type RequestRecords } from './records.js';
-
-export const INTERVAL_US = 1_000_000;
-
-/** One finished interval of one thread: counts per outcome and encoded histograms (null if empty). */
-export interface IntervalReport {
-  /** Interval number: it covers [n, n+1) seconds after t0, by reply time. */
-  readonly n: number;
-  readonly counts: number[];
-  readonly encoded: (string | null)[];
-}
 
 export class Recorder {
   /** Whole-run latency from the intended send (== the actual send in the closed model). */
