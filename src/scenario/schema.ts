@@ -4,7 +4,7 @@
  * Error text is written as "expected …" so that `load.ts` can print `file: path: expected …, got …`.
  */
 import { z } from 'zod';
-import { parseDurationMs } from './duration.js';
+import { parseDurationMs } from '../duration.js';
 import { parseThresholds } from '../thresholds/parse.js';
 import { validateLoadModel } from '../load/executors/index.js';
 
