@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { parseDurationMs } from '../duration.js';
 import { parseThresholds } from '../thresholds/parse.js';
-import { validateLoadModel } from '../load/executors/index.js';
+import { validateLoadModel } from './load-models/index.js';
 
 const MAX_STOCK = 99_999_999_999_999; // 14 digits: the widest integer lua/deduct.lua handles exactly
 const MAX_QUANTITY = 0xffffffff; // per-request records keep quantities in a Uint32Array
