@@ -3,6 +3,6 @@ export { runScenario, type RunOptions, type RunOutput, type IntervalHistogram, t
 export { loadScenario, parseScenario, parseOverride, type Scenario, type Override } from './scenario/load.js';
 export type { ScenarioConfig } from './scenario/schema.js';
 export type { SummaryV1, RunStatus, SkuSummary } from './summary/summary.js';
-export type { InvariantResult, InvariantStatus } from './verify/invariants.js';
+export type { InvariantResult, InvariantStatus } from './summary/summary.js';
 export { ExitCode, SelloutError, UsageError, ScenarioError, TargetError } from './errors.js';
 export { OUTCOMES, type Outcome } from './outcomes.js';

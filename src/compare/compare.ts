@@ -8,10 +8,10 @@
  * not grow at all.
  */
 import { parseLatencyUs } from '../duration.js';
-import type { SummaryV1 } from '../summary/summary.js';
+import type { SummaryV1, ThresholdUnit as Unit } from '../summary/summary.js';
 import { formatValue } from '../thresholds/evaluate.js';
 import type { Outcome } from '../outcomes.js';
-import { parseMetric, type Unit } from '../thresholds/parse.js';
+import { parseMetric } from '../thresholds/parse.js';
 
 /**
  * Which way is better. `neutral`: the figure is set by the workload, not by the quality of what

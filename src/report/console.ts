@@ -1,9 +1,8 @@
 /** The console summary of a run, as a string (the CLI prints it). */
 import { OUTCOMES } from '../outcomes.js';
 import { COVERAGE_COUNTS, type CoverageV1 } from '../summary/coverage.js';
-import type { SummaryV1 } from '../summary/summary.js';
+import type { InvariantResult, SummaryV1 } from '../summary/summary.js';
 import { verdictOf } from '../summary/verdict.js';
-import type { InvariantResult } from '../verify/invariants.js';
 
 const MARK = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;
 

@@ -7,6 +7,7 @@
 import { parseLatencyUs } from '../duration.js';
 import { OUTCOMES, type Outcome } from '../outcomes.js';
 import { COVERAGE_COUNTS, type CoverageCount } from '../summary/coverage.js';
+import type { ThresholdUnit as Unit } from '../summary/summary.js';
 
 export const OPERATORS = ['<=', '>=', '==', '!=', '<', '>'] as const;
 export type Operator = (typeof OPERATORS)[number];
@@ -27,8 +28,6 @@ export type Metric =
   | { kind: 'outcome'; outcome: Outcome }
   /** A count of summary.json's `coverage`, e.g. `coverage.partialBoundary: "> 0"` requires the run to reach that boundary. */
   | { kind: 'coverage'; count: CoverageCount };
-
-export type Unit = 'us' | 'per_s' | 'count' | 'share';
 
 export interface Threshold {
   /** The metric name as written, e.g. `latency.ok.p99`. */

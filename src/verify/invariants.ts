@@ -9,13 +9,13 @@
  * them as well would report one fault twice.
  */
 import { prepare, type VerifyContext, type VerifyInput } from './context.js';
-import type { InvariantResult } from './result.js';
+import type { InvariantResult } from '../summary/summary.js';
 import { checkAtMostOnce, checkDurability, checkNoEmptyPass, checkNoLostAck, checkNoUnexpected, checkRealTimeOrder } from './request-checks.js';
 import { checkBoundedJournal, checkBounds, checkChain, checkConservation, checkNoUndersell, checkWellFormed } from './stock-checks.js';
 
 export type { VerifyContext, VerifyInput } from './context.js';
 export { prepare } from './context.js';
-export { MAX_EXAMPLES, type InvariantResult, type InvariantStatus } from './result.js';
+export { MAX_EXAMPLES } from './result.js';
 export * from './request-checks.js';
 export * from './stock-checks.js';
 

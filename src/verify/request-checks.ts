@@ -7,7 +7,8 @@
 import { requestId } from '../keys.js';
 import { Code, NOT_SENT, OUTCOMES } from '../outcomes.js';
 import { timesKept, type VerifyContext } from './context.js';
-import { Examples, journalId, plural, skipped, verdict, type InvariantResult } from './result.js';
+import type { InvariantResult } from '../summary/summary.js';
+import { Examples, journalId, plural, skipped, verdict } from './result.js';
 import { isRecovered, journalRowIn } from './tally.js';
 
 const outcomeName = (code: number) => (code === NOT_SENT ? 'not sent' : OUTCOMES[code] ?? `code ${code}`);

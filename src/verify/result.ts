@@ -4,28 +4,8 @@
  * examples are sentences, and `violations` carries the exact count the examples are cut from.
  */
 import { requestId } from '../keys.js';
+import type { InvariantResult } from '../summary/summary.js';
 import type { Snapshot } from './snapshot.js';
-
-export type InvariantStatus = 'pass' | 'fail' | 'skipped';
-
-export interface InvariantResult {
-  readonly name: string;
-  readonly status: InvariantStatus;
-  readonly description: string;
-  readonly expected: string;
-  readonly actual: string;
-  /** How many offending requests, entries or SKUs were found (examples holds at most MAX_EXAMPLES). */
-  readonly violations?: number;
-  /** Up to MAX_EXAMPLES offending request IDs or SKUs, each a sentence. */
-  readonly examples: string[];
-  /** Why a check was skipped. */
-  readonly reason?: string;
-  /**
-   * Jepsen's "recovered": requests whose outcome was unknown (timeout, connection lost) but whose
-   * ID is in the journal, so they did happen. Informational, never a failure.
-   */
-  readonly recovered?: { readonly count: number; readonly ids: string[] };
-}
 
 export const MAX_EXAMPLES = 10;
 

@@ -9,7 +9,8 @@ import { requestId } from '../keys.js';
 import { Code } from '../outcomes.js';
 import { timesKept, type VerifyContext } from './context.js';
 import type { Snapshot } from './snapshot.js';
-import { Examples, journalId, plural, shown, verdict, type InvariantResult } from './result.js';
+import type { InvariantResult } from '../summary/summary.js';
+import { Examples, journalId, plural, shown, verdict } from './result.js';
 import { isRecovered, journalRowIn } from './tally.js';
 
 const isCount = (n: number) => Number.isInteger(n) && n >= 1;

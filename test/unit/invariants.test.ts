@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import {
   checkAll, checkAtMostOnce, checkBoundedJournal, checkBounds, checkChain, checkConservation, checkDurability,
   checkNoEmptyPass, checkNoLostAck, checkNoUndersell, checkNoUnexpected, checkRealTimeOrder, checkWellFormed,
-  INVARIANT_NAMES, MAX_EXAMPLES, prepare, type InvariantResult,
+  INVARIANT_NAMES, MAX_EXAMPLES, prepare,
 } from '../../src/verify/invariants.js';
+import type { InvariantResult } from '../../src/summary/summary.js';
 import { formatInvariants } from '../../src/report/console.js';
 import { baseline, recordsOf, S0, SEED, snapshotOf, type EntrySpec, type RowSpec } from '../helpers/verify.js';
 
