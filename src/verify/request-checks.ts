@@ -8,6 +8,7 @@ import { requestId } from '../keys.js';
 import { Code, NOT_SENT, OUTCOMES } from '../outcomes.js';
 import { timesKept, type VerifyContext } from './context.js';
 import type { InvariantResult } from '../summary/summary.js';
+import { groupBySku } from './by-sku.js';
 import { Examples, journalId, plural, skipped, verdict } from './result.js';
 import { isRecovered, journalRowIn } from './tally.js';
 
@@ -105,8 +106,6 @@ export function checkAtMostOnce({ snapshot, records, seed, tally }: VerifyContex
   );
 }
 
-/** True when the engine kept send/reply times (all zero means it did not). */
-
 /**
  * 9. real-time-order: for two ok deductions of one SKU, if r1's reply arrived before r2 was sent,
  * then v_r1 > v_r2. Times are the client's (send recorded before the write, reply after it
@@ -122,13 +121,8 @@ export function checkRealTimeOrder(ctx: VerifyContext): InvariantResult {
   if (!timesKept(ctx)) return skipped(text, 'the load engine kept no send/reply times for this run');
   const { snapshot, records, seed } = ctx;
   const { sentUs, repliedUs, value } = records;
-  const starts = new Uint32Array(snapshot.skuCount + 1);
   const isOk = (row: number) => records.outcome[row] === Code.ok && records.sku[row]! < snapshot.skuCount && Number.isFinite(value[row]!);
-  for (let row = 0; row < records.count; row++) if (isOk(row)) starts[records.sku[row]! + 1]!++;
-  for (let sku = 0; sku < snapshot.skuCount; sku++) starts[sku + 1]! += starts[sku]!;
-  const bySent = new Uint32Array(starts[snapshot.skuCount]!);
-  const fill = starts.slice(0, snapshot.skuCount);
-  for (let row = 0; row < records.count; row++) if (isOk(row)) bySent[fill[records.sku[row]!]!++] = row;
+  const { starts, rows: bySent } = groupBySku(records.count, snapshot.skuCount, (row) => records.sku[row]!, isOk);
   const byReplied = bySent.slice();
   const bad = new Examples();
   let pairsChecked = 0;

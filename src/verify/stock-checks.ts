@@ -10,6 +10,7 @@ import { Code } from '../outcomes.js';
 import { timesKept, type VerifyContext } from './context.js';
 import type { Snapshot } from './snapshot.js';
 import type { InvariantResult } from '../summary/summary.js';
+import { groupBySku, rowsOf } from './by-sku.js';
 import { Examples, journalId, plural, shown, verdict } from './result.js';
 import { isRecovered, journalRowIn } from './tally.js';
 
@@ -100,20 +101,14 @@ export function checkChain({ snapshot, initialStock, seed }: VerifyContext): Inv
   const j = snapshot.journal;
   const { from, to } = j;
   const bad = new Examples();
-  // Counting sort of the numeric rows by SKU, then a sort of each SKU's rows by from, to (descending).
-  const starts = new Uint32Array(snapshot.skuCount + 1);
+  const numeric = (row: number) => Number.isFinite(from[row]!) && Number.isFinite(to[row]!);
   for (let row = 0; row < j.count; row++) {
-    if (Number.isFinite(from[row]!) && Number.isFinite(to[row]!)) starts[j.sku[row]! + 1]!++;
-    else bad.add(() => `SKU ${j.sku[row]}: the entry of ${journalId(snapshot, seed, row)} has no numeric from/to, so it cannot be placed in the chain`);
+    if (!numeric(row)) bad.add(() => `SKU ${j.sku[row]}: the entry of ${journalId(snapshot, seed, row)} has no numeric from/to, so it cannot be placed in the chain`);
   }
-  for (let sku = 0; sku < snapshot.skuCount; sku++) starts[sku + 1]! += starts[sku]!;
-  const order = new Uint32Array(starts[snapshot.skuCount]!);
-  const fill = starts.slice(0, snapshot.skuCount);
-  for (let row = 0; row < j.count; row++) {
-    if (Number.isFinite(from[row]!) && Number.isFinite(to[row]!)) order[fill[j.sku[row]!]!++] = row;
-  }
+  // The numeric rows by SKU, then each SKU's rows sorted by from, to (descending).
+  const bySku = groupBySku(j.count, snapshot.skuCount, (row) => j.sku[row]!, numeric);
   for (let sku = 0; sku < snapshot.skuCount; sku++) {
-    const rows = order.subarray(starts[sku]!, starts[sku + 1]!);
+    const rows = rowsOf(bySku, sku);
     rows.sort((a, b) => from[b]! - from[a]! || to[b]! - to[a]!);
     let level = initialStock;
     let previous = -1;
@@ -265,7 +260,6 @@ export function checkBoundedJournal({ snapshot, tally }: VerifyContext): Invaria
 export function stockSeenAfter({ snapshot, records, tally }: VerifyContext, atOrAfter = false): (sku: number, afterUs: number) => { row: number; from: number } | undefined {
   const skuCount = snapshot.skuCount;
   const fromOf = new Float64Array(records.count).fill(NaN);
-  const starts = new Uint32Array(skuCount + 1);
   for (let row = 0; row < records.count; row++) {
     const sku = records.sku[row]!;
     if (records.outcome[row] !== Code.ok || sku >= skuCount) continue;
@@ -273,12 +267,8 @@ export function stockSeenAfter({ snapshot, records, tally }: VerifyContext, atOr
     // An ok deduction missing from the journal is no-lost-ack's finding, not evidence here.
     if (jrow < 0 || !Number.isFinite(snapshot.journal.from[jrow]!)) continue;
     fromOf[row] = snapshot.journal.from[jrow]!;
-    starts[sku + 1]!++;
   }
-  for (let sku = 0; sku < skuCount; sku++) starts[sku + 1]! += starts[sku]!;
-  const bySent = new Uint32Array(starts[skuCount]!);
-  const fill = starts.slice(0, skuCount);
-  for (let row = 0; row < records.count; row++) if (fromOf[row] === fromOf[row]) bySent[fill[records.sku[row]!]!++] = row;
+  const { starts, rows: bySent } = groupBySku(records.count, skuCount, (row) => records.sku[row]!, (row) => !Number.isNaN(fromOf[row]!));
   // Per SKU: sort by send time, then the suffix maximum of `from` (and the row holding it).
   const bestRow = new Uint32Array(bySent.length);
   for (let sku = 0; sku < skuCount; sku++) {
