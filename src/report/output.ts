@@ -4,7 +4,7 @@
  * name and writes what they return; nothing here touches the file system.
  */
 import type { Outcome } from '../outcomes.js';
-import type { IntervalHistogram } from '../run.js';
+import type { IntervalHistogram } from '../metrics/series.js';
 import type { SummaryV1 } from '../summary/summary.js';
 
 export interface ReportInput {

@@ -3,10 +3,9 @@
  * client's record (RequestRecords), each pass | fail | skipped with expected vs actual and up to
  * ten offending request IDs or SKUs in words a person can act on.
  *
- * The Foundation's `no-oversell` and `journal-matches` are gone: what they checked is now split
- * over well-formed (0 <= final <= initial), conservation (the journal balances) and bounds /
- * no-lost-ack / no-unexpected (entries vs replies), which say more precisely what broke; keeping
- * them as well would report one fault twice.
+ * There is no separate no-oversell or journal-matches check: oversell is well-formed's
+ * 0 <= final <= initial, and journal vs replies is conservation, bounds, no-lost-ack and
+ * no-unexpected, which say more precisely what broke; a second check would report one fault twice.
  */
 import { prepare, type VerifyContext, type VerifyInput } from './context.js';
 import type { InvariantResult } from '../summary/summary.js';
