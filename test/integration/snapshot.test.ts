@@ -47,19 +47,22 @@ describe('takeSnapshot', () => {
 });
 
 describe('dropRepeats', () => {
-  it('keeps the first row of each request ID from the given row on, with its evidence', () => {
+  it('keeps the first row of each request ID of the given SKUs, with its evidence, wherever their rows are', () => {
     const prefix = requestIdPrefix(1);
     const j = newJournal(2);
     addEntry(j, 0, 'DEC-1-0', '{"from":3,"to":2,"change":1,"by":"DEC-1-0"}', prefix);
     addEntry(j, 1, 'DEC-1-1', '{"from":9,"to":8,"change":1,"by":"DEC-1-1"}', prefix);
     addEntry(j, 1, 'X', 'oops', prefix);
+    addEntry(j, 0, 'DEC-1-0', '{"from":3,"to":2,"change":1,"by":"DEC-1-0"}', prefix); // SKU 0 is not in question: kept
+    addEntry(j, 2, 'DEC-1-1', '{"from":5,"to":4,"change":1,"by":"DEC-1-1"}', prefix); // the same ID in another SKU: kept
     addEntry(j, 1, 'DEC-1-1', '{"from":9,"to":8,"change":1,"by":"DEC-1-1"}', prefix);
     addEntry(j, 1, 'X', 'oops', prefix);
     addEntry(j, 1, 'DEC-1-2', '{"from":8,"to":7,"change":1,"by":"DEC-1-2"}', prefix);
-    dropRepeats(j, 1, prefix);
-    expect(j.count).toBe(4);
-    expect(Array.from(j.index.subarray(0, j.count))).toEqual([0, 1, -1, 2]);
-    expect(Array.from(j.from.subarray(0, j.count))).toEqual([3, 9, NaN, 8]);
+    dropRepeats(j, prefix, new Set([1, 2]));
+    expect(j.count).toBe(6);
+    expect(Array.from(j.sku.subarray(0, j.count))).toEqual([0, 1, 1, 0, 2, 1]);
+    expect(Array.from(j.index.subarray(0, j.count))).toEqual([0, 1, -1, 0, 1, 2]);
+    expect(Array.from(j.from.subarray(0, j.count))).toEqual([3, 9, NaN, 3, 5, 8]);
     expect([...j.foreign]).toEqual([[2, 'X']]);
     expect([...j.unparsable]).toEqual([[2, 'oops']]);
   });
