@@ -56,5 +56,6 @@ export function notChecked(reason: string): InvariantResult[] {
 /** Every check; pass a prepared context to share its tallies with coverage (verify/coverage.ts). */
 export function checkAll(input: VerifyInput | VerifyContext): InvariantResult[] {
   const ctx = 'tally' in input ? input : prepare(input);
+  ctx.skuViolations.fill(0);
   return CHECKS.map((check) => check(ctx));
 }

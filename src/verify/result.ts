@@ -9,13 +9,22 @@ import type { Snapshot } from './snapshot.js';
 
 export const MAX_EXAMPLES = 10;
 
-/** Counts every violation but builds the sentence only for the first MAX_EXAMPLES (cheap at 1M rows). */
+/**
+ * Counts every violation but builds the sentence only for the first MAX_EXAMPLES (cheap at 1M
+ * rows). A violation found at a SKU is also counted there (`bySku`, shared by the checks of one
+ * run), so the summary can list the SKUs that failed first among many thousands.
+ */
 export class Examples {
   readonly list: string[] = [];
   total = 0;
+  constructor(private readonly bySku?: Uint32Array) {}
   add(text: () => string): void {
     this.total++;
     if (this.list.length < MAX_EXAMPLES) this.list.push(text());
+  }
+  addAt(sku: number, text: () => string): void {
+    if (this.bySku !== undefined && sku < this.bySku.length) this.bySku[sku]!++;
+    this.add(text);
   }
 }
 

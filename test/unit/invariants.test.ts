@@ -231,3 +231,18 @@ describe('evidence', () => {
     expect(text).toMatch(/SKIP {2}durability {7}no faults were injected/);
   });
 });
+
+describe('violations per SKU', () => {
+  it('counts each violation at the SKU it was found at, afresh on each checkAll', () => {
+    // DEC-1-1's entry is lost from SKU 0 (no-lost-ack, conservation and chain there); SKU 1 stays correct.
+    const b = baseline();
+    const c = prepare({ snapshot: snapshotOf(b.finals, b.entries.filter((e) => e.id !== 1)), records: recordsOf(b.rows), initialStock: S0, seed: SEED });
+    const results = checkAll(c);
+    const failed = results.filter((r) => r.status === 'fail').reduce((n, r) => n + r.violations!, 0);
+    expect(c.skuViolations[1]).toBe(0);
+    expect(c.skuViolations[0]).toBe(failed);
+    checkAll(c);
+    expect(c.skuViolations[0]).toBe(failed);
+    expect(prepare({ snapshot: snapshotOf(b.finals, b.entries), records: recordsOf(b.rows), initialStock: S0, seed: SEED }).skuViolations).toEqual(new Uint32Array(2));
+  });
+});
