@@ -5,6 +5,7 @@
  */
 import type { Outcome } from '../outcomes.js';
 import type { IntervalHistogram } from '../metrics/series.js';
+import type { SkuTable } from '../summary/skus.js';
 import type { SummaryV1 } from '../summary/summary.js';
 
 export interface ReportInput {
@@ -13,6 +14,8 @@ export interface ReportInput {
   readonly histograms: Partial<Record<Outcome, string>>;
   /** Per-interval histograms; empty when the run did not record them. */
   readonly intervals: readonly IntervalHistogram[];
+  /** Every SKU (from the run; absent when re-rendering from summary.json, which lists only a few). */
+  readonly skus?: SkuTable;
 }
 
 export interface ReportFile {

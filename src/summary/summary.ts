@@ -156,6 +156,8 @@ export const skuTotalsSchema = z.object({
   initial: num,
   final: num,
   journal: count,
+  /** Units that left the stock, over the SKUs whose final stock is an integer (initial - final of each). */
+  sold: num,
   /** SKUs whose final stock is exactly 0. */
   soldOut: count,
   /** SKUs whose final stock is missing or not an integer (left out of `final`). */

@@ -33,8 +33,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('report outputs', () => {
   it('writes one file per output (an .hgrm per outcome that occurred)', () => {
     const names = renderOutputs(input).map((f) => f.name).sort();
-    expect(names).toEqual(['junit.xml', 'latency-duplicate.hgrm', 'latency-error.hgrm', 'latency-ok.hgrm', 'latency-sold_out.hgrm', 'latency.hlog', 'report.html', 'summary.json', 'summary.md']);
-    expect(ALL_OUTPUTS).toEqual(['summary', 'hgrm', 'hlog', 'html', 'md', 'junit']);
+    expect(names).toEqual(['junit.xml', 'latency-duplicate.hgrm', 'latency-error.hgrm', 'latency-ok.hgrm', 'latency-sold_out.hgrm', 'latency.hlog', 'report.html', 'skus.csv', 'summary.json', 'summary.md']);
+    expect(ALL_OUTPUTS).toEqual(['summary', 'hgrm', 'hlog', 'html', 'md', 'junit', 'skus']);
   });
 
   it('summary.json reads back equal to the summary, thresholds and verdict included', () => {
