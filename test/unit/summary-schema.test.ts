@@ -3,7 +3,7 @@
  * and report read. A reader takes fields it does not know and the optional fields older summaries
  * lack; a damaged field is one line naming it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,5 +50,12 @@ describe('the summary.json schema', () => {
     expect(problem({ ...summary, thresholds: [{ ...summary.thresholds![0], unit: 'parsecs' }] })).toMatch(/: thresholds\.0\.unit: expected one of us, per_s, count, share, got "parsecs"$/);
     expect(problem({ ...summary, skus: [{ sku: 0, initial: 5, final: {}, journal: 1 }] })).toMatch(/: skus\.0\.final: expected a number, a string or null, got a mapping \{\}$/);
     expect(problem({ ...summary, latency: { ...summary.latency, ok: { p50: 1 } } })).toMatch(/: latency\.ok\.count: expected a count, got nothing \(and \d+ more problem\(s\)\)$/);
+  });
+
+  it('docs/summary.md describes every field of the schema, and no other', () => {
+    const doc = readFileSync(new URL('../../docs/summary.md', import.meta.url), 'utf8');
+    const table = doc.slice(doc.indexOf('| field | type | meaning |'), doc.indexOf('\n\n', doc.indexOf('| field | type | meaning |')));
+    const documented = [...table.matchAll(/^\| (`[^|]+`) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([a-zA-Z]+)[^`]*`/g)].map((n) => n[1]!));
+    expect([...new Set(documented)].sort()).toEqual(Object.keys(summarySchema.shape).sort());
   });
 });
