@@ -13,7 +13,7 @@ import { COVERAGE_COUNTS, COVERAGE_MEANING, warnsAtZero } from '../summary/cover
 import { formatValue } from '../thresholds/evaluate.js';
 import { escapeHtml, inlineSafe, jsonForScript } from './escape.js';
 import type { ReportInput, ReportOutput } from './output.js';
-import { skuTotalsOfSummary } from '../summary/skus.js';
+import { listedSkusOfSummary, skuTotalsOfSummary } from '../summary/skus.js';
 import type { SummaryV1 } from '../summary/summary.js';
 import { verdictHeadline, verdictOf } from '../summary/verdict.js';
 
@@ -187,9 +187,10 @@ function coverageTable(s: SummaryV1): string {
 function skuTable(s: SummaryV1): string {
   const k = skuTotalsOfSummary(s);
   const figures = `<p>${int(k.count)} SKU(s): ${int(k.initial)} units at the start, ${int(k.sold)} sold, ${int(k.final)} left; ${int(k.soldOut)} sold out, ${int(k.journal)} journal entries${k.unreadable ? `; ${int(k.unreadable)} with no integer stock` : ''}${k.failing ? `; violations at ${int(k.failing)} SKU(s)` : ''}.</p>`;
-  const rows = s.skus.map((r) => `<tr${r.violations ? ' class="fail"' : ''}><td class="num">${r.sku}</td><td class="num">${h(int(r.initial))}</td><td class="num">${h(typeof r.final === 'number' ? int(r.final) : r.final === null ? 'missing' : JSON.stringify(r.final))}</td><td class="num">${h(int(r.journal))}</td><td class="num">${r.violations ? h(int(r.violations)) : ''}</td></tr>`);
-  const which = k.listed < k.count
-    ? `The ${int(k.listed)} SKUs most worth a look (violations first, then the lowest final stock, then the most journal entries); every SKU is in skus.csv.`
+  const listed = listedSkusOfSummary(s);
+  const rows = listed.map((r) => `<tr${r.violations ? ' class="fail"' : ''}><td class="num">${r.sku}</td><td class="num">${h(int(r.initial))}</td><td class="num">${h(typeof r.final === 'number' ? int(r.final) : r.final === null ? 'missing' : JSON.stringify(r.final))}</td><td class="num">${h(int(r.journal))}</td><td class="num">${r.violations ? h(int(r.violations)) : ''}</td></tr>`);
+  const which = listed.length < k.count
+    ? `The ${int(listed.length)} SKUs most worth a look (violations first, then the lowest final stock, then the most journal entries); every SKU is in ${s.skuTotals ? 'skus.csv' : 'summary.json'}.`
     : 'Every SKU, violations first, then the lowest final stock, then the most journal entries.';
   return `${figures}<table class="skus"><thead><tr><th class="num">SKU</th><th class="num">initial</th><th class="num">final</th><th class="num">journal</th><th class="num">violations</th></tr></thead><tbody>${rows.join('')}</tbody></table><p class="muted">${h(which)}</p>`;
 }

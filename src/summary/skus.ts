@@ -97,6 +97,25 @@ export function skuTotalsOf(table: SkuTable, listed: number): SkuTotals {
 }
 
 /**
+ * The SKUs a summary lists: its `skus`, or for a summary written before `skuTotals` existed (its
+ * `skus` then listed every SKU, in SKU order) the same few a newer summary would list.
+ */
+export function listedSkusOfSummary(summary: Pick<SummaryV1, 'skus' | 'skuTotals'>): SkuSummary[] {
+  if (summary.skuTotals !== undefined) return summary.skus;
+  const rows = summary.skus;
+  const table: SkuTable = {
+    count: rows.length,
+    initial: 0,
+    finalRaw: rows.map((r) => (typeof r.final === 'string' ? r.final : null)),
+    final: Float64Array.from(rows, (r) => (typeof r.final === 'number' ? r.final : NaN)),
+    journal: Uint32Array.from(rows, (r) => r.journal),
+    violations: Uint32Array.from(rows, (r) => r.violations ?? 0),
+  };
+  // Ranked by position in the list, then mapped back to the rows as written.
+  return listedSkus(table).map((r) => rows[r.sku]!);
+}
+
+/**
  * The totals of a summary: its `skuTotals`, or for a summary written before they existed (its
  * `skus` then listed every SKU) the same figures summed from that list.
  */

@@ -83,3 +83,19 @@ describe('skus.csv', () => {
     expect(md).toContain('The 2 most worth a look (every SKU is in skus.csv):');
   });
 });
+
+describe('a summary written when skus listed every SKU', () => {
+  it('reports render the same few SKUs a newer summary lists, and the totals of all', async () => {
+    const input = await buildFixture();
+    const t = table(100, { 40: null }, { 77: 2 });
+    const older = { ...input.summary, skus: listedSkus(t, Infinity).sort((a, b) => a.sku - b.sku) };
+    delete (older as { skuTotals?: unknown }).skuTotals;
+    const [html, md] = renderOutputs({ ...input, summary: older }, ['html', 'md']).map((f) => f.content);
+    const htmlRows = /<table class="skus">.*?<tbody>(.*?)<\/tbody>/s.exec(html)![1]!.match(/<tr/g)!;
+    expect(htmlRows).toHaveLength(MAX_LISTED_SKUS);
+    expect(md).toContain(`100 SKU(s): ${int(skuTotalsOf(t, 100).sold)} of 1,000 units sold`);
+    expect(md).toMatch(/\| SKU \| initial \| final \| journal \| violations \|\n\|---\|---\|---\|---\|---\|\n\| 77 \| 10 \| 10 \| 0 \| 2 \|\n\| 40 \| 10 \| missing \| 5 \| {2}\|\n/);
+  });
+});
+
+const int = (n: number) => n.toLocaleString('en-US');
