@@ -137,7 +137,12 @@ export async function takeSnapshot(redis: Redis, runId: string, skuCount: number
     });
     let at = 0;
     for (const item of batch) {
-      const length = item.length ?? Number(replies[at++]![1] ?? 0);
+      let length = item.length;
+      if (length === undefined) {
+        length = Number(replies[at++]![1] ?? 0);
+        // A big journal: make room for the rest of it at once rather than doubling the columns as it comes.
+        growJournal(journal, journal.count + Math.max(0, length - rowsRead[item.sku]!));
+      }
       const [cursor, flat] = replies[at++]![1] as [string, string[]];
       addPage(item.sku, flat);
       if (cursor !== '0') {
@@ -251,8 +256,10 @@ export function dropRepeats(journal: JournalColumns, prefix: string, skus: Reado
   journal.count = out;
 }
 
-function growJournal(journal: JournalColumns): void {
-  const n = journal.sku.length * 2;
+/** Makes room for at least `capacity` rows (twice the current room when no capacity is asked). */
+function growJournal(journal: JournalColumns, capacity = journal.sku.length * 2): void {
+  if (capacity <= journal.sku.length) return;
+  const n = capacity;
   journal.sku = grown(journal.sku, n);
   journal.index = grown(journal.index, n);
   journal.from = grown(journal.from, n);
