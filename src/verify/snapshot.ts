@@ -36,11 +36,9 @@ export interface Snapshot {
   readonly journal: JournalColumns;
 }
 
-/**
- * Reads go in rounds of pipelined commands, many SKUs per round trip: one HSCAN round trip per
- * SKU, one after another, made 100,000 small journals cost seconds of waiting. A round's replies
- * are held at once, so its size is bounded by the entries it can bring back, not by the SKUs.
- */
+// Reads go in rounds of pipelined commands, many SKUs per round trip: one HSCAN round trip per
+// SKU, one after another, made 100,000 small journals cost seconds of waiting. A round's replies
+// are held at once, so its size is bounded by the entries it can bring back, not by the SKUs.
 /** SKUs per round of the first pass (GET and the journal's first page). */
 const FIRST_PASS_SKUS = 500;
 /** HSCAN COUNT of a journal's first page: a small journal (the many-SKU case) comes back whole. */
