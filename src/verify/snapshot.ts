@@ -94,7 +94,8 @@ export async function takeSnapshot(redis: Redis, runId: string, skuCount: number
   const final = new Float64Array(skuCount).fill(NaN);
   const journalLength = new Uint32Array(skuCount);
   const rowsRead = new Uint32Array(skuCount);
-  const journal = newJournal(Math.min(skuCount, 1 << 16));
+  // Room for a few entries per SKU to start with (a big journal makes room for itself once its HLEN is known).
+  const journal = newJournal(Math.min(skuCount * 4, 1 << 20));
   const prefix = requestIdPrefix(seed);
   /** Journals still being read, with the cursor to continue from: a queue, first in first continued. */
   let pending: { sku: number; cursor: string; length?: number }[] = [];
