@@ -36,8 +36,3 @@ export function classifyErrorReply(message: string): OutcomeCode {
   if (message.includes('INVALID_QUANTITY') || message.includes('current value is not a number')) return Code.invalid;
   return Code.error;
 }
-
-/** NOSCRIPT means the server lost the script cache (restart, failover, SCRIPT FLUSH): reload and retry. */
-export function isNoScript(message: string): boolean {
-  return message.startsWith('NOSCRIPT');
-}

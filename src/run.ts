@@ -12,11 +12,12 @@ import { relative } from 'node:path';
 import { newRunId } from './keys.js';
 import { driveLoad, LoadRefusedError, resolveWorkers, type LoadProgress, type LoadResult } from './load/coordinator.js';
 import { encodeHistogram, initHistograms, newHistogram, percentiles } from './metrics/histogram.js';
+import { INTERVAL_MS } from './metrics/interval.js';
 import { OUTCOMES, type Outcome } from './outcomes.js';
-import { latencyByOutcome, statusOf, SUMMARY_VERSION, type SummaryV1, type VerdictV1 } from './summary/summary.js';
+import { latencyByOutcome, statusOf, SUMMARY_VERSION, type InvariantResult, type SummaryV1, type TargetInfo, type VerdictV1 } from './summary/summary.js';
 import type { Scenario } from './scenario/load.js';
 import { PROJECT_ROOT } from './scenario/load.js';
-import { openTarget, serverMarks, type ServerMarks, type TargetInfo } from './redis/index.js';
+import { openTarget, serverMarks, type ServerMarks } from './redis/index.js';
 import { loadScript } from './redis/script.js';
 import { removeRunKeys, seedStock, type Cleanup } from './redis/seed.js';
 import { SELLOUT_VERSION } from './version.js';
@@ -24,10 +25,12 @@ import { TargetError } from './errors.js';
 import { verdictOf } from './summary/verdict.js';
 import { evaluateThresholds } from './thresholds/evaluate.js';
 import { parseThresholds, withDefaultThresholds } from './thresholds/parse.js';
-import { checkAll, notChecked, prepare, type InvariantResult } from './verify/invariants.js';
+import { checkAll, notChecked, prepare } from './verify/invariants.js';
 import type { CoverageV1 } from './summary/coverage.js';
 import { coverageOf } from './verify/coverage.js';
+import { skuTableOf } from './verify/sku-table.js';
 import { missingKeys, takeSnapshot, type Snapshot } from './verify/snapshot.js';
+import { listedSkus, skuTotalsOf, type SkuTable } from './summary/skus.js';
 import { journalKey, stockKey } from './keys.js';
 import { newRecords } from './metrics/records.js';
 
@@ -64,6 +67,8 @@ export interface RunOutput {
   readonly histograms: Partial<Record<Outcome, string>>;
   /** Per-second histograms per outcome (latency from the intended send), in time order. */
   readonly intervals: IntervalHistogram[];
+  /** Every SKU's figures (skus.csv; summary.json lists only the few most worth a look). */
+  readonly skus: SkuTable;
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<RunOutput> {
@@ -74,7 +79,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const runId = newRunId();
   let seeded = false;
   let cleanup: Cleanup | undefined;
-  let built: Omit<SummaryV1, 'run' | 'status'> & { startedAt: Date; interrupted: boolean; histograms: Partial<Record<Outcome, string>>; intervals: IntervalHistogram[] };
+  let built: Omit<SummaryV1, 'run' | 'status'> & { startedAt: Date; interrupted: boolean; histograms: Partial<Record<Outcome, string>>; intervals: IntervalHistogram[]; skuTable: SkuTable };
   try {
     stage('seed', runId, target.info);
     await seedStock(target.admin, runId, scenario.skus.count, scenario.skus.stock);
@@ -119,6 +124,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     let invariants: InvariantResult[];
     // Omitted when Redis could not be read back: nothing was verified, so nothing was covered.
     let coverage: CoverageV1 | undefined;
+    // Violations per SKU, when the invariants were checked.
+    let skuViolations: Uint32Array | undefined;
     if (load.crashed !== undefined) {
       invariants = notChecked(`not verified: ${load.crashed}; the crashed worker's records are lost with it, so Redis's record cannot be checked against what was sent`);
     } else if (load.records.count === 0 && targetProblems.length > 0) {
@@ -137,6 +144,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           const verifying = prepare({ snapshot, records: load.records, initialStock: scenario.skus.stock, seed: scenario.seed });
           invariants = checkAll(verifying);
           coverage = coverageOf(verifying);
+          skuViolations = verifying.skuViolations;
         }
       } catch (err) {
         if (options.hardSignal?.aborted) {
@@ -148,8 +156,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         }
       }
     }
-    const journalBySku = new Uint32Array(scenario.skus.count);
-    for (let row = 0; row < (snapshot?.journal.count ?? 0); row++) journalBySku[snapshot!.journal.sku[row]!]!++;
+    const skuTable = skuTableOf(scenario.skus.count, scenario.skus.stock, snapshot, skuViolations);
+    const skus = listedSkus(skuTable);
 
     const requests = load.records.count;
     built = {
@@ -185,15 +193,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(load.connectionErrors.length > 0 ? { connectionErrors: load.connectionErrors } : {}),
       ...(load.reconnects > 0 ? { reconnects: load.reconnects } : {}),
       ...(load.errorReplies.length > 0 ? { errorReplies: load.errorReplies } : {}),
-      skus: Array.from({ length: scenario.skus.count }, (_, sku) => ({
-        sku,
-        initial: scenario.skus.stock,
-        final: snapshot === undefined ? null : Number.isNaN(snapshot.final[sku]!) ? snapshot.finalRaw[sku]! : snapshot.final[sku]!,
-        journal: journalBySku[sku]!,
-      })),
+      // Bounded at any SKU count: the few most worth a look and the totals; every SKU goes to skus.csv.
+      skus,
+      skuTotals: skuTotalsOf(skuTable, skus.length),
       target: target.info,
       histograms,
       intervals: load.intervals,
+      skuTable,
     };
   } finally {
     // The embedded server (and a container) goes away with its data: nothing to clean up there.
@@ -204,7 +210,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     await target.close();
   }
 
-  const { startedAt, interrupted, histograms, intervals, ...rest } = built;
+  const { startedAt, interrupted, histograms, intervals, skuTable, ...rest } = built;
   const keysLeft = cleanup !== undefined && cleanup.keysLeft !== 0
     ? { pattern: `sellout:${runId}:*`, count: cleanup.keysLeft, reason: cleanup.error ?? 'unknown' }
     : undefined;
@@ -224,7 +230,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   // (Thresholds were validated when the scenario loaded, so parsing again cannot fail here.)
   const thresholds = options.thresholds === false ? [] : evaluateThresholds(withDefaultThresholds(parseThresholds(scenario.thresholds).thresholds), summary);
   if (thresholds.length > 0) summary.thresholds = thresholds;
-  return { summary: { ...summary, verdict: verdictOf(summary) }, histograms, intervals };
+  return { summary: { ...summary, verdict: verdictOf(summary) }, histograms, intervals, skus: skuTable };
 }
 
 /** One sentence per kind of outright refusal (OOM, NOPERM, BUSY, …), with how many deductions met it. */
@@ -274,7 +280,7 @@ function emptyLoad(startedAt: Date, workers: number): LoadResult {
     startedAt,
     interrupted: false,
     workers,
-    series: { intervalMs: 1000, t: [], replies: {}, p50: {}, p99: {}, max: {}, stock: [] },
+    series: { intervalMs: INTERVAL_MS, t: [], replies: {}, p50: {}, p99: {}, max: {}, stock: [] },
     intervals: [],
     connectionErrors: [],
     rowsByWorker: [],

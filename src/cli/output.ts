@@ -14,7 +14,7 @@ import { SELLOUT_VERSION } from '../version.js';
 export const MANIFEST = '.sellout-report.json';
 
 /** Files a report directory may hold (what `writeReport` writes, and the browser test's screenshot). */
-const REPORT_FILE = /^(summary\.json|summary\.md|junit\.xml|report\.html|report\.png|latency\.hlog|latency-[a-z_]+\.hgrm)$/;
+const REPORT_FILE = /^(summary\.json|summary\.md|junit\.xml|report\.html|report\.png|skus\.csv|latency\.hlog|latency-[a-z_]+\.hgrm)$/;
 
 export interface ReportManifest {
   readonly tool: 'sellout';

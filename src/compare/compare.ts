@@ -7,10 +7,11 @@
  * to catch a real slowdown; counts of errors, unknown outcomes, drops and failed invariants may
  * not grow at all.
  */
-import type { SummaryV1 } from '../summary/summary.js';
+import { parseLatencyUs } from '../duration.js';
+import type { SummaryV1, ThresholdUnit as Unit } from '../summary/summary.js';
 import { formatValue } from '../thresholds/evaluate.js';
 import type { Outcome } from '../outcomes.js';
-import { parseMetric, type Unit } from '../thresholds/parse.js';
+import { parseMetric } from '../thresholds/parse.js';
 
 /**
  * Which way is better. `neutral`: the figure is set by the workload, not by the quality of what
@@ -196,8 +197,9 @@ function parseTolerance(value: string, unit: Unit): Tolerance | undefined {
   const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(value);
   if (pct) return { relative: Number(pct[1]) / 100 };
   if (unit === 'us') {
-    const d = /^(\d+(?:\.\d+)?)\s*(us|µs|ms|s)$/.exec(value);
-    return d ? { absolute: Number(d[1]) * ({ us: 1, 'µs': 1, ms: 1000, s: 1_000_000 } as Record<string, number>)[d[2]!]! } : undefined;
+    // A latency, written as in a threshold (src/duration.ts).
+    const us = parseLatencyUs(value);
+    return us !== undefined ? { absolute: us } : undefined;
   }
   const n = /^(\d+(?:\.\d+)?)$/.exec(value);
   return n ? { absolute: Number(n[1]) } : undefined;

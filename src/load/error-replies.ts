@@ -9,6 +9,9 @@
  * so the run can name them instead of blaming the script.
  */
 import { Code, classifyErrorReply, type OutcomeCode } from '../outcomes.js';
+import type { ErrorReplyCount } from '../summary/summary.js';
+
+export type { ErrorReplyCount };
 
 /** Error codes (first word of the reply) with which a server refuses a command it did not run. */
 export const REFUSAL_CODES = ['OOM', 'NOPERM', 'READONLY', 'MOVED', 'ASK', 'BUSY', 'LOADING', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'MISCONF', 'NOREPLICAS', 'NOAUTH', 'WRONGPASS'] as const;
@@ -28,14 +31,6 @@ export interface ErrorReplyEntry {
   readonly refusal: RefusalCode | undefined;
   /** Deductions answered with this text. */
   count: number;
-}
-
-/** One distinct error reply and how many deductions got it (summary.json `errorReplies`). */
-export interface ErrorReplyCount {
-  readonly reply: string;
-  readonly count: number;
-  /** Set when the reply is the server refusing the command (OOM, NOPERM, BUSY, …). */
-  readonly refusal?: RefusalCode;
 }
 
 /** Distinct texts kept; further texts (a script's message with a variable part) share one bucket. */

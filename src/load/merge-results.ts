@@ -10,7 +10,8 @@ import { concatRecords, type RequestRecords } from '../metrics/records.js';
 import { emptyCounts, OUTCOMES, type OutcomeCounts } from '../outcomes.js';
 import type { Scenario } from '../scenario/load.js';
 import { mergeErrorReplies, type ErrorReplyCount } from './error-replies.js';
-import { isOpenModel, scheduleOf } from './executors/index.js';
+import { scheduleOf } from './executors/index.js';
+import { isOpenModel } from '../scenario/load-models/index.js';
 import type { WorkerResult } from './protocol.js';
 
 export interface MergedResults {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { CONTROL_ABORT, CONTROL_SLOTS, CONTROL_STOP, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
-import type { IntervalReport } from '../metrics/recorder.js';
+import type { IntervalReport } from '../metrics/interval.js';
 import type { RefusalCode } from './error-replies.js';
 
 /** What the pool hears from its workers while they run. */

@@ -18,7 +18,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ErrorReplyCount, RefusalCode } from './error-replies.js';
 import type { RequestRecords } from '../metrics/records.js';
 import type { WarmUpKeys } from './warm-up.js';
-import type { IntervalReport } from '../metrics/recorder.js';
+import type { IntervalReport } from '../metrics/interval.js';
 import type { Scenario } from '../scenario/load.js';
 import type { RedisEndpoint } from '../redis/url.js';
 

@@ -6,7 +6,8 @@
  */
 import type { Redis } from 'ioredis';
 import { stockKey } from '../keys.js';
-import { INTERVAL_MS, type SeriesBuilder } from '../metrics/series.js';
+import { INTERVAL_MS } from '../metrics/interval.js';
+import type { SeriesBuilder } from '../metrics/series.js';
 import { emptyCounts, OUTCOMES, type OutcomeCounts } from '../outcomes.js';
 import type { ThreadClock } from './clock.js';
 

@@ -15,11 +15,6 @@ import type { Plan } from './plan.js';
 
 export type DuplicatePattern = 'sequential' | 'concurrent' | 'delayed' | 'cross-worker';
 
-export interface NextRequest {
-  index: number;
-  twin: boolean;
-}
-
 export interface SourceOptions {
   /** delayed: microseconds from the original's send to its twin's. */
   readonly delayUs?: number;
@@ -38,7 +33,7 @@ export class RequestSource {
   /** Twins of originals already issued that are not issued yet (their share of the limit is kept for them). */
   private owed = 0;
   issued = 0;
-  /** Index of the last request handed out by next() (valid right after next() returned >= 0). */
+  /** Index of the last request handed out by take() (valid right after take() returned true). */
   index = 0;
   /** Whether the last request handed out is a twin. */
   twin = false;
@@ -69,14 +64,9 @@ export class RequestSource {
     return this.delayedDueUs.length > 0 ? this.delayedDueUs[0]! : Infinity;
   }
 
-  /** The next request to send, or undefined when the limit is reached (object form, for tests). */
-  next(nowUs = 0): NextRequest | undefined {
-    return this.take(nowUs) ? { index: this.index, twin: this.twin } : undefined;
-  }
-
   /**
-   * Allocation-free form for the hot path: returns false when nothing can be sent now, else sets
-   * `index` and `twin`.
+   * The next request to send, allocation-free for the hot path: returns false when nothing can be
+   * sent now, else sets `index` and `twin`.
    */
   take(nowUs: number): boolean {
     if (this.issued >= this.limit) return false;

@@ -12,7 +12,8 @@ import { CONTROL_ABORT, CONTROL_STOP, recordBuffers, type CoordinatorMessage, ty
 import { Recorder } from '../metrics/recorder.js';
 import { DeductClient, Flusher } from './resp.js';
 import { RequestSource } from './source.js';
-import { createExecutor, isOpenModel } from './executors/index.js';
+import { createExecutor } from './executors/index.js';
+import { isOpenModel } from '../scenario/load-models/index.js';
 
 /** How often the worker checks the stop flag, the deadline, timeouts and the interval clock. */
 const TICK_MS = 50;

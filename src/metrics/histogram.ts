@@ -6,6 +6,7 @@
  */
 import hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
+import type { LatencyPercentiles } from '../summary/summary.js';
 
 export type { Histogram };
 
@@ -46,16 +47,6 @@ export function encodeHistogram(histogram: Histogram): string {
 export function decodeHistogram(encoded: string): Histogram {
   if (!wasmReady) throw new Error('initHistograms() must be awaited in this thread before decoding histograms');
   return hdr.decodeFromCompressedBase64(encoded, 64, true);
-}
-
-export interface LatencyPercentiles {
-  count: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-  mean: number;
 }
 
 /**

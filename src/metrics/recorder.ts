@@ -10,18 +10,8 @@
  */
 import { OUTCOMES, type OutcomeCode } from '../outcomes.js';
 import { encodeHistogram, newHistogram, recordUs, type Histogram } from './histogram.js';
+import { INTERVAL_US, type IntervalReport } from './interval.js';
 import { newRecords, reserveRow, type RequestRecords } from './records.js';
-
-/** One interval of the per-second series (series.ts counts in milliseconds, the recorder in microseconds). */
-export const INTERVAL_US = 1_000_000;
-
-/** One finished interval of one thread: counts per outcome and encoded histograms (null if empty). */
-export interface IntervalReport {
-  /** Interval number: it covers [n, n+1) seconds after t0, by reply time. */
-  readonly n: number;
-  readonly counts: number[];
-  readonly encoded: (string | null)[];
-}
 
 export class Recorder {
   /** Whole-run latency from the intended send (== the actual send in the closed model). */

@@ -6,11 +6,9 @@
  */
 import { OUTCOMES, type Outcome } from '../outcomes.js';
 import type { SeriesV1 } from '../summary/summary.js';
-import type { IntervalReport } from './recorder.js';
 import { encodeHistogram, newHistogram, type Histogram } from './histogram.js';
+import { INTERVAL_MS, type IntervalReport } from './interval.js';
 import { addEncoded } from './merge.js';
-
-export const INTERVAL_MS = 1000;
 
 /** One per-second (or other interval) latency histogram of one outcome, for `latency.hlog`. */
 export interface IntervalHistogram {

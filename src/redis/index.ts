@@ -9,15 +9,7 @@ import { TargetError } from '../errors.js';
 import { startContainerRedis } from './container.js';
 import { startLocalRedis } from './local.js';
 import { checkTlsCaTarget, endpointUrl, parseRedisUrl, type RedisEndpoint } from './url.js';
-
-export type TargetKind = 'embedded' | 'url' | 'docker';
-
-export interface TargetInfo {
-  readonly redisVersion: string;
-  readonly mode: string;
-  readonly url: string;
-  readonly kind: TargetKind;
-}
+import type { TargetInfo, TargetKind } from '../summary/summary.js';
 
 export interface Target {
   readonly endpoint: RedisEndpoint;

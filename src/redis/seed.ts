@@ -2,7 +2,9 @@
  * Creates the run's keys and removes them afterwards. sellout never touches a key it did not
  * create: it refuses to start when any key it would write exists, creates stock with SET NX
  * (so a key appearing meanwhile is not overwritten), and deletes only the keys of its own run.
- * Single-key commands in pipelines, so the same code works across cluster slots later.
+ * Commands in pipelines, each on the keys of one SKU only (a SKU's stock and journal share a hash
+ * tag, so a slot): the same code works across cluster slots later, and a command per SKU rather
+ * than per key halves what 100,000 SKUs cost the client.
  */
 import type { Redis } from 'ioredis';
 import { TargetError } from '../errors.js';
@@ -51,28 +53,33 @@ function refusalHint(reply: string): string | undefined {
   return undefined;
 }
 
+/** The run's keys that exist already (up to about 10 of them, to name in the refusal). */
 async function findExisting(admin: Redis, runId: string, skuCount: number): Promise<string[]> {
   const found: string[] = [];
   for (let start = 0; start < skuCount && found.length < 10; start += BATCH) {
     const end = Math.min(skuCount, start + BATCH);
-    const keys: string[] = [];
-    for (let sku = start; sku < end; sku++) keys.push(stockKey(runId, sku), journalKey(runId, sku));
-    const replies = await existsEach(admin, keys);
-    replies.forEach((exists, i) => { if (exists) found.push(keys[i]!); });
+    const counts = await existsPerSku(admin, runId, start, end);
+    // Rare: say which of a SKU's two keys is there.
+    for (let sku = start; sku < end && found.length < 10; sku++) {
+      if (counts[sku - start] === 0) continue;
+      const keys = [stockKey(runId, sku), journalKey(runId, sku)];
+      const each = await Promise.all(keys.map((key) => admin.exists(key)));
+      keys.forEach((key, i) => { if (each[i]) found.push(key); });
+    }
   }
   return found;
 }
 
-/** EXISTS of each key (one per command: keys of one pipeline may live in different cluster slots). */
-async function existsEach(admin: Redis, keys: readonly string[]): Promise<boolean[]> {
+/** How many of each SKU's two keys exist, for SKUs start..end-1 (one EXISTS per SKU: its keys share a slot). */
+async function existsPerSku(admin: Redis, runId: string, start: number, end: number): Promise<number[]> {
   try {
     return await retrying(async () => {
       const pipeline = admin.pipeline();
-      for (const key of keys) pipeline.exists(key);
+      for (let sku = start; sku < end; sku++) pipeline.exists(stockKey(runId, sku), journalKey(runId, sku));
       const replies = await pipeline.exec();
       const err = firstPipelineError(replies);
       if (err) throw err;
-      return replies!.map(([, reply]) => reply === 1);
+      return replies!.map(([, reply]) => Number(reply));
     }, admin);
   } catch (err) {
     throw new TargetError(`could not check the run's keys: ${(err as Error).message.split('\n')[0]}`);
@@ -91,11 +98,17 @@ export interface Cleanup {
  * then checks that none is left: a cleanup that failed half-way must not read as done.
  */
 export async function removeRunKeys(admin: Redis, runId: string, skuCount: number): Promise<Cleanup> {
-  const keys: string[] = [];
-  for (let sku = 0; sku < skuCount; sku++) keys.push(stockKey(runId, sku), journalKey(runId, sku));
   let error: string | undefined;
   try {
-    await deleteKeys(admin, keys);
+    for (let start = 0; start < skuCount; start += BATCH) {
+      const end = Math.min(skuCount, start + BATCH);
+      await retrying(async () => {
+        const pipeline = admin.pipeline();
+        for (let sku = start; sku < end; sku++) pipeline.unlink(stockKey(runId, sku), journalKey(runId, sku));
+        const err = firstPipelineError(await pipeline.exec());
+        if (err) throw err;
+      }, admin);
+    }
   } catch (err) {
     error = (err as Error).message.split('\n')[0];
     // A server that did not answer the deletes will not answer the check either: say so now.
@@ -103,13 +116,13 @@ export async function removeRunKeys(admin: Redis, runId: string, skuCount: numbe
   }
   let keysLeft = 0;
   try {
-    for (let start = 0; start < keys.length; start += BATCH) {
-      keysLeft += (await existsEach(admin, keys.slice(start, start + BATCH))).filter(Boolean).length;
+    for (let start = 0; start < skuCount; start += BATCH) {
+      keysLeft += (await existsPerSku(admin, runId, start, Math.min(skuCount, start + BATCH))).reduce((a, b) => a + b, 0);
     }
   } catch (err) {
     // Could not even look: count every key as possibly left.
     error ??= (err as Error).message.split('\n')[0];
-    keysLeft = keys.length;
+    keysLeft = 2 * skuCount;
   }
   return keysLeft > 0 ? { keysLeft, error: error ?? 'the keys were still there after UNLINK' } : { keysLeft: 0 };
 }

@@ -1,9 +1,9 @@
 /** The console summary of a run, as a string (the CLI prints it). */
 import { OUTCOMES } from '../outcomes.js';
 import { COVERAGE_COUNTS, type CoverageV1 } from '../summary/coverage.js';
-import type { SummaryV1 } from '../summary/summary.js';
+import type { InvariantResult, SummaryV1 } from '../summary/summary.js';
+import { skuTotalsOfSummary } from '../summary/skus.js';
 import { verdictOf } from '../summary/verdict.js';
-import type { InvariantResult } from '../verify/invariants.js';
 
 const MARK = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;
 
@@ -56,9 +56,10 @@ export function formatSummary(summary: SummaryV1, reportDir?: string, options: C
     // Twelve identical "skipped" lines would bury the one thing that matters.
     lines.push(`  invariants  NOT CHECKED: ${summary.invariants[0]?.reason ?? ''}`);
   } else {
-    const soldOut = summary.skus.filter((s) => s.final === 0).length;
-    const left = summary.skus.reduce((n, s) => n + (typeof s.final === 'number' ? s.final : 0), 0);
-    lines.push(`  stock       ${int(left)} left over ${summary.skus.length} SKU(s); ${soldOut} sold out`);
+    const k = skuTotalsOfSummary(summary);
+    const unreadable = k.unreadable > 0 ? `; ${int(k.unreadable)} with no integer stock` : '';
+    const failing = k.failing > 0 ? `; violations at ${int(k.failing)}` : '';
+    lines.push(`  stock       ${int(k.final)} left over ${int(k.count)} SKU(s); ${int(k.soldOut)} sold out${unreadable}${failing}`);
     lines.push(...formatInvariants(summary.invariants));
     if (summary.coverage) lines.push(...formatCoverage(summary.coverage));
   }

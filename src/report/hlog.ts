@@ -8,7 +8,7 @@
 import hdr from 'hdr-histogram-js';
 import { decodeHistogramForReport, encodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { OUTCOMES, type Outcome } from '../outcomes.js';
-import type { IntervalHistogram } from '../run.js';
+import type { IntervalHistogram } from '../metrics/series.js';
 import type { ReportInput, ReportOutput } from './output.js';
 
 /** The intervals to log: the run's own, or one interval covering the whole run when it recorded none. */

@@ -13,6 +13,7 @@ import { COVERAGE_COUNTS, COVERAGE_MEANING, warnsAtZero } from '../summary/cover
 import { formatValue } from '../thresholds/evaluate.js';
 import { escapeHtml, inlineSafe, jsonForScript } from './escape.js';
 import type { ReportInput, ReportOutput } from './output.js';
+import { listedSkusOfSummary, skuTotalsOfSummary } from '../summary/skus.js';
 import type { SummaryV1 } from '../summary/summary.js';
 import { verdictHeadline, verdictOf } from '../summary/verdict.js';
 
@@ -85,9 +86,11 @@ export function timeCharts(summary: SummaryV1): ChartSpec[] {
     // the initial stock at t0: plot it there, not at the interval starts the rates use.
     const last = s.t.length - 1;
     const sampledAt = s.t.map((ms, i) => (i === last ? Math.max(ms, summary.durationMs) : ms + s.intervalMs) / 1000);
-    const initial = (sku: number) => summary.skus[sku]?.initial ?? null;
+    // Every SKU starts with the scenario's stock; summary.json lists only a few SKUs, so take it from the totals.
+    const totals = skuTotalsOfSummary(summary);
+    const initial = (sku: number) => summary.skus.find((k) => k.sku === sku)?.initial ?? (totals.count > 0 ? totals.initial / totals.count : null);
     charts.push({
-      id: 'stock', title: `Stock over time${summary.skus.length > 10 ? ' (10 busiest SKUs)' : ''}`, xLabel: 's', yLabel: 'units', kind: 'time',
+      id: 'stock', title: `Stock over time${totals.count > 10 ? ' (10 busiest SKUs)' : ''}`, xLabel: 's', yLabel: 'units', kind: 'time',
       x: [0, ...sampledAt],
       series: s.stock.slice(0, 10).map((k, i) => ({ label: `SKU ${k.sku}`, color: SKU_COLORS[i % SKU_COLORS.length]!, values: [initial(k.sku), ...k.values] })),
     });
@@ -127,7 +130,7 @@ function keyFigures(s: SummaryV1): string {
     ['duration', `${(s.durationMs / 1000).toFixed(2)} s`],
     ['throughput', `${int(s.throughput)}/s`],
     ['ok p99', s.latency.ok ? us(s.latency.ok.p99) : '—'],
-    ['sold', `${int(s.skus.reduce((n, k) => n + (typeof k.final === 'number' ? k.initial - k.final : 0), 0))} units`],
+    ['sold', `${int(skuTotalsOfSummary(s).sold)} units`],
   ];
   if (s.achievedRate !== undefined) cards.push(['achieved rate', `${int(s.achievedRate)}/s${s.targetRate !== undefined ? ` of ${int(s.targetRate)}` : ''}`]);
   if (s.dropped !== undefined) cards.push(['dropped', int(s.dropped)]);
@@ -178,6 +181,18 @@ function coverageTable(s: SummaryV1): string {
     : '<p class="muted">Every edge condition was exercised at least once.</p>';
   const rows = COVERAGE_COUNTS.map((name) => `<tr${c[name] === 0 && warnsAtZero(name) ? ' class="zero"' : ''}><td><code>${h(name)}</code></td><td class="num">${h(int(c[name]))}</td><td>${h(COVERAGE_MEANING[name])}</td></tr>`);
   return `${warnings}<table class="coverage"><thead><tr><th>condition</th><th class="num">count</th><th>what is counted</th></tr></thead><tbody>${rows.join('')}</tbody></table><p class="muted">A pass proves only what the workload exercised. Each count is also a threshold metric (<code>coverage.partialBoundary: "&gt; 0"</code>); definitions in docs/summary.md.</p>`;
+}
+
+/** The SKUs: totals over all of them, then the few summary.json lists (every SKU is in skus.csv). */
+function skuTable(s: SummaryV1): string {
+  const k = skuTotalsOfSummary(s);
+  const figures = `<p>${int(k.count)} SKU(s): ${int(k.initial)} units at the start, ${int(k.sold)} sold, ${int(k.final)} left; ${int(k.soldOut)} sold out, ${int(k.journal)} journal entries${k.unreadable ? `; ${int(k.unreadable)} with no integer stock` : ''}${k.failing ? `; violations at ${int(k.failing)} SKU(s)` : ''}.</p>`;
+  const listed = listedSkusOfSummary(s);
+  const rows = listed.map((r) => `<tr${r.violations ? ' class="fail"' : ''}><td class="num">${r.sku}</td><td class="num">${h(int(r.initial))}</td><td class="num">${h(typeof r.final === 'number' ? int(r.final) : r.final === null ? 'missing' : JSON.stringify(r.final))}</td><td class="num">${h(int(r.journal))}</td><td class="num">${r.violations ? h(int(r.violations)) : ''}</td></tr>`);
+  const which = listed.length < k.count
+    ? `The ${int(listed.length)} SKUs most worth a look (violations first, then the lowest final stock, then the most journal entries); every SKU is in ${s.skuTotals ? 'skus.csv' : 'summary.json'}.`
+    : 'Every SKU, violations first, then the lowest final stock, then the most journal entries.';
+  return `${figures}<table class="skus"><thead><tr><th class="num">SKU</th><th class="num">initial</th><th class="num">final</th><th class="num">journal</th><th class="num">violations</th></tr></thead><tbody>${rows.join('')}</tbody></table><p class="muted">${h(which)}</p>`;
 }
 
 function thresholdTable(s: SummaryV1): string {
@@ -304,6 +319,7 @@ export function renderHtml(input: ReportInput): string {
     section('Thresholds', thresholdTable(s), 'thresholds'),
     section('Invariants', invariantTable(s), 'invariants'),
     section('Coverage', coverageTable(s), 'coverage'),
+    section('SKUs', skuTable(s), 'skus'),
     section('Scenario as run', `<pre>${h(s.scenario.asRun)}</pre>`, 'scenario'),
     section('Environment', environmentTable(s), 'environment'),
   ].join('\n');

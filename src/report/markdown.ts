@@ -8,6 +8,7 @@ import { formatValue } from '../thresholds/evaluate.js';
 import { escapeMdCell } from './escape.js';
 import type { ReportOutput } from './output.js';
 import type { SummaryV1 } from '../summary/summary.js';
+import { listedSkusOfSummary, skuTotalsOfSummary } from '../summary/skus.js';
 import { verdictHeadline, verdictOf } from '../summary/verdict.js';
 
 const MARK = { pass: '✅', fail: '❌', skipped: '⏭️' } as const;
@@ -88,6 +89,16 @@ export function renderMarkdown(summary: SummaryV1): string {
     if (coverage.warnings.length) out.push('');
     out.push(...table(['condition', 'count', 'what is counted'], COVERAGE_COUNTS.map((name) => [`\`${name}\``, int(coverage[name]), escapeMdCell(COVERAGE_MEANING[name])])), '');
   }
+
+  // The SKUs: totals, then the few summary.json lists (every SKU is in skus.csv).
+  const k = skuTotalsOfSummary(summary);
+  out.push('### SKUs', '');
+  const listed = listedSkusOfSummary(summary);
+  out.push(`${int(k.count)} SKU(s): ${int(k.sold)} of ${int(k.initial)} units sold, ${int(k.soldOut)} sold out, ${int(k.journal)} journal entries${k.unreadable ? `, ${int(k.unreadable)} with no integer stock` : ''}${k.failing ? `, violations at ${int(k.failing)}` : ''}.${listed.length < k.count ? ` The ${int(listed.length)} most worth a look (every SKU is in ${summary.skuTotals ? 'skus.csv' : 'summary.json'}):` : ''}`, '');
+  out.push(...table(
+    ['SKU', 'initial', 'final', 'journal', 'violations'],
+    listed.map((r) => [String(r.sku), int(r.initial), typeof r.final === 'number' ? int(r.final) : r.final === null ? 'missing' : escapeMdCell(JSON.stringify(r.final)), int(r.journal), r.violations ? int(r.violations) : '']),
+  ), '');
 
   const fence = '`'.repeat(Math.max(3, ...[...summary.scenario.asRun.matchAll(/`+/g)].map((m) => m[0].length + 1)));
   out.push('<details><summary>Scenario as run</summary>', '', `${fence}yaml`, summary.scenario.asRun.trimEnd(), fence, '', '</details>', '');

@@ -4,7 +4,8 @@
  * name and writes what they return; nothing here touches the file system.
  */
 import type { Outcome } from '../outcomes.js';
-import type { IntervalHistogram } from '../run.js';
+import type { IntervalHistogram } from '../metrics/series.js';
+import type { SkuTable } from '../summary/skus.js';
 import type { SummaryV1 } from '../summary/summary.js';
 
 export interface ReportInput {
@@ -13,6 +14,8 @@ export interface ReportInput {
   readonly histograms: Partial<Record<Outcome, string>>;
   /** Per-interval histograms; empty when the run did not record them. */
   readonly intervals: readonly IntervalHistogram[];
+  /** Every SKU (from the run; absent when re-rendering from summary.json, which lists only a few). */
+  readonly skus?: SkuTable;
 }
 
 export interface ReportFile {

@@ -5,6 +5,7 @@ import { htmlOutput } from './html.js';
 import { summaryJson } from './json.js';
 import { junitOutput } from './junit.js';
 import { markdownOutput } from './markdown.js';
+import { skusCsvOutput } from './skus-csv.js';
 import type { ReportFile, ReportInput, ReportOutput } from './output.js';
 
 export const OUTPUTS = {
@@ -14,6 +15,7 @@ export const OUTPUTS = {
   html: htmlOutput,
   md: markdownOutput,
   junit: junitOutput,
+  skus: skusCsvOutput,
 } as const satisfies Record<string, ReportOutput>;
 
 export type OutputName = keyof typeof OUTPUTS;

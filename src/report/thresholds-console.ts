@@ -1,6 +1,5 @@
 /** The console lines for threshold results and the overall verdict (the CLI prints them after the summary). */
-import type { ThresholdResult } from '../thresholds/evaluate.js';
-import type { SummaryV1 } from '../summary/summary.js';
+import type { SummaryV1, ThresholdResult } from '../summary/summary.js';
 import { verdictHeadline, verdictOf } from '../summary/verdict.js';
 
 const MARK = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;

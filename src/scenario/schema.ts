@@ -4,9 +4,9 @@
  * Error text is written as "expected …" so that `load.ts` can print `file: path: expected …, got …`.
  */
 import { z } from 'zod';
-import { parseDurationMs } from './duration.js';
+import { parseDurationMs } from '../duration.js';
 import { parseThresholds } from '../thresholds/parse.js';
-import { validateLoadModel } from '../load/executors/index.js';
+import { validateLoadModel } from './load-models/index.js';
 
 const MAX_STOCK = 99_999_999_999_999; // 14 digits: the widest integer lua/deduct.lua handles exactly
 const MAX_QUANTITY = 0xffffffff; // per-request records keep quantities in a Uint32Array

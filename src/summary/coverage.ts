@@ -5,6 +5,7 @@
  * would go unseen and how to reach it. Warnings inform; they never change the verdict.
  * The counts are computed by verify/coverage.ts; definitions are in docs/summary.md.
  */
+import { z } from 'zod';
 
 /** The counts, in report order; `coverage.<name>` is also a threshold and compare metric. */
 export const COVERAGE_COUNTS = [
@@ -21,10 +22,15 @@ export type CoverageCount = (typeof COVERAGE_COUNTS)[number];
 
 export type CoverageCounts = Record<CoverageCount, number>;
 
-export interface CoverageV1 extends CoverageCounts {
+const countSchema = z.number({ error: 'a number' }).int({ error: 'a count' }).min(0, { error: 'a count' });
+
+/** summary.json's `coverage` (part of summary.ts's schema). */
+export const coverageSchema = z.object({
+  ...(Object.fromEntries(COVERAGE_COUNTS.map((name) => [name, countSchema])) as Record<CoverageCount, typeof countSchema>),
   /** One line per safety claim the run did not exercise (a count of 0 that matters). */
-  warnings: string[];
-}
+  warnings: z.array(z.string({ error: 'a string' }), { error: 'a list of strings' }),
+});
+export type CoverageV1 = z.infer<typeof coverageSchema>;
 
 /** What each count counts, in a few words (for report tables; docs/summary.md has the precise definitions). */
 export const COVERAGE_MEANING: Record<CoverageCount, string> = {

@@ -1,121 +1,257 @@
 /**
- * summary.json, version 1 (documented in docs/summary.md). Built from values only; the CLI
- * writes it. Latencies are in microseconds.
+ * summary.json, version 1 (documented in docs/summary.md): ONE zod schema for the whole file, and
+ * the TypeScript types inferred from it. The engine, the verifier, thresholds, compare and the
+ * reporters import these types; this module imports none of them. Latencies are microseconds.
+ *
+ * The schema is what `compare` and `report` check a file against (src/cli/read-summary.ts), so it
+ * is written for readers too:
+ * - objects accept keys they do not know (dropped when parsed): a newer sellout may add fields
+ *   within version 1;
+ * - a field added after version 1 first shipped is optional, so older summaries still load;
+ * - enums list only what a reader must tell apart (statuses); names a newer sellout may extend
+ *   (load model, refusal codes) are plain strings.
+ * Error texts are written as the expectation ("a number") for the one-line message naming the field.
  */
-import { OUTCOMES, type Outcome, type OutcomeCounts } from '../outcomes.js';
-import type { LatencyPercentiles } from '../metrics/histogram.js';
-import type { InvariantResult } from '../verify/invariants.js';
-import type { CoverageV1 } from './coverage.js';
-import type { TargetInfo } from '../redis/index.js';
-import type { ThresholdResult } from '../thresholds/evaluate.js';
-import type { ErrorReplyCount } from '../load/error-replies.js';
+import { z } from 'zod';
+import { OUTCOMES, type Outcome } from '../outcomes.js';
+import { coverageSchema } from './coverage.js';
 
 export const SUMMARY_VERSION = 1;
 
-export type RunStatus = 'pass' | 'fail' | 'interrupted' | 'crashed';
+const num = z.number({ error: 'a number' });
+const count = z.number({ error: 'a count' }).int({ error: 'a count' }).min(0, { error: 'a count' });
+const text = z.string({ error: 'a string' });
+const list = <T extends z.ZodType>(item: T, what: string) => z.array(item, { error: what });
+const flag = z.boolean({ error: 'true or false' });
 
-export interface SkuSummary {
-  sku: number;
-  initial: number;
-  /** Final stock as stored: a number when it is an integer string, else the raw text (or null when missing). */
-  final: number | string | null;
-  journal: number;
+/** One value per outcome (every outcome present). */
+function byOutcome<T extends z.ZodType>(value: T, what: string) {
+  return z.object(Object.fromEntries(OUTCOMES.map((o) => [o, value])) as Record<Outcome, T>, { error: `a mapping of outcome to ${what}` });
+}
+/** One value per outcome that occurred (the others are absent). */
+function byOutcomeSeen<T extends z.ZodType>(value: T, what: string) {
+  return z.object(Object.fromEntries(OUTCOMES.map((o) => [o, value.optional()])) as Record<Outcome, z.ZodOptional<T>>, { error: `a mapping of outcome to ${what}` });
 }
 
+export const RUN_STATUSES = ['pass', 'fail', 'interrupted', 'crashed'] as const;
+export const runStatusSchema = z.enum(RUN_STATUSES, { error: 'one of pass, fail, interrupted, crashed' });
+export type RunStatus = z.infer<typeof runStatusSchema>;
+
+/** Latency of one outcome, microseconds (metrics/histogram.ts computes it). */
+export const latencyPercentilesSchema = z.object({ count, p50: num, p90: num, p99: num, p999: num, max: num, mean: num }, { error: 'a mapping of percentiles' });
+export type LatencyPercentiles = z.infer<typeof latencyPercentilesSchema>;
+const latencySchema = byOutcome(latencyPercentilesSchema.nullable(), 'percentiles');
+
+export const INVARIANT_STATUSES = ['pass', 'fail', 'skipped'] as const;
+export type InvariantStatus = (typeof INVARIANT_STATUSES)[number];
+
+/** One invariant check's result (src/verify/ computes them). */
+export const invariantResultSchema = z.object({
+  name: text,
+  status: z.enum(INVARIANT_STATUSES, { error: 'one of pass, fail, skipped' }),
+  description: text,
+  expected: text,
+  actual: text,
+  /** How many offending requests, entries or SKUs were found (examples holds at most MAX_EXAMPLES). */
+  violations: count.optional(),
+  /** Up to MAX_EXAMPLES offending request IDs or SKUs, each a sentence. */
+  examples: list(text, 'a list of strings'),
+  /** Why a check was skipped. */
+  reason: text.optional(),
+  /**
+   * Jepsen's "recovered": requests whose outcome was unknown (timeout, connection lost) but whose
+   * ID is in the journal, so they did happen. Informational, never a failure.
+   */
+  recovered: z.object({ count, ids: list(text, 'a list of strings') }).optional(),
+});
+export type InvariantResult = z.infer<typeof invariantResultSchema>;
+
+export const THRESHOLD_UNITS = ['us', 'per_s', 'count', 'share'] as const;
+/** What a threshold's numbers are in: microseconds, per second, a count, or a fraction 0..1 of the requests. */
+export type ThresholdUnit = (typeof THRESHOLD_UNITS)[number];
+export type ThresholdStatus = InvariantStatus;
+
+/** One threshold's verdict (src/thresholds/evaluate.ts computes them). Numbers are in `unit`. */
+export const thresholdResultSchema = z.object({
+  /** e.g. `latency.ok.p99`. */
+  name: text,
+  /** e.g. `< 5ms`. */
+  condition: text,
+  status: z.enum(INVARIANT_STATUSES, { error: 'one of pass, fail, skipped' }),
+  unit: z.enum(THRESHOLD_UNITS, { error: `one of ${THRESHOLD_UNITS.join(', ')}` }),
+  /** The measured value; null when the run did not measure it (see `reason`). */
+  actual: num.nullable(),
+  /** The limit, with `F*target` resolved; null when it could not be resolved. */
+  limit: num.nullable(),
+  /** Headroom (>= 0 passes) or shortfall (< 0 fails), in `unit`; null when not evaluated. */
+  margin: num.nullable(),
+  /** One line for people: actual, limit and margin. */
+  text,
+  reason: text.optional(),
+  /** Not in the scenario: a threshold every run has unless the scenario sets that metric. */
+  default: flag.optional(),
+});
+export type ThresholdResult = z.infer<typeof thresholdResultSchema>;
+
+export const TARGET_KINDS = ['embedded', 'url', 'docker'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
+/** What the server said it is, and how sellout reached it (src/redis/ fills it). */
+export const targetInfoSchema = z.object({
+  redisVersion: text,
+  mode: text,
+  /** The URL with any password replaced by `***`. */
+  url: text,
+  kind: z.enum(TARGET_KINDS, { error: `one of ${TARGET_KINDS.join(', ')}` }),
+});
+export type TargetInfo = z.infer<typeof targetInfoSchema>;
+
+/** One distinct error reply and how many deductions got it (the load engine counts them). */
+export const errorReplyCountSchema = z.object({
+  reply: text,
+  count,
+  /** Set when the reply is the server refusing the command (OOM, NOPERM, BUSY, …). */
+  refusal: text.optional(),
+});
+export type ErrorReplyCount = z.infer<typeof errorReplyCountSchema>;
+
+const nullableNums = list(num.nullable(), 'a list of numbers or nulls');
 /**
  * Per-interval series (the engine fills it): replies and latency per outcome, and stock sampled
  * from Redis at each interval's end. Arrays are aligned with `t`.
  */
-export interface SeriesV1 {
-  intervalMs: number;
+export const seriesSchema = z.object({
+  intervalMs: num,
   /** Start of each interval, milliseconds since the run's t0. */
-  t: number[];
-  replies: Partial<Record<Outcome, number[]>>;
+  t: list(num, 'a list of numbers'),
+  replies: byOutcomeSeen(list(num, 'a list of numbers'), 'counts per interval'),
   /** Latency percentiles per interval, microseconds; null for an interval without that outcome. */
-  p50: Partial<Record<Outcome, (number | null)[]>>;
-  p99: Partial<Record<Outcome, (number | null)[]>>;
-  max: Partial<Record<Outcome, (number | null)[]>>;
+  p50: byOutcomeSeen(nullableNums, 'values per interval'),
+  p99: byOutcomeSeen(nullableNums, 'values per interval'),
+  max: byOutcomeSeen(nullableNums, 'values per interval'),
   /** Stock per SKU at each interval's end (at most the 10 busiest SKUs). */
-  stock: { sku: number; values: (number | null)[] }[];
-}
+  stock: list(z.object({ sku: count, values: nullableNums }), 'a list of SKU series'),
+});
+export type SeriesV1 = z.infer<typeof seriesSchema>;
 
-export interface SummaryV1 {
-  version: typeof SUMMARY_VERSION;
-  sellout: { version: string; node: string };
-  run: {
-    id: string;
-    startedAt: string;
-    finishedAt: string;
-    /** The run's keys are still in Redis: --keep, or a cleanup that failed (then `keysLeft` says how many). */
-    keysKept: boolean;
-    keysLeft?: { pattern: string; count: number; reason: string };
-  };
-  scenario: { name: string; description?: string; file: string; script: string; scriptSha: string; asRun: string };
-  status: RunStatus;
-  /** Requests that got a reply or an unknown outcome (twins included). */
-  requests: number;
-  /** Requests the scenario asked for (null for duration scenarios). */
-  planned: number | null;
-  durationMs: number;
-  /** Replies per second over durationMs. */
-  throughput: number;
-  outcomes: OutcomeCounts;
-  /** Per outcome, microseconds; null when the outcome never occurred. */
-  latency: Record<Outcome, LatencyPercentiles | null>;
-  load: { model: string; connections: number; inFlight: number; workers: number };
-  /** Open models: sends that could not start because max in-flight was reached. */
-  dropped?: number;
-  /** Open models: achieved send rate (per second) and its target. */
-  achievedRate?: number;
-  targetRate?: number;
-  /** Open models: latency from the actual send (latency.* is from the intended send). */
-  latencyRaw?: Record<Outcome, LatencyPercentiles | null>;
-  series?: SeriesV1;
-  invariants: InvariantResult[];
-  /** Edge conditions the run exercised, and a warning for each it did not (summary/coverage.ts); absent when Redis could not be read back. */
-  coverage?: CoverageV1;
-  /**
-   * Set when Redis could not be read back after the load (server gone, connection lost): the
-   * invariants were not checked (all skipped), the run fails and exits 3, and what was measured
-   * is still reported.
-   */
-  targetLost?: string;
-  /** Set when a duration run stopped at maxRecords before its planned end (the verdict still stands for what ran). */
-  capped?: string;
-  /** Set when a load worker crashed (a bug in sellout): what the others measured, nothing verified, exit 70. */
-  crashed?: string;
-  /** Why load connections closed during the run (their requests in flight are `unknown` outcomes). */
-  connectionErrors?: string[];
-  /** Load connections reopened after a timeout or a close by the server. */
-  reconnects?: number;
-  /** The distinct error replies deductions got (`error` outcomes), with counts, most frequent first. */
-  errorReplies?: ErrorReplyCount[];
-  skus: SkuSummary[];
-  target: TargetInfo;
-  /** The scenario's thresholds, evaluated after the run (absent with --no-thresholds or none declared). */
-  thresholds?: ThresholdResult[];
-  /** Where the run ran, for reports (filled by the CLI). */
-  environment?: EnvironmentV1;
-  /** The overall verdict (invariants, thresholds, interruption) and the exit code it gives. */
-  verdict?: VerdictV1;
-}
+/** One SKU of summary.json's bounded `skus` list (skus.csv has every SKU). */
+export const skuSummarySchema = z.object({
+  sku: count,
+  initial: num,
+  /** Final stock as stored: a number when it is an integer string, else the raw text (or null when missing). */
+  final: z.union([num, text, z.null()], { error: 'a number, a string or null' }),
+  journal: count,
+  /** Violations the invariants found at this SKU (absent when none were found, or nothing was checked). */
+  violations: count.optional(),
+});
+export type SkuSummary = z.infer<typeof skuSummarySchema>;
 
-export interface EnvironmentV1 {
+/** Every SKU of the run summed up, so `skus` can stay short at any SKU count (summary/skus.ts). */
+export const skuTotalsSchema = z.object({
+  /** SKUs in the run (rows of skus.csv). */
+  count,
+  /** How many of them `skus` lists: all of them up to MAX_LISTED_SKUS, else that many. */
+  listed: count,
+  /** Sums over every SKU: initial stock, final stock (of the SKUs whose final stock is an integer), journal entries. */
+  initial: num,
+  final: num,
+  journal: count,
+  /** Units that left the stock, over the SKUs whose final stock is an integer (initial - final of each). */
+  sold: num,
+  /** SKUs whose final stock is exactly 0. */
+  soldOut: count,
+  /** SKUs whose final stock is missing or not an integer (left out of `final`). */
+  unreadable: count,
+  /** SKUs at which an invariant found a violation. */
+  failing: count,
+});
+export type SkuTotals = z.infer<typeof skuTotalsSchema>;
+
+/** Where the run ran, for reports (filled by the CLI). */
+export const environmentSchema = z.object({
   /** Git commit of the sellout checkout that ran, or null outside a git checkout. */
-  commit: string | null;
-  os: string;
-  arch: string;
-  cpuModel: string;
-  cores: number;
-  memoryMb: number;
-}
+  commit: text.nullable(),
+  os: text,
+  arch: text,
+  cpuModel: text,
+  cores: num,
+  memoryMb: num,
+});
+export type EnvironmentV1 = z.infer<typeof environmentSchema>;
 
-export interface VerdictV1 {
-  status: RunStatus;
-  exitCode: number;
+/** The overall verdict (invariants, thresholds, interruption) and the exit code it gives (summary/verdict.ts). */
+export const verdictSchema = z.object({
+  status: runStatusSchema,
+  exitCode: count,
   /** One line per failed invariant or threshold (or why the run was interrupted). */
-  reasons: string[];
-}
+  reasons: list(text, 'a list of strings'),
+});
+export type VerdictV1 = z.infer<typeof verdictSchema>;
+
+export const summarySchema = z.object({
+  version: z.literal(SUMMARY_VERSION, { error: `${SUMMARY_VERSION}` }),
+  sellout: z.object({ version: text, node: text }),
+  run: z.object({
+    id: text,
+    startedAt: text,
+    finishedAt: text,
+    /** The run's keys are still in Redis: --keep, or a cleanup that failed (then `keysLeft` says how many). */
+    keysKept: flag,
+    keysLeft: z.object({ pattern: text, count: num, reason: text }).optional(),
+  }),
+  scenario: z.object({ name: text, description: text.optional(), file: text, script: text, scriptSha: text, asRun: text }),
+  status: runStatusSchema,
+  /** Requests that got a reply or an unknown outcome (twins included). */
+  requests: count,
+  /** Requests the scenario asked for (null for duration scenarios). */
+  planned: count.nullable(),
+  durationMs: num,
+  /** Replies per second over durationMs. */
+  throughput: num,
+  outcomes: byOutcome(count, 'count'),
+  /** Per outcome, microseconds; null when the outcome never occurred. */
+  latency: latencySchema,
+  load: z.object({ model: text, connections: count, inFlight: count, workers: count }),
+  /** Open models: sends that could not start because max in-flight was reached. */
+  dropped: count.optional(),
+  /** Open models: achieved send rate (per second) and its target. */
+  achievedRate: num.optional(),
+  targetRate: num.optional(),
+  /** Open models: latency from the actual send (latency.* is from the intended send). */
+  latencyRaw: latencySchema.optional(),
+  series: seriesSchema.optional(),
+  invariants: list(invariantResultSchema, 'a list of invariant results'),
+  /** Edge conditions the run exercised, and a warning for each it did not (summary/coverage.ts); absent when Redis could not be read back. */
+  coverage: coverageSchema.optional(),
+  /**
+   * Set when the target, not the script, failed the run (Redis refused or lost the load, lost the
+   * run's keys, or could not be read back): the run fails and exits 3, and what was measured is
+   * still reported.
+   */
+  targetLost: text.optional(),
+  /** Set when a load worker crashed (a bug in sellout): what the others measured, nothing verified, exit 70. */
+  crashed: text.optional(),
+  /** Set when a duration run stopped at maxRecords before its planned end (the verdict still stands for what ran). */
+  capped: text.optional(),
+  /** Why load connections closed during the run (their requests in flight are `unknown` outcomes). */
+  connectionErrors: list(text, 'a list of strings').optional(),
+  /** Load connections reopened after a timeout or a close by the server. */
+  reconnects: count.optional(),
+  /** The distinct error replies deductions got (`error` outcomes), with counts, most frequent first. */
+  errorReplies: list(errorReplyCountSchema, 'a list of error replies').optional(),
+  /** The SKUs most worth a look, at most MAX_LISTED_SKUS (summary/skus.ts says which); every SKU is in skus.csv. */
+  skus: list(skuSummarySchema, 'a list of SKUs'),
+  /** Every SKU summed up; absent in summaries written when `skus` still listed every SKU. */
+  skuTotals: skuTotalsSchema.optional(),
+  target: targetInfoSchema,
+  /** The scenario's thresholds, evaluated after the run (absent with --no-thresholds or none declared). */
+  thresholds: list(thresholdResultSchema, 'a list of threshold results').optional(),
+  /** Where the run ran, for reports (filled by the CLI). */
+  environment: environmentSchema.optional(),
+  /** The overall verdict and its exit code (absent only in summaries written before it existed). */
+  verdict: verdictSchema.optional(),
+});
+export type SummaryV1 = z.infer<typeof summarySchema>;
 
 export function statusOf(invariants: readonly InvariantResult[], interrupted: boolean, targetLost = false, crashed = false): RunStatus {
   if (crashed) return 'crashed';

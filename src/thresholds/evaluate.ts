@@ -3,31 +3,8 @@
  * actual value, the resolved limit and the margin (how much headroom is left, or by how much the
  * limit was missed), so a CI log says "latency.ok.p99 < 1us failed: 312 us, over by 311 us".
  */
-import type { SummaryV1 } from '../summary/summary.js';
-import type { Operator, Threshold, Unit } from './parse.js';
-
-export type ThresholdStatus = 'pass' | 'fail' | 'skipped';
-
-/** One threshold's verdict, as stored in summary.json (`thresholds`). Numbers are in `unit`. */
-export interface ThresholdResult {
-  /** e.g. `latency.ok.p99`. */
-  name: string;
-  /** e.g. `< 5ms`. */
-  condition: string;
-  status: ThresholdStatus;
-  unit: Unit;
-  /** The measured value; null when the run did not measure it (see `reason`). */
-  actual: number | null;
-  /** The limit, with `F*target` resolved; null when it could not be resolved. */
-  limit: number | null;
-  /** Headroom (>= 0 passes) or shortfall (< 0 fails), in `unit`; null when not evaluated. */
-  margin: number | null;
-  /** One line for people: actual, limit and margin. */
-  text: string;
-  reason?: string;
-  /** Not in the scenario: a threshold every run has unless the scenario sets that metric. */
-  default?: boolean;
-}
+import type { SummaryV1, ThresholdResult, ThresholdUnit as Unit } from '../summary/summary.js';
+import type { Operator, Threshold } from './parse.js';
 
 function compare(actual: number, operator: Operator, limit: number): boolean {
   switch (operator) {

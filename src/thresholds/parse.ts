@@ -4,8 +4,10 @@
  * at once as {path, expected, got}, so the scenario loader prints them in its one-line format
  * (`file: thresholds.latency.ok.p99: expected …, got …`) and exits 2 before any load is sent.
  */
+import { parseLatencyUs } from '../duration.js';
 import { OUTCOMES, type Outcome } from '../outcomes.js';
 import { COVERAGE_COUNTS, type CoverageCount } from '../summary/coverage.js';
+import type { ThresholdUnit as Unit } from '../summary/summary.js';
 
 export const OPERATORS = ['<=', '>=', '==', '!=', '<', '>'] as const;
 export type Operator = (typeof OPERATORS)[number];
@@ -26,8 +28,6 @@ export type Metric =
   | { kind: 'outcome'; outcome: Outcome }
   /** A count of summary.json's `coverage`, e.g. `coverage.partialBoundary: "> 0"` requires the run to reach that boundary. */
   | { kind: 'coverage'; count: CoverageCount };
-
-export type Unit = 'us' | 'per_s' | 'count' | 'share';
 
 export interface Threshold {
   /** The metric name as written, e.g. `latency.ok.p99`. */
@@ -54,8 +54,6 @@ export interface ThresholdProblem {
 
 const METRIC_NAMES =
   `latency.<outcome>.<p50|p90|p99|p999|max|mean>, throughput, achievedRate, requests, dropped, outcomes.<outcome>, coverage.<${COVERAGE_COUNTS.join('|')}>`;
-
-const US_PER: Record<string, number> = { us: 1, 'µs': 1, ms: 1000, s: 1_000_000 };
 
 export function parseMetric(name: string): Metric | undefined {
   const parts = name.split('.');
@@ -99,7 +97,6 @@ function expectedFor(metric: Metric): string {
 
 const NUMBER = String.raw`(\d+(?:\.\d+)?|\.\d+)`;
 const CONDITION_RE = /^\s*(<=|>=|==|!=|<|>)\s*(.*?)\s*$/;
-const DURATION_RE = new RegExp(`^${NUMBER}\\s*(us|µs|ms|s)$`);
 const PLAIN_RE = new RegExp(`^${NUMBER}$`);
 const PERCENT_RE = new RegExp(`^${NUMBER}\\s*%$`);
 const TARGET_RE = new RegExp(`^(?:${NUMBER}\\s*\\*\\s*)?target$`);
@@ -122,8 +119,9 @@ function parseConditionUnchecked(name: string, metric: Metric, condition: string
   const base = { name, condition: condition.trim(), metric, operator };
   switch (metric.kind) {
     case 'latency': {
-      const d = DURATION_RE.exec(value);
-      return d ? { ...base, unit: 'us', limit: Number(d[1]) * US_PER[d[2]!]! } : expected;
+      // The duration grammar (src/duration.ts): one number and a unit, us/µs/ms/s.
+      const us = parseLatencyUs(value);
+      return us !== undefined ? { ...base, unit: 'us', limit: us } : expected;
     }
     case 'throughput':
     case 'achievedRate': {

@@ -16,6 +16,11 @@ export interface VerifyInput {
 
 export interface VerifyContext extends VerifyInput {
   readonly tally: Tally;
+  /**
+   * Per SKU, the violations the checks found there: filled as they run (checkAll clears it
+   * first), read afterwards to list the failing SKUs first (summary/skus.ts).
+   */
+  readonly skuViolations: Uint32Array;
 }
 
 /** Whether the load engine kept send and reply times (the real-time checks need them). */
@@ -26,5 +31,5 @@ export function timesKept({ records }: VerifyContext): boolean {
 }
 
 export function prepare(input: VerifyInput): VerifyContext {
-  return { ...input, tally: buildTally(input.snapshot, input.records) };
+  return { ...input, tally: buildTally(input.snapshot, input.records), skuViolations: new Uint32Array(input.snapshot.skuCount) };
 }

@@ -7,15 +7,17 @@
 import { requestId } from '../keys.js';
 import { Code, NOT_SENT, OUTCOMES } from '../outcomes.js';
 import { timesKept, type VerifyContext } from './context.js';
-import { Examples, journalId, plural, skipped, verdict, type InvariantResult } from './result.js';
+import type { InvariantResult } from '../summary/summary.js';
+import { groupBySku } from './by-sku.js';
+import { Examples, journalId, plural, skipped, verdict } from './result.js';
 import { isRecovered, journalRowIn } from './tally.js';
 
 const outcomeName = (code: number) => (code === NOT_SENT ? 'not sent' : OUTCOMES[code] ?? `code ${code}`);
 
 /** 4. no-lost-ack: every ok reply's ID is in its SKU's journal with change == quantity and to == the replied stock. */
-export function checkNoLostAck({ snapshot, records, seed, tally }: VerifyContext): InvariantResult {
+export function checkNoLostAck({ snapshot, records, seed, tally, skuViolations }: VerifyContext): InvariantResult {
   const j = snapshot.journal;
-  const bad = new Examples();
+  const bad = new Examples(skuViolations);
   let oks = 0;
   for (let row = 0; row < records.count; row++) {
     if (records.outcome[row] !== Code.ok) continue;
@@ -25,9 +27,9 @@ export function checkNoLostAck({ snapshot, records, seed, tally }: VerifyContext
     const v = records.value[row]!;
     // Sentences are built only for the first few violations (closures inside add), nothing per row.
     const entry = journalRowIn(tally, snapshot, index, records.sku[row]!);
-    if (entry < 0) bad.add(() => `request ${requestId(seed, index)} got ok (stock ${v}) but has no journal entry in SKU ${records.sku[row]}`);
-    else if (j.change[entry] !== q) bad.add(() => `request ${requestId(seed, index)} deducted ${q} (ok, stock ${v}) but its journal entry records change ${j.change[entry]}`);
-    else if (j.to[entry] !== v) bad.add(() => `request ${requestId(seed, index)} got ok (stock ${v}) but its journal entry says the stock went to ${j.to[entry]}`);
+    if (entry < 0) bad.addAt(records.sku[row]!, () => `request ${requestId(seed, index)} got ok (stock ${v}) but has no journal entry in SKU ${records.sku[row]}`);
+    else if (j.change[entry] !== q) bad.addAt(records.sku[row]!, () => `request ${requestId(seed, index)} deducted ${q} (ok, stock ${v}) but its journal entry records change ${j.change[entry]}`);
+    else if (j.to[entry] !== v) bad.addAt(records.sku[row]!, () => `request ${requestId(seed, index)} got ok (stock ${v}) but its journal entry says the stock went to ${j.to[entry]}`);
   }
   return verdict(
     {
@@ -46,21 +48,21 @@ export function checkNoLostAck({ snapshot, records, seed, tally }: VerifyContext
  * and at least one of its sends ended ok or unknown (an ID refused every time must not be there).
  * Entries of unknown-outcome IDs are Jepsen's "recovered", not failures.
  */
-export function checkNoUnexpected({ snapshot, seed, tally }: VerifyContext): InvariantResult {
+export function checkNoUnexpected({ snapshot, seed, tally, skuViolations }: VerifyContext): InvariantResult {
   const j = snapshot.journal;
-  const bad = new Examples();
+  const bad = new Examples(skuViolations);
   let recovered = 0;
   for (let row = 0; row < j.count; row++) {
     const index = j.index[row]!;
     const sku = j.sku[row]!;
-    if (index < 0) { bad.add(() => `SKU ${sku}'s journal has an entry for ${JSON.stringify(journalId(snapshot, seed, row))}, a request ID this run never sent`); continue; }
-    if (index >= tally.ids || tally.attempts[index] === 0) { bad.add(() => `SKU ${sku}'s journal has an entry for ${journalId(snapshot, seed, row)}, which this run never sent`); continue; }
-    if (tally.sku[index] !== sku) { bad.add(() => `${journalId(snapshot, seed, row)} was sent to SKU ${tally.sku[index]} but is journaled in SKU ${sku}`); continue; }
+    if (index < 0) { bad.addAt(sku, () => `SKU ${sku}'s journal has an entry for ${JSON.stringify(journalId(snapshot, seed, row))}, a request ID this run never sent`); continue; }
+    if (index >= tally.ids || tally.attempts[index] === 0) { bad.addAt(sku, () => `SKU ${sku}'s journal has an entry for ${journalId(snapshot, seed, row)}, which this run never sent`); continue; }
+    if (tally.sku[index] !== sku) { bad.addAt(sku, () => `${journalId(snapshot, seed, row)} was sent to SKU ${tally.sku[index]} but is journaled in SKU ${sku}`); continue; }
     const change = j.change[row]!;
-    if (change !== tally.quantity[index]) { bad.add(() => `${journalId(snapshot, seed, row)} asked for ${tally.quantity[index]} but its journal entry records change ${change}`); continue; }
+    if (change !== tally.quantity[index]) { bad.addAt(sku, () => `${journalId(snapshot, seed, row)} asked for ${tally.quantity[index]} but its journal entry records change ${change}`); continue; }
     if (tally.ok[index] === 0) {
       if (isRecovered(tally, index)) recovered++;
-      else bad.add(() => `${journalId(snapshot, seed, row)} is in the journal although no send of it got ok (${plural(tally.attempts[index]!, 'send')}, last reply ${outcomeName(tally.lastCode[index]!)})`);
+      else bad.addAt(sku, () => `${journalId(snapshot, seed, row)} is in the journal although no send of it got ok (${plural(tally.attempts[index]!, 'send')}, last reply ${outcomeName(tally.lastCode[index]!)})`);
     }
   }
   return verdict(
@@ -76,12 +78,12 @@ export function checkNoUnexpected({ snapshot, seed, tally }: VerifyContext): Inv
 }
 
 /** 6. at-most-once: no ID got two ok replies, and a duplicate reply implies the ID is in the journal. */
-export function checkAtMostOnce({ snapshot, records, seed, tally }: VerifyContext): InvariantResult {
-  const bad = new Examples();
+export function checkAtMostOnce({ snapshot, records, seed, tally, skuViolations }: VerifyContext): InvariantResult {
+  const bad = new Examples(skuViolations);
   let duplicates = 0;
   for (let index = 0; index < tally.ids; index++) {
     if (tally.ok[index]! > 1) {
-      bad.add(() => `request ${requestId(seed, index)} got ok ${tally.ok[index]! >= 255 ? '255+' : tally.ok[index]} times (first stock ${tally.firstOkValue[index]}): it was deducted more than once`);
+      bad.addAt(tally.sku[index]!, () => `request ${requestId(seed, index)} got ok ${tally.ok[index]! >= 255 ? '255+' : tally.ok[index]} times (first stock ${tally.firstOkValue[index]}): it was deducted more than once`);
     }
   }
   for (let row = 0; row < records.count; row++) {
@@ -89,7 +91,7 @@ export function checkAtMostOnce({ snapshot, records, seed, tally }: VerifyContex
     duplicates++;
     const index = records.index[row]!;
     if (journalRowIn(tally, snapshot, index, records.sku[row]!) < 0) {
-      bad.add(() => `request ${requestId(seed, index)} was rejected as a duplicate but is not in SKU ${records.sku[row]}'s journal`);
+      bad.addAt(records.sku[row]!, () => `request ${requestId(seed, index)} was rejected as a duplicate but is not in SKU ${records.sku[row]}'s journal`);
     }
   }
   return verdict(
@@ -103,8 +105,6 @@ export function checkAtMostOnce({ snapshot, records, seed, tally }: VerifyContex
     `${plural(bad.total, 'violation')}`,
   );
 }
-
-/** True when the engine kept send/reply times (all zero means it did not). */
 
 /**
  * 9. real-time-order: for two ok deductions of one SKU, if r1's reply arrived before r2 was sent,
@@ -121,15 +121,10 @@ export function checkRealTimeOrder(ctx: VerifyContext): InvariantResult {
   if (!timesKept(ctx)) return skipped(text, 'the load engine kept no send/reply times for this run');
   const { snapshot, records, seed } = ctx;
   const { sentUs, repliedUs, value } = records;
-  const starts = new Uint32Array(snapshot.skuCount + 1);
   const isOk = (row: number) => records.outcome[row] === Code.ok && records.sku[row]! < snapshot.skuCount && Number.isFinite(value[row]!);
-  for (let row = 0; row < records.count; row++) if (isOk(row)) starts[records.sku[row]! + 1]!++;
-  for (let sku = 0; sku < snapshot.skuCount; sku++) starts[sku + 1]! += starts[sku]!;
-  const bySent = new Uint32Array(starts[snapshot.skuCount]!);
-  const fill = starts.slice(0, snapshot.skuCount);
-  for (let row = 0; row < records.count; row++) if (isOk(row)) bySent[fill[records.sku[row]!]!++] = row;
+  const { starts, rows: bySent } = groupBySku(records.count, snapshot.skuCount, (row) => records.sku[row]!, isOk);
   const byReplied = bySent.slice();
-  const bad = new Examples();
+  const bad = new Examples(ctx.skuViolations);
   let pairsChecked = 0;
   for (let sku = 0; sku < snapshot.skuCount; sku++) {
     const sends = bySent.subarray(starts[sku]!, starts[sku + 1]!).sort((a, b) => sentUs[a]! - sentUs[b]!);
@@ -145,7 +140,7 @@ export function checkRealTimeOrder(ctx: VerifyContext): InvariantResult {
       pairsChecked++;
       if (!(value[r2]! < value[lowest]!)) {
         const r1 = lowest;
-        bad.add(() =>
+        bad.addAt(sku, () =>
           `request ${requestId(seed, records.index[r2]!)} was sent ${((sentUs[r2]! - repliedUs[r1]!) / 1000).toFixed(2)} ms after ` +
           `request ${requestId(seed, records.index[r1]!)} got ok (stock ${value[r1]}), yet its reply says stock ${value[r2]} (SKU ${sku})`,
         );

@@ -4,38 +4,27 @@
  * examples are sentences, and `violations` carries the exact count the examples are cut from.
  */
 import { requestId } from '../keys.js';
+import type { InvariantResult } from '../summary/summary.js';
 import type { Snapshot } from './snapshot.js';
-
-export type InvariantStatus = 'pass' | 'fail' | 'skipped';
-
-export interface InvariantResult {
-  readonly name: string;
-  readonly status: InvariantStatus;
-  readonly description: string;
-  readonly expected: string;
-  readonly actual: string;
-  /** How many offending requests, entries or SKUs were found (examples holds at most MAX_EXAMPLES). */
-  readonly violations?: number;
-  /** Up to MAX_EXAMPLES offending request IDs or SKUs, each a sentence. */
-  readonly examples: string[];
-  /** Why a check was skipped. */
-  readonly reason?: string;
-  /**
-   * Jepsen's "recovered": requests whose outcome was unknown (timeout, connection lost) but whose
-   * ID is in the journal, so they did happen. Informational, never a failure.
-   */
-  readonly recovered?: { readonly count: number; readonly ids: string[] };
-}
 
 export const MAX_EXAMPLES = 10;
 
-/** Counts every violation but builds the sentence only for the first MAX_EXAMPLES (cheap at 1M rows). */
+/**
+ * Counts every violation but builds the sentence only for the first MAX_EXAMPLES (cheap at 1M
+ * rows). A violation found at a SKU is also counted there (`bySku`, shared by the checks of one
+ * run), so the summary can list the SKUs that failed first among many thousands.
+ */
 export class Examples {
   readonly list: string[] = [];
   total = 0;
+  constructor(private readonly bySku?: Uint32Array) {}
   add(text: () => string): void {
     this.total++;
     if (this.list.length < MAX_EXAMPLES) this.list.push(text());
+  }
+  addAt(sku: number, text: () => string): void {
+    if (this.bySku !== undefined && sku < this.bySku.length) this.bySku[sku]!++;
+    this.add(text);
   }
 }
 

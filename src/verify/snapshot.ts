@@ -36,8 +36,17 @@ export interface Snapshot {
   readonly journal: JournalColumns;
 }
 
-const SCAN_COUNT = 1000;
-const PIPELINE_BATCH = 500;
+// Reads go in rounds of pipelined commands, many SKUs per round trip: one HSCAN round trip per
+// SKU, one after another, made 100,000 small journals cost seconds of waiting. A round's replies
+// are held at once, so its size is bounded by the entries it can bring back, not by the SKUs.
+/** SKUs per round of the first pass (GET and the journal's first page). */
+const FIRST_PASS_SKUS = 500;
+/** HSCAN COUNT of a journal's first page: a small journal (the many-SKU case) comes back whole. */
+const FIRST_PAGE = 100;
+/** HSCAN COUNT of the pages after it (a big journal, the hot-SKU case). */
+const PAGE = 1000;
+/** Journals continued per round after the first pass: at most about 50,000 entries per round. */
+const MORE_PAGES_SKUS = 50;
 
 /** SKUs whose stock and journal keys are both gone (what a FLUSHALL or a restart without persistence leaves). */
 export function missingKeys(snapshot: Snapshot): number[] {
@@ -48,62 +57,108 @@ export function missingKeys(snapshot: Snapshot): number[] {
   return skus;
 }
 
+type PipelineReplies = [Error | null, unknown][];
+
+/**
+ * One round of reads, sent as one pipeline. A read that failed is not a missing key: reporting it
+ * as one would blame the script for the server (or the connection) going away. A dropped
+ * connection is asked again (the whole round: every read in it is idempotent, and nothing is
+ * recorded before the round succeeded).
+ */
+async function round(redis: Redis, what: string, queue: (pipeline: ReturnType<Redis['pipeline']>) => void): Promise<PipelineReplies> {
+  try {
+    return await retrying(async () => {
+      const pipeline = redis.pipeline();
+      queue(pipeline);
+      const out = await pipeline.exec();
+      const err = firstPipelineError(out);
+      if (err) throw err;
+      return out!;
+    }, redis);
+  } catch (err) {
+    throw new TargetError(`could not read the run's ${what} back from Redis: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+/**
+ * Final stock and every journal entry of `skuCount` SKUs. First pass: per SKU, GET the stock and
+ * HSCAN the journal's first page, FIRST_PASS_SKUS SKUs per round trip. A journal whose cursor is
+ * not 0 yet is continued in later rounds, MORE_PAGES_SKUS journals a page each per round trip,
+ * with its HLEN. A journal read in one HSCAN call is exact (one command runs atomically and
+ * repeats nothing), so its length is the entries read; a journal read over several calls may see
+ * a field twice (the hash was resized between them), so more rows than its HLEN are repeats,
+ * dropped at the end.
+ */
 export async function takeSnapshot(redis: Redis, runId: string, skuCount: number, seed: number, signal?: AbortSignal): Promise<Snapshot> {
   const finalRaw: (string | null)[] = new Array(skuCount).fill(null);
   const final = new Float64Array(skuCount).fill(NaN);
   const journalLength = new Uint32Array(skuCount);
-  for (let start = 0; start < skuCount; start += PIPELINE_BATCH) {
+  const rowsRead = new Uint32Array(skuCount);
+  // Room for a few entries per SKU to start with (a big journal makes room for itself once its HLEN is known).
+  const journal = newJournal(Math.min(skuCount * 4, 1 << 20));
+  const prefix = requestIdPrefix(seed);
+  /** Journals still being read, with the cursor to continue from: a queue, first in first continued. */
+  let pending: { sku: number; cursor: string; length?: number }[] = [];
+  let head = 0;
+  const addPage = (sku: number, flat: string[]) => {
+    for (let i = 0; i + 1 < flat.length; i += 2) addEntry(journal, sku, flat[i]!, flat[i + 1]!, prefix);
+    rowsRead[sku]! += flat.length >> 1;
+  };
+
+  for (let start = 0; start < skuCount; start += FIRST_PASS_SKUS) {
     signal?.throwIfAborted();
-    const end = Math.min(skuCount, start + PIPELINE_BATCH);
-    // A read that failed is not a missing key: reporting it as one would blame the script for
-    // the server (or the connection) going away. A dropped connection is asked again.
-    let replies: [Error | null, unknown][];
-    try {
-      replies = await retrying(async () => {
-        const pipeline = redis.pipeline();
-        for (let sku = start; sku < end; sku++) pipeline.get(stockKey(runId, sku)).hlen(journalKey(runId, sku));
-        const out = await pipeline.exec();
-        const err = firstPipelineError(out);
-        if (err) throw err;
-        return out!;
-      }, redis);
-    } catch (err) {
-      throw new TargetError(`could not read the run's keys back from Redis: ${(err as Error).message.split('\n')[0]}`);
-    }
+    const end = Math.min(skuCount, start + FIRST_PASS_SKUS);
+    const replies = await round(redis, 'keys', (pipeline) => {
+      for (let sku = start; sku < end; sku++) pipeline.get(stockKey(runId, sku)).hscan(journalKey(runId, sku), '0', 'COUNT', FIRST_PAGE);
+    });
     for (let sku = start; sku < end; sku++) {
-      const [, raw] = replies[(sku - start) * 2]!;
-      const [, len] = replies[(sku - start) * 2 + 1]!;
-      const text = raw as string | null;
+      const text = replies[(sku - start) * 2]![1] as string | null;
       finalRaw[sku] = text;
       final[sku] = parseStock(text);
-      journalLength[sku] = Number(len ?? 0);
+      const [cursor, flat] = replies[(sku - start) * 2 + 1]![1] as [string, string[]];
+      addPage(sku, flat);
+      if (cursor === '0') journalLength[sku] = rowsRead[sku]!;
+      else pending.push({ sku, cursor });
     }
   }
-  const total = journalLength.reduce((a, b) => a + b, 0);
-  const journal = newJournal(total);
-  const prefix = requestIdPrefix(seed);
-  for (let sku = 0; sku < skuCount; sku++) {
-    if (journalLength[sku] === 0) continue;
-    const key = journalKey(runId, sku);
-    const first = journal.count;
-    let cursor = '0';
-    do {
-      signal?.throwIfAborted();
-      const at = cursor;
-      let page: [string, string[]];
-      try {
-        page = (await retrying(() => redis.hscan(key, at, 'COUNT', SCAN_COUNT), redis)) as [string, string[]];
-      } catch (err) {
-        throw new TargetError(`could not read the run's journal back from Redis: ${(err as Error).message.split('\n')[0]}`);
+
+  const mayRepeat: number[] = [];
+  while (head < pending.length) {
+    signal?.throwIfAborted();
+    const batch = pending.slice(head, head + MORE_PAGES_SKUS);
+    head += batch.length;
+    const replies = await round(redis, 'journal', (pipeline) => {
+      for (const { sku, cursor, length } of batch) {
+        const key = journalKey(runId, sku);
+        if (length === undefined) pipeline.hlen(key);
+        pipeline.hscan(key, cursor, 'COUNT', PAGE);
       }
-      const [next, flat] = page;
-      for (let i = 0; i + 1 < flat.length; i += 2) addEntry(journal, sku, flat[i]!, flat[i + 1]!, prefix);
-      cursor = next;
-    } while (cursor !== '0');
-    // HSCAN may return a field twice (if the hash was resized mid-scan); a hash field is unique, so
-    // more rows than HLEN can only be repeats. Checking the count keeps the common case free.
-    if (journal.count - first > journalLength[sku]!) dropRepeats(journal, first, prefix);
+    });
+    let at = 0;
+    for (const item of batch) {
+      let length = item.length;
+      if (length === undefined) {
+        length = Number(replies[at++]![1] ?? 0);
+        // A big journal: make room for the rest of it at once rather than doubling the columns as it comes.
+        growJournal(journal, journal.count + Math.max(0, length - rowsRead[item.sku]!));
+      }
+      const [cursor, flat] = replies[at++]![1] as [string, string[]];
+      addPage(item.sku, flat);
+      if (cursor !== '0') {
+        pending.push({ sku: item.sku, cursor, length });
+        continue;
+      }
+      journalLength[item.sku] = length;
+      if (rowsRead[item.sku]! > length) mayRepeat.push(item.sku);
+    }
+    // Drop what was read from the front now and then, so the queue stays as long as what is left.
+    if (head > 4096 && head * 2 > pending.length) {
+      pending = pending.slice(head);
+      head = 0;
+    }
   }
+  // More rows than HLEN can only be repeats (a hash field is unique); checking the count keeps the common case free.
+  if (mayRepeat.length > 0) dropRepeats(journal, prefix, new Set(mayRepeat));
   return { skuCount, finalRaw, final, journalLength, journal };
 }
 
@@ -165,21 +220,28 @@ function numeric(value: unknown): number {
   return NaN;
 }
 
-/** Removes rows from `first` on whose request ID already appeared from `first` on (keeps the first). */
-export function dropRepeats(journal: JournalColumns, first: number, prefix: string): void {
+/**
+ * Removes the rows of the given SKUs whose request ID that SKU's journal already gave (HSCAN can
+ * return a field twice): keeps the first, compacts the columns and the evidence maps.
+ */
+export function dropRepeats(journal: JournalColumns, prefix: string, skus: ReadonlySet<number>): void {
   const seen = new Set<string>();
   const foreign = new Map<number, string>();
   const unparsable = new Map<number, string>();
-  let out = first;
-  for (let row = first; row < journal.count; row++) {
+  let out = 0;
+  for (let row = 0; row < journal.count; row++) {
     const index = journal.index[row]!;
+    const sku = journal.sku[row]!;
     const id = index >= 0 ? `${prefix}${index}` : journal.foreign.get(row)!;
-    if (seen.has(id)) continue;
-    seen.add(id);
+    if (skus.has(sku)) {
+      const key = `${sku} ${id}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
     if (index < 0) foreign.set(out, id);
     const raw = journal.unparsable.get(row);
     if (raw !== undefined) unparsable.set(out, raw);
-    journal.sku[out] = journal.sku[row]!;
+    journal.sku[out] = sku;
     journal.index[out] = index;
     journal.from[out] = journal.from[row]!;
     journal.to[out] = journal.to[row]!;
@@ -188,15 +250,15 @@ export function dropRepeats(journal: JournalColumns, first: number, prefix: stri
     journal.byMatches[out] = journal.byMatches[row]!;
     out++;
   }
-  for (const [row] of journal.foreign) if (row >= first) journal.foreign.delete(row);
-  for (const [row] of journal.unparsable) if (row >= first) journal.unparsable.delete(row);
-  for (const [row, id] of foreign) journal.foreign.set(row, id);
-  for (const [row, raw] of unparsable) journal.unparsable.set(row, raw);
+  journal.foreign = foreign;
+  journal.unparsable = unparsable;
   journal.count = out;
 }
 
-function growJournal(journal: JournalColumns): void {
-  const n = journal.sku.length * 2;
+/** Makes room for at least `capacity` rows (twice the current room when no capacity is asked). */
+function growJournal(journal: JournalColumns, capacity = journal.sku.length * 2): void {
+  if (capacity <= journal.sku.length) return;
+  const n = capacity;
   journal.sku = grown(journal.sku, n);
   journal.index = grown(journal.index, n);
   journal.from = grown(journal.from, n);

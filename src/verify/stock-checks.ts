@@ -9,15 +9,17 @@ import { requestId } from '../keys.js';
 import { Code } from '../outcomes.js';
 import { timesKept, type VerifyContext } from './context.js';
 import type { Snapshot } from './snapshot.js';
-import { Examples, journalId, plural, shown, verdict, type InvariantResult } from './result.js';
+import type { InvariantResult } from '../summary/summary.js';
+import { groupBySku, rowsOf } from './by-sku.js';
+import { Examples, journalId, plural, shown, verdict } from './result.js';
 import { isRecovered, journalRowIn } from './tally.js';
 
 const isCount = (n: number) => Number.isInteger(n) && n >= 1;
 const entryName = (snapshot: Snapshot, seed: number, row: number) => `journal entry of ${journalId(snapshot, seed, row)} (SKU ${snapshot.journal.sku[row]})`;
 
 /** 1. well-formed: Sf is an integer string in 0..S0; each entry is JSON with by == ID, integer change >= 1, to == from - change. */
-export function checkWellFormed({ snapshot, initialStock, seed }: VerifyContext): InvariantResult {
-  const bad = new Examples();
+export function checkWellFormed({ snapshot, initialStock, seed, skuViolations }: VerifyContext): InvariantResult {
+  const bad = new Examples(skuViolations);
   let badSkus = 0;
   for (let sku = 0; sku < snapshot.skuCount; sku++) {
     const raw = snapshot.finalRaw[sku] ?? null;
@@ -27,18 +29,18 @@ export function checkWellFormed({ snapshot, initialStock, seed }: VerifyContext)
     else if (Number.isNaN(final)) problem = `SKU ${sku}: final stock ${shown(raw)} is not an integer`;
     else if (final < 0) problem = `SKU ${sku}: final stock ${final} is below 0: oversold by ${plural(-final, 'unit')}`;
     else if (final > initialStock) problem = `SKU ${sku}: final stock ${final} is above the initial ${initialStock}: stock was added`;
-    if (problem !== undefined) { badSkus++; bad.add(() => problem!); }
+    if (problem !== undefined) { badSkus++; bad.addAt(sku, () => problem!); }
   }
   const j = snapshot.journal;
   for (let row = 0; row < j.count; row++) {
     const from = j.from[row]!;
     const to = j.to[row]!;
     const change = j.change[row]!;
-    if (j.unparsable.has(row)) bad.add(() => `${entryName(snapshot, seed, row)} is not a JSON object: ${shown(j.unparsable.get(row)!)}`);
-    else if (!j.byMatches[row]) bad.add(() => `${entryName(snapshot, seed, row)} does not name its request ID in \`by\``);
-    else if (!isCount(change)) bad.add(() => `${entryName(snapshot, seed, row)} has change ${shown(change)} (expected an integer >= 1)`);
-    else if (!Number.isInteger(from) || !Number.isInteger(to)) bad.add(() => `${entryName(snapshot, seed, row)} has from ${shown(from)} and to ${shown(to)} (expected integers)`);
-    else if (to !== from - change) bad.add(() => `${entryName(snapshot, seed, row)} goes from ${from} to ${to} with change ${change} (to should be ${from - change})`);
+    if (j.unparsable.has(row)) bad.addAt(j.sku[row]!, () => `${entryName(snapshot, seed, row)} is not a JSON object: ${shown(j.unparsable.get(row)!)}`);
+    else if (!j.byMatches[row]) bad.addAt(j.sku[row]!, () => `${entryName(snapshot, seed, row)} does not name its request ID in \`by\``);
+    else if (!isCount(change)) bad.addAt(j.sku[row]!, () => `${entryName(snapshot, seed, row)} has change ${shown(change)} (expected an integer >= 1)`);
+    else if (!Number.isInteger(from) || !Number.isInteger(to)) bad.addAt(j.sku[row]!, () => `${entryName(snapshot, seed, row)} has from ${shown(from)} and to ${shown(to)} (expected integers)`);
+    else if (to !== from - change) bad.addAt(j.sku[row]!, () => `${entryName(snapshot, seed, row)} goes from ${from} to ${to} with change ${change} (to should be ${from - change})`);
   }
   return verdict(
     {
@@ -54,7 +56,7 @@ export function checkWellFormed({ snapshot, initialStock, seed }: VerifyContext)
 }
 
 /** 2. conservation: per SKU, S0 - Sf == sum of the journal's changes. */
-export function checkConservation({ snapshot, initialStock }: VerifyContext): InvariantResult {
+export function checkConservation({ snapshot, initialStock, skuViolations }: VerifyContext): InvariantResult {
   const j = snapshot.journal;
   const changes = new Float64Array(snapshot.skuCount);
   const nonNumeric = new Uint32Array(snapshot.skuCount);
@@ -63,16 +65,16 @@ export function checkConservation({ snapshot, initialStock }: VerifyContext): In
     if (Number.isFinite(change)) changes[j.sku[row]!]! += change;
     else nonNumeric[j.sku[row]!]!++;
   }
-  const bad = new Examples();
+  const bad = new Examples(skuViolations);
   for (let sku = 0; sku < snapshot.skuCount; sku++) {
     const final = snapshot.final[sku]!;
     if (Number.isNaN(final)) {
-      bad.add(() => `SKU ${sku}: final stock ${shown(snapshot.finalRaw[sku] ?? null)} is not a number, so the stock that left cannot be accounted for`);
+      bad.addAt(sku, () => `SKU ${sku}: final stock ${shown(snapshot.finalRaw[sku] ?? null)} is not a number, so the stock that left cannot be accounted for`);
       continue;
     }
     const left = initialStock - final;
     if (left !== changes[sku] || nonNumeric[sku]! > 0) {
-      bad.add(() =>
+      bad.addAt(sku, () =>
         `SKU ${sku}: stock fell by ${left} (${initialStock} -> ${final}) but its journal's changes add up to ${changes[sku]}` +
         (nonNumeric[sku]! > 0 ? ` (and ${plural(nonNumeric[sku]!, 'entry has', 'entries have')} no numeric change)` : ''),
       );
@@ -95,24 +97,18 @@ export function checkConservation({ snapshot, initialStock }: VerifyContext): In
  * the next one's `from`. A gap is stock that left without an entry; an overlap is two deductions
  * from the same stock level, i.e. they were not serialized.
  */
-export function checkChain({ snapshot, initialStock, seed }: VerifyContext): InvariantResult {
+export function checkChain({ snapshot, initialStock, seed, skuViolations }: VerifyContext): InvariantResult {
   const j = snapshot.journal;
   const { from, to } = j;
-  const bad = new Examples();
-  // Counting sort of the numeric rows by SKU, then a sort of each SKU's rows by from, to (descending).
-  const starts = new Uint32Array(snapshot.skuCount + 1);
+  const bad = new Examples(skuViolations);
+  const numeric = (row: number) => Number.isFinite(from[row]!) && Number.isFinite(to[row]!);
   for (let row = 0; row < j.count; row++) {
-    if (Number.isFinite(from[row]!) && Number.isFinite(to[row]!)) starts[j.sku[row]! + 1]!++;
-    else bad.add(() => `SKU ${j.sku[row]}: the entry of ${journalId(snapshot, seed, row)} has no numeric from/to, so it cannot be placed in the chain`);
+    if (!numeric(row)) bad.addAt(j.sku[row]!, () => `SKU ${j.sku[row]}: the entry of ${journalId(snapshot, seed, row)} has no numeric from/to, so it cannot be placed in the chain`);
   }
-  for (let sku = 0; sku < snapshot.skuCount; sku++) starts[sku + 1]! += starts[sku]!;
-  const order = new Uint32Array(starts[snapshot.skuCount]!);
-  const fill = starts.slice(0, snapshot.skuCount);
-  for (let row = 0; row < j.count; row++) {
-    if (Number.isFinite(from[row]!) && Number.isFinite(to[row]!)) order[fill[j.sku[row]!]!++] = row;
-  }
+  // The numeric rows by SKU, then each SKU's rows sorted by from, to (descending).
+  const bySku = groupBySku(j.count, snapshot.skuCount, (row) => j.sku[row]!, numeric);
   for (let sku = 0; sku < snapshot.skuCount; sku++) {
-    const rows = order.subarray(starts[sku]!, starts[sku + 1]!);
+    const rows = rowsOf(bySku, sku);
     rows.sort((a, b) => from[b]! - from[a]! || to[b]! - to[a]!);
     let level = initialStock;
     let previous = -1;
@@ -120,16 +116,16 @@ export function checkChain({ snapshot, initialStock, seed }: VerifyContext): Inv
       const start = from[row]!;
       if (start > level) {
         const after = previous >= 0 ? `after ${journalId(snapshot, seed, previous)}` : 'the initial stock';
-        bad.add(() => `SKU ${sku}: ${journalId(snapshot, seed, row)} deducts from ${start} but the stock was ${level} (${after}): two deductions overlap`);
+        bad.addAt(sku, () => `SKU ${sku}: ${journalId(snapshot, seed, row)} deducts from ${start} but the stock was ${level} (${after}): two deductions overlap`);
       } else if (start < level) {
-        bad.add(() => `SKU ${sku}: stock went from ${level} to ${start} with no journal entry (the next entry, ${journalId(snapshot, seed, row)}, starts at ${start})`);
+        bad.addAt(sku, () => `SKU ${sku}: stock went from ${level} to ${start} with no journal entry (the next entry, ${journalId(snapshot, seed, row)}, starts at ${start})`);
       }
       level = to[row]!;
       previous = row;
     }
     const final = snapshot.final[sku]!;
     if (!Number.isNaN(final) && final !== level) {
-      bad.add(() =>
+      bad.addAt(sku, () =>
         final < level
           ? `SKU ${sku}: the journal ends at ${level} but the stock is ${final}: ${plural(level - final, 'unit')} left without an entry`
           : `SKU ${sku}: the journal goes down to ${level} but the stock is ${final}`,
@@ -153,20 +149,20 @@ export function checkChain({ snapshot, initialStock, seed }: VerifyContext): Inv
  * outcomes (Jepsen's counter: an unknown outcome only widens the upper bound). Unknown IDs found in
  * the journal are reported as recovered.
  */
-export function checkBounds({ snapshot, initialStock, seed, tally }: VerifyContext): InvariantResult {
-  const bad = new Examples();
+export function checkBounds({ snapshot, initialStock, seed, tally, skuViolations }: VerifyContext): InvariantResult {
+  const bad = new Examples(skuViolations);
   for (let sku = 0; sku < snapshot.skuCount; sku++) {
     const final = snapshot.final[sku]!;
     const lower = tally.okUnits[sku]!;
     const upper = lower + tally.unknownUnits[sku]!;
     if (Number.isNaN(final)) {
-      if (lower > 0) bad.add(() => `SKU ${sku}: final stock ${shown(snapshot.finalRaw[sku] ?? null)} is not a number, so the ${plural(lower, 'unit')} acknowledged cannot be accounted for`);
+      if (lower > 0) bad.addAt(sku, () => `SKU ${sku}: final stock ${shown(snapshot.finalRaw[sku] ?? null)} is not a number, so the ${plural(lower, 'unit')} acknowledged cannot be accounted for`);
       continue;
     }
     const left = initialStock - final;
-    if (left < lower) bad.add(() => `SKU ${sku}: ok replies acknowledged ${plural(lower, 'unit')} but only ${left} left the stock (${initialStock} -> ${final})`);
+    if (left < lower) bad.addAt(sku, () => `SKU ${sku}: ok replies acknowledged ${plural(lower, 'unit')} but only ${left} left the stock (${initialStock} -> ${final})`);
     else if (left > upper) {
-      bad.add(() => `SKU ${sku}: ${plural(left, 'unit')} left the stock (${initialStock} -> ${final}) but ok replies${upper > lower ? ' and unknown outcomes' : ''} account for at most ${upper}`);
+      bad.addAt(sku, () => `SKU ${sku}: ${plural(left, 'unit')} left the stock (${initialStock} -> ${final}) but ok replies${upper > lower ? ' and unknown outcomes' : ''} account for at most ${upper}`);
     }
   }
   const recovered = new Examples();
@@ -196,7 +192,7 @@ export function checkBounds({ snapshot, initialStock, seed, tally }: VerifyConte
  */
 export function checkNoUndersell(ctx: VerifyContext): InvariantResult {
   const { snapshot, records, seed } = ctx;
-  const bad = new Examples();
+  const bad = new Examples(ctx.skuViolations);
   const laterFrom = timesKept(ctx) ? stockSeenAfter(ctx) : undefined;
   let soldOut = 0;
   for (let row = 0; row < records.count; row++) {
@@ -206,12 +202,12 @@ export function checkNoUndersell(ctx: VerifyContext): InvariantResult {
     const q = records.quantity[row]!;
     const final = sku < snapshot.skuCount ? snapshot.final[sku]! : NaN;
     if (final >= q) {
-      bad.add(() => `request ${requestId(seed, records.index[row]!)} for ${plural(q, 'unit')} of SKU ${sku} was answered sold_out, but SKU ${sku} still has ${final} in stock`);
+      bad.addAt(sku, () => `request ${requestId(seed, records.index[row]!)} for ${plural(q, 'unit')} of SKU ${sku} was answered sold_out, but SKU ${sku} still has ${final} in stock`);
       continue;
     }
     const later = laterFrom?.(sku, records.repliedUs[row]!);
     if (later !== undefined && later.from >= q) {
-      bad.add(() =>
+      bad.addAt(sku, () =>
         `request ${requestId(seed, records.index[row]!)} for ${plural(q, 'unit')} of SKU ${sku} was answered sold_out, but request ` +
         `${requestId(seed, records.index[later.row]!)}, sent ${((records.sentUs[later.row]! - records.repliedUs[row]!) / 1000).toFixed(2)} ms after that reply, deducted from a stock of ${later.from}`,
       );
@@ -230,8 +226,8 @@ export function checkNoUndersell(ctx: VerifyContext): InvariantResult {
 }
 
 /** 10. bounded-journal: per SKU, HLEN(journal) <= distinct request IDs sent to it. */
-export function checkBoundedJournal({ snapshot, tally }: VerifyContext): InvariantResult {
-  const bad = new Examples();
+export function checkBoundedJournal({ snapshot, tally, skuViolations }: VerifyContext): InvariantResult {
+  const bad = new Examples(skuViolations);
   let entries = 0;
   let ids = 0;
   for (let sku = 0; sku < snapshot.skuCount; sku++) {
@@ -239,7 +235,7 @@ export function checkBoundedJournal({ snapshot, tally }: VerifyContext): Invaria
     entries += length;
     ids += tally.distinctIds[sku]!;
     if (length > tally.distinctIds[sku]!) {
-      bad.add(() => `SKU ${sku}: its journal has ${plural(length, 'entry', 'entries')} but only ${plural(tally.distinctIds[sku]!, 'distinct request ID')} were sent to it`);
+      bad.addAt(sku, () => `SKU ${sku}: its journal has ${plural(length, 'entry', 'entries')} but only ${plural(tally.distinctIds[sku]!, 'distinct request ID')} were sent to it`);
     }
   }
   return verdict(
@@ -264,7 +260,6 @@ export function checkBoundedJournal({ snapshot, tally }: VerifyContext): Invaria
 export function stockSeenAfter({ snapshot, records, tally }: VerifyContext, atOrAfter = false): (sku: number, afterUs: number) => { row: number; from: number } | undefined {
   const skuCount = snapshot.skuCount;
   const fromOf = new Float64Array(records.count).fill(NaN);
-  const starts = new Uint32Array(skuCount + 1);
   for (let row = 0; row < records.count; row++) {
     const sku = records.sku[row]!;
     if (records.outcome[row] !== Code.ok || sku >= skuCount) continue;
@@ -272,12 +267,8 @@ export function stockSeenAfter({ snapshot, records, tally }: VerifyContext, atOr
     // An ok deduction missing from the journal is no-lost-ack's finding, not evidence here.
     if (jrow < 0 || !Number.isFinite(snapshot.journal.from[jrow]!)) continue;
     fromOf[row] = snapshot.journal.from[jrow]!;
-    starts[sku + 1]!++;
   }
-  for (let sku = 0; sku < skuCount; sku++) starts[sku + 1]! += starts[sku]!;
-  const bySent = new Uint32Array(starts[skuCount]!);
-  const fill = starts.slice(0, skuCount);
-  for (let row = 0; row < records.count; row++) if (fromOf[row] === fromOf[row]) bySent[fill[records.sku[row]!]!++] = row;
+  const { starts, rows: bySent } = groupBySku(records.count, skuCount, (row) => records.sku[row]!, (row) => !Number.isNaN(fromOf[row]!));
   // Per SKU: sort by send time, then the suffix maximum of `from` (and the row holding it).
   const bestRow = new Uint32Array(bySent.length);
   for (let sku = 0; sku < skuCount; sku++) {

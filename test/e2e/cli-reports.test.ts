@@ -38,7 +38,11 @@ describe('sellout run with thresholds', () => {
     expect(summary.verdict).toMatchObject({ status: 'fail', exitCode: 4 });
     expect(summary.thresholds!.map((t) => [t.name, t.status])).toEqual([['latency.ok.p99', 'fail'], ['outcomes.error', 'pass']]);
     expect(summary.environment!.cores).toBeGreaterThan(0);
-    expect(readdirSync(dir).sort()).toEqual(['.sellout-report.json', 'junit.xml', 'latency-duplicate.hgrm', 'latency-ok.hgrm', 'latency-sold_out.hgrm', 'latency.hlog', 'report.html', 'summary.json', 'summary.md']);
+    expect(readdirSync(dir).sort()).toEqual(['.sellout-report.json', 'junit.xml', 'latency-duplicate.hgrm', 'latency-ok.hgrm', 'latency-sold_out.hgrm', 'latency.hlog', 'report.html', 'skus.csv', 'summary.json', 'summary.md']);
+    // Every SKU of the sale, one row each, agreeing with the summary's totals.
+    const rows = readFileSync(join(dir, 'skus.csv'), 'utf8').trimEnd().split('\n').slice(1).map((line) => line.split(','));
+    expect(rows).toHaveLength(summary.skuTotals!.count);
+    expect(rows.reduce((n, r) => n + Number(r[2]), 0)).toBe(summary.skuTotals!.final);
   });
 
   it('--no-thresholds turns them off: exit 0 and no threshold results', async () => {

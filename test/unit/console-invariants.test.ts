@@ -1,7 +1,7 @@
 /** The console's invariant lines say exactly what is where (review defect 19a). */
 import { describe, expect, it } from 'vitest';
 import { formatInvariants } from '../../src/report/console.js';
-import type { InvariantResult } from '../../src/verify/invariants.js';
+import type { InvariantResult } from '../../src/summary/summary.js';
 
 const failed = (violations: number, examples: number): InvariantResult => ({
   name: 'no-lost-ack',

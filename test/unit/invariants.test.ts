@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import {
   checkAll, checkAtMostOnce, checkBoundedJournal, checkBounds, checkChain, checkConservation, checkDurability,
   checkNoEmptyPass, checkNoLostAck, checkNoUndersell, checkNoUnexpected, checkRealTimeOrder, checkWellFormed,
-  INVARIANT_NAMES, MAX_EXAMPLES, prepare, type InvariantResult,
+  INVARIANT_NAMES, MAX_EXAMPLES, prepare,
 } from '../../src/verify/invariants.js';
+import type { InvariantResult } from '../../src/summary/summary.js';
 import { formatInvariants } from '../../src/report/console.js';
 import { baseline, recordsOf, S0, SEED, snapshotOf, type EntrySpec, type RowSpec } from '../helpers/verify.js';
 
@@ -228,5 +229,20 @@ describe('evidence', () => {
     expect(text).toMatch(/FAIL {2}no-lost-ack {6}1 of 3 ok replies not journaled as acknowledged\n {10}expected each of 3 ok replies .*\n {10}e\.g\. request DEC-1-1 got ok \(stock 5\) but has no journal entry in SKU 0\n/);
     expect(text).toMatch(/PASS {2}at-most-once/);
     expect(text).toMatch(/SKIP {2}durability {7}no faults were injected/);
+  });
+});
+
+describe('violations per SKU', () => {
+  it('counts each violation at the SKU it was found at, afresh on each checkAll', () => {
+    // DEC-1-1's entry is lost from SKU 0 (no-lost-ack, conservation and chain there); SKU 1 stays correct.
+    const b = baseline();
+    const c = prepare({ snapshot: snapshotOf(b.finals, b.entries.filter((e) => e.id !== 1)), records: recordsOf(b.rows), initialStock: S0, seed: SEED });
+    const results = checkAll(c);
+    const failed = results.filter((r) => r.status === 'fail').reduce((n, r) => n + r.violations!, 0);
+    expect(c.skuViolations[1]).toBe(0);
+    expect(c.skuViolations[0]).toBe(failed);
+    checkAll(c);
+    expect(c.skuViolations[0]).toBe(failed);
+    expect(prepare({ snapshot: snapshotOf(b.finals, b.entries), records: recordsOf(b.rows), initialStock: S0, seed: SEED }).skuViolations).toEqual(new Uint32Array(2));
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Plan, unitHash } from '../../src/load/plan.js';
 import { RequestSource } from '../../src/load/source.js';
+import { nextRequest, type NextRequest } from '../helpers/source.js';
 
 const base = { seed: 7, skuCount: 10, selection: { type: 'uniform' as const }, quantity: [{ quantity: 1, weight: 1 }], duplicateRatio: 0 };
 
@@ -58,8 +59,8 @@ describe('request source', () => {
   it('concurrent twins follow their original immediately and the total equals the limit', () => {
     const plan = new Plan({ ...base, duplicateRatio: 0.5 });
     const source = new RequestSource(plan, 'concurrent', 1000);
-    const sent = [];
-    for (let next = source.next(); next; next = source.next()) sent.push(next);
+    const sent: NextRequest[] = [];
+    for (let next = nextRequest(source); next; next = nextRequest(source)) sent.push(next);
     expect(sent).toHaveLength(1000);
     sent.forEach((s, i) => {
       if (s.twin) expect(sent[i - 1]).toEqual({ index: s.index, twin: false });
@@ -72,18 +73,18 @@ describe('request source', () => {
   it('sequential twins appear only after their original has replied', () => {
     const plan = new Plan({ ...base, duplicateRatio: 1 });
     const source = new RequestSource(plan, 'sequential', 6);
-    expect(source.next()).toEqual({ index: 0, twin: false });
-    expect(source.next()).toEqual({ index: 1, twin: false });
+    expect(nextRequest(source)).toEqual({ index: 0, twin: false });
+    expect(nextRequest(source)).toEqual({ index: 1, twin: false });
     source.replied(1, false);
-    expect(source.next()).toEqual({ index: 1, twin: true });
+    expect(nextRequest(source)).toEqual({ index: 1, twin: true });
     source.replied(0, false);
-    expect(source.next()).toEqual({ index: 0, twin: true });
-    expect(source.next()).toEqual({ index: 2, twin: false });
+    expect(nextRequest(source)).toEqual({ index: 0, twin: true });
+    expect(nextRequest(source)).toEqual({ index: 2, twin: false });
     // The last unit of the limit is kept for the twin 2 owes: no original 3 whose twin could not go.
-    expect(source.next()).toBeUndefined();
+    expect(nextRequest(source)).toBeUndefined();
     source.replied(2, false);
-    expect(source.next()).toEqual({ index: 2, twin: true });
-    expect(source.next()).toBeUndefined();
+    expect(nextRequest(source)).toEqual({ index: 2, twin: true });
+    expect(nextRequest(source)).toBeUndefined();
     expect(source.exhausted).toBe(true);
   });
 });

@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFiles } from '../../src/cli/output.js';
 import { decodeHistogramForReport, percentiles } from '../../src/metrics/histogram.js';
 import { OUTCOMES } from '../../src/outcomes.js';
-import { parseHgrm } from '../../src/report/hgrm.js';
 import { readHlog } from '../../src/report/hlog.js';
 import type { ReportInput } from '../../src/report/output.js';
 import { ALL_OUTPUTS, renderOutputs } from '../../src/report/registry.js';
 import type { SummaryV1 } from '../../src/summary/summary.js';
 import { buildFixture, NASTY } from '../fixtures/report.js';
+import { parseHgrm } from '../helpers/hgrm.js';
 import { findAll, parseXml } from '../helpers/xml.js';
 import { formatSummary } from '../../src/report/console.js';
 
@@ -33,8 +33,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('report outputs', () => {
   it('writes one file per output (an .hgrm per outcome that occurred)', () => {
     const names = renderOutputs(input).map((f) => f.name).sort();
-    expect(names).toEqual(['junit.xml', 'latency-duplicate.hgrm', 'latency-error.hgrm', 'latency-ok.hgrm', 'latency-sold_out.hgrm', 'latency.hlog', 'report.html', 'summary.json', 'summary.md']);
-    expect(ALL_OUTPUTS).toEqual(['summary', 'hgrm', 'hlog', 'html', 'md', 'junit']);
+    expect(names).toEqual(['junit.xml', 'latency-duplicate.hgrm', 'latency-error.hgrm', 'latency-ok.hgrm', 'latency-sold_out.hgrm', 'latency.hlog', 'report.html', 'skus.csv', 'summary.json', 'summary.md']);
+    expect(ALL_OUTPUTS).toEqual(['summary', 'hgrm', 'hlog', 'html', 'md', 'junit', 'skus']);
   });
 
   it('summary.json reads back equal to the summary, thresholds and verdict included', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ScenarioError, UsageError } from '../../src/errors.js';
 import { loadScenario, parseOverride, parseScenario } from '../../src/scenario/load.js';
-import { parseDurationMs } from '../../src/scenario/duration.js';
+import { parseDurationMs } from '../../src/duration.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sellout-scenario-'));
 writeFileSync(join(dir, 'mine.lua'), 'return 1');

@@ -86,7 +86,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   const exitCode = summary.verdict.exitCode;
   let writeError: string | undefined;
   try {
-    writeReport(dir, renderOutputs({ summary, histograms: run.histograms, intervals: run.intervals }), { runId: summary.run.id });
+    writeReport(dir, renderOutputs({ summary, histograms: run.histograms, intervals: run.intervals, skus: run.skus }), { runId: summary.run.id });
   } catch (err) {
     writeError = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
   }

@@ -7,20 +7,7 @@
 import type { OutcomeCode } from '../../outcomes.js';
 import type { ErrorReplyEntry } from '../error-replies.js';
 import type { DeductClient } from '../resp.js';
-import type { Executor, ExecutorContext, LoadConfig, LoadIssue } from './types.js';
-
-/** Keys that only open models take. */
-const OPEN_ONLY = ['rate', 'startRate', 'stages', 'maxInFlight'] as const;
-
-export function validateClosed(load: LoadConfig): LoadIssue[] {
-  const issues: LoadIssue[] = [];
-  for (const key of OPEN_ONLY) {
-    if (load[key] !== undefined) {
-      issues.push({ path: ['load', key], message: `no ${key} with model closed (it is for constant-rate / ramping-rate)`, input: load[key] });
-    }
-  }
-  return issues;
-}
+import type { Executor, ExecutorContext } from './types.js';
 
 export class ClosedExecutor implements Executor {
   readonly scheduled = 0;

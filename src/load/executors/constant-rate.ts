@@ -4,15 +4,8 @@
  */
 import { ArrivalSchedule } from '../schedule.js';
 import { OpenLoopExecutor } from './open-loop.js';
-import type { Executor, ExecutorContext, LoadConfig, LoadIssue } from './types.js';
-
-export function validateConstantRate(load: LoadConfig): LoadIssue[] {
-  const issues: LoadIssue[] = [];
-  if (load.rate === undefined) issues.push({ path: ['load', 'rate'], message: 'a rate in requests per second (required by model constant-rate)', input: undefined });
-  if (load.startRate !== undefined) issues.push({ path: ['load', 'startRate'], message: 'no startRate with model constant-rate (it is for ramping-rate)', input: load.startRate });
-  if (load.stages !== undefined) issues.push({ path: ['load', 'stages'], message: 'no stages with model constant-rate (it is for ramping-rate)', input: load.stages });
-  return issues;
-}
+import type { LoadConfig } from '../../scenario/load-models/index.js';
+import type { Executor, ExecutorContext } from './types.js';
 
 export function constantRateSchedule(load: LoadConfig, durationMs: number | undefined): ArrivalSchedule {
   return ArrivalSchedule.constant(load.rate!, durationMs ?? Infinity);

@@ -1,23 +1,15 @@
-/** The load models by name: each validates its own options (all problems at once) and builds its executor. */
-import { ClosedExecutor, validateClosed } from './closed.js';
-import { constantRateSchedule, createConstantRate, validateConstantRate } from './constant-rate.js';
-import { createRampingRate, rampingRateSchedule, validateRampingRate } from './ramping-rate.js';
+/**
+ * The load models by name: each builds its executor. Their options are validated by each model's
+ * config file in src/scenario/load-models/ (the scenario is checked without loading the engine).
+ */
+import { ClosedExecutor } from './closed.js';
+import { constantRateSchedule, createConstantRate } from './constant-rate.js';
+import { createRampingRate, rampingRateSchedule } from './ramping-rate.js';
 import type { ArrivalSchedule } from '../schedule.js';
-import type { Executor, ExecutorContext, LoadConfig, LoadIssue } from './types.js';
+import type { LoadConfig } from '../../scenario/load-models/index.js';
+import type { Executor, ExecutorContext } from './types.js';
 
-export type { Executor, ExecutorContext, LoadIssue } from './types.js';
-
-export function validateLoadModel(load: LoadConfig): LoadIssue[] {
-  switch (load.model) {
-    case 'closed': return validateClosed(load);
-    case 'constant-rate': return validateConstantRate(load);
-    case 'ramping-rate': return validateRampingRate(load);
-  }
-}
-
-export function isOpenModel(model: LoadConfig['model']): boolean {
-  return model !== 'closed';
-}
+export type { Executor, ExecutorContext } from './types.js';
 
 /** The open models' schedule (undefined for closed), e.g. for the target rate in reports. */
 export function scheduleOf(load: LoadConfig, durationMs: number | undefined): ArrivalSchedule | undefined {

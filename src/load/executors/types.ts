@@ -8,7 +8,6 @@ import type { Recorder } from '../../metrics/recorder.js';
 import type { DeductClient, Flusher, ReplyHandler } from '../resp.js';
 import type { ErrorReplyEntry } from '../error-replies.js';
 import type { RequestSource } from '../source.js';
-import type { ScenarioConfig } from '../../scenario/schema.js';
 
 export interface ExecutorContext {
   readonly plan: Plan;
@@ -48,12 +47,3 @@ export interface Executor extends ReplyHandler {
    */
   readonly lostAllConnections: boolean;
 }
-
-/** One validation problem of a load model: where, what was expected, and what was found. */
-export interface LoadIssue {
-  readonly path: (string | number)[];
-  readonly message: string;
-  readonly input: unknown;
-}
-
-export type LoadConfig = ScenarioConfig['load'];
