@@ -50,7 +50,8 @@ const WATCHDOG = [
   'exec 3<&0',
   '"$bin" "$@" </dev/null 3<&- & pid=$!',
   'echo "sellout-watchdog redis-pid $pid"',
-  '(read _ignored <&3; kill -TERM $pid 2>/dev/null) & reader=$!',
+  // A server busy in a script that never ends ignores SIGTERM: it gets SIGKILL 5 s later.
+  '(read _ignored <&3; kill -TERM $pid 2>/dev/null; n=0; while kill -0 $pid 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done; kill -KILL $pid 2>/dev/null) & reader=$!',
   'exec 3<&-',
   "trap 'kill -TERM $pid 2>/dev/null' TERM INT HUP",
   'wait $pid; status=$?',

@@ -1,5 +1,5 @@
 /** Runs the built CLI (`bin/sellout.js`, which loads dist/) as a child process. */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -65,14 +65,28 @@ export function unprivilegedPrecondition(): string | undefined {
   return undefined;
 }
 
+/**
+ * CLI children still running when this test process exits (a test that timed out leaves its
+ * child behind otherwise: the child's own kill timer dies with the test process).
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => { for (const child of running) child.kill('SIGKILL'); });
+
+/** Tracks a CLI child so it is killed if the test process exits first. */
+export function track(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once('close', () => running.delete(child));
+  return child;
+}
+
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const [file, argv] = command(args, options.unprivileged ?? false);
-    const child = spawn(file, argv, {
+    const child = track(spawn(file, argv, {
       cwd: options.cwd ?? ROOT,
       env: cliEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    }));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });

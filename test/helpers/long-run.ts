@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { BIN, ROOT, cliEnv } from './cli.js';
+import { BIN, ROOT, cliEnv, track } from './cli.js';
 import { startTestRedis, type TestRedis } from './redis.js';
 
 export interface LongRunOptions {
@@ -47,7 +47,7 @@ export async function startLongRun(dir: string, name: string, options: LongRunOp
   const out = join(dir, `out-${name}`);
   const redis = options.embedded ? undefined : await startTestRedis({ args: options.redisArgs ?? [] });
   const args = [BIN, 'run', file, '--out', out, ...(redis ? ['--redis', redis.url] : []), ...(options.extraArgs ?? [])];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: options.ownGroup ?? false });
+  const child = track(spawn(process.execPath, args, { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: options.ownGroup ?? false }));
   const output = { stdout: '', stderr: '' };
   child.stdout!.on('data', (d: Buffer) => { output.stdout += d.toString(); });
   const seeded = new Promise<{ runId: string; port: number }>((resolve, reject) => {
