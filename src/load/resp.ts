@@ -49,15 +49,20 @@ export interface ReplyHandler {
 
 /** Collects connections with buffered writes, so one event handler ends with one write per socket. */
 export class Flusher {
+  // Two lists used in turn (a flush may mark connections again): no allocation per flush, which
+  // on the hot path would feed the garbage collector's pauses.
   private dirty: DeductClient[] = [];
+  private spare: DeductClient[] = [];
   mark(conn: DeductClient): void {
     this.dirty.push(conn);
   }
   flush(): void {
     const list = this.dirty;
     if (list.length === 0) return;
-    this.dirty = [];
+    this.dirty = this.spare;
     for (let i = 0; i < list.length; i++) list[i]!.flushNow();
+    list.length = 0;
+    this.spare = list;
   }
 }
 
@@ -96,7 +101,6 @@ const REQUEST_TAIL_MAX = 64;
 const KIND_DEDUCT = 0;
 const KIND_INTERNAL = 1;
 const KIND_RETRY = 2; // a deduction resent after NOSCRIPT: a second NOSCRIPT is an error
-const KIND_WARMUP = 3; // a warm-up deduction on keys outside the run: answered, never reported
 
 const enum Parse { Incomplete = -1 }
 
@@ -202,13 +206,17 @@ export class DeductClient {
         }
       };
       const timer = setTimeout(() => done(new Error(`no answer to the connection setup within ${timeoutMs} ms`)), timeoutMs);
-      const socket = this.options.openSocket !== undefined ? this.options.openSocket(endpoint) : openSocket(endpoint);
+      // Plain TCP reads into one buffer per thread (net's `onread`), not a fresh buffer per read:
+      // at one reply per read that allocation fed the garbage collector's pauses, the tail of a
+      // 1x1 run. Every byte kept past a read is copied (carry, error texts).
+      const onChunk = (chunk: Buffer, shared = false) => { if (this.socket === socket) this.onData(chunk, shared); };
+      const socket = this.options.openSocket !== undefined ? this.options.openSocket(endpoint) : openSocket(endpoint, onChunk);
       this.socket = socket;
       this.resetOutput();
       this.resetInput();
       socket.setNoDelay(true);
       // Events of a socket this client already dropped (before a reconnect) must not touch the new one.
-      socket.on('data', (chunk: Buffer) => { if (this.socket === socket) this.onData(chunk); });
+      socket.on('data', (chunk: Buffer) => onChunk(chunk));
       socket.on('error', (err) => {
         if (!settled) done(err);
         else if (this.socket === socket) this.lost(`connection error: ${err.message}`);
@@ -305,55 +313,34 @@ export class DeductClient {
   }
 
   /**
-   * Sends `rounds` deductions of quantity 1 on the given keys (outside the run: not counted, not
-   * verified, removed by the caller), at most `depth` at a time, and resolves when all are
-   * answered or the connection fails. It runs the hot path's encoding and parsing before t0, so
-   * that the first replies the run times are not the first ones the JIT compiler sees.
+   * Points this connection's deductions at other keys (the warm-up's, outside the run: see
+   * load/warm-up.ts) and its replies at another handler, until `endWarmUp`. The whole hot path
+   * (encoding, parsing, the executor, the recorder) then runs before t0 exactly as it will after.
    */
-  warmUp(stockKey: string, journalKey: string, rounds: number, depth: number): Promise<void> {
-    if (!this.alive || rounds <= 0) return Promise.resolve();
+  beginWarmUp(stockKey: string, journalKey: string, handler: ReplyHandler): void {
     const stock = Buffer.from(stockKey, 'latin1');
     const journal = Buffer.from(journalKey, 'latin1');
-    this.warm = {
-      prefix: Buffer.concat([
-        Buffer.from(`*7\r\n$7\r\nEVALSHA\r\n$${this.shaBytes.length}\r\n`, 'latin1'), this.shaBytes, CRLF,
-        Buffer.from(`$1\r\n2\r\n$${stock.length}\r\n`, 'latin1'), stock, CRLF,
-        Buffer.from(`$${journal.length}\r\n`, 'latin1'), journal, CRLF,
-      ]),
-      sent: 0,
-      answered: 0,
-      rounds,
-      done: () => {},
-    };
-    const done = new Promise<void>((resolve) => { this.warm!.done = resolve; });
-    for (let i = 0; i < Math.min(depth, rounds); i++) this.sendWarmUp();
-    this.flushNow();
-    return done;
+    this.warmPrefix = Buffer.concat([
+      Buffer.from(`*7\r\n$7\r\nEVALSHA\r\n$${this.shaBytes.length}\r\n`, 'latin1'), this.shaBytes, CRLF,
+      Buffer.from(`$1\r\n2\r\n$${stock.length}\r\n`, 'latin1'), stock, CRLF,
+      Buffer.from(`$${journal.length}\r\n`, 'latin1'), journal, CRLF,
+    ]);
+    this.runHandler = this.handler;
+    this.handler = handler;
   }
 
-  private warm: { prefix: Buffer; sent: number; answered: number; rounds: number; done: () => void } | undefined;
-
-  private sendWarmUp(): void {
-    const warm = this.warm!;
-    this.push(KIND_WARMUP, 0, 0, 0, 1, 0, this.now());
-    this.encodeWith(warm.prefix, 1, warm.sent++);
+  /** Back to the run's keys and handler; a warm-up request still in flight reopens the connection. */
+  endWarmUp(): void {
+    if (this.runHandler === undefined) return;
+    // A warm-up reply must not reach the run's handler: drop what is pending with the socket.
+    if (this.count > 0 && this.alive) void this.restart('warm-up requests still in flight at t0');
+    this.warmPrefix = undefined;
+    if (this.handler !== DETACHED) this.handler = this.runHandler;
+    this.runHandler = undefined;
   }
 
-  private onWarmUpReply(entry: ErrorReplyEntry | undefined): void {
-    const warm = this.warm;
-    if (warm === undefined) return;
-    warm.answered++;
-    // A server that refuses (BUSY, OOM, NOPERM, …) is the run's to find and report: stop warming.
-    if (entry?.refusal !== undefined) this.endWarmUp();
-    else if (warm.sent < warm.rounds) this.sendWarmUp();
-    else if (warm.answered >= warm.rounds) this.endWarmUp();
-  }
-
-  private endWarmUp(): void {
-    const warm = this.warm;
-    this.warm = undefined;
-    warm?.done();
-  }
+  private warmPrefix: Buffer | undefined;
+  private runHandler: ReplyHandler | undefined;
 
   /** Bytes of the output slab this connection holds now (4 KiB while idle; more while it pipelines deeply). */
   get slabBytes(): number {
@@ -396,7 +383,7 @@ export class DeductClient {
   }
 
   private encode(sku: number, quantity: number, index: number): void {
-    this.encodeWith(this.skuPrefix(sku), quantity, index);
+    this.encodeWith(this.warmPrefix ?? this.skuPrefix(sku), quantity, index);
   }
 
   private encodeWith(prefix: Buffer, quantity: number, index: number): void {
@@ -490,10 +477,6 @@ export class DeductClient {
     const kind = this.rKind[at]!;
     this.head = (at + 1) & (this.cap - 1);
     this.count--;
-    if (kind === KIND_WARMUP) {
-      this.onWarmUpReply(entry);
-      return;
-    }
     if (kind === KIND_INTERNAL) {
       if (this.handshake !== undefined) {
         if (entry !== undefined) this.handshake(new Error(`Redis refused the connection: ${entry.text}`));
@@ -569,11 +552,10 @@ export class DeductClient {
       const kind = this.rKind[at]!;
       this.head = (at + 1) & (this.cap - 1);
       this.count--;
-      if (kind === KIND_INTERNAL || kind === KIND_WARMUP) continue;
+      if (kind === KIND_INTERNAL) continue;
       this.inFlight--;
       this.handler.onReply(this, this.rIndex[at]!, this.rTwin[at]!, this.rSku[at]!, this.rQty[at]!, Code.unknown, NaN, this.rIntended[at]!, this.rSent[at]!, nowUs);
     }
-    this.endWarmUp();
     this.resetOutput();
     // A close sellout asked for is not a connection failure: only its unknown replies are reported.
     if (!this.closing) this.handler.onClosed(this, reason, reconnecting);
@@ -613,11 +595,12 @@ export class DeductClient {
 
   // ---- reply parsing --------------------------------------------------------------------------
 
-  private onData(chunk: Buffer): void {
+  /** `shared`: the chunk is a view of the thread's read buffer, which the next read reuses. */
+  private onData(chunk: Buffer, shared = false): void {
     let buf = chunk;
     if (this.carryBytes > 0) {
       // Part of a reply is waiting: collect chunks until it can be complete, then join once.
-      this.carry.push(chunk);
+      this.carry.push(shared ? Buffer.from(chunk) : chunk);
       this.carryBytes += chunk.length;
       if (this.carryNeed === NEED_LINE_END ? chunk.indexOf(10) < 0 : this.carryBytes < this.carryNeed) return;
       buf = Buffer.concat(this.carry, this.carryBytes);
@@ -739,8 +722,18 @@ export class DeductClient {
   }
 }
 
-function openSocket(endpoint: RedisEndpoint): Socket {
-  if (!endpoint.tls) return netConnect({ host: endpoint.host, port: endpoint.port });
+/** The read buffer of this thread's plain TCP connections (one thread reads one chunk at a time). */
+let readBuffer: Buffer | undefined;
+
+function openSocket(endpoint: RedisEndpoint, onChunk: (chunk: Buffer, shared: boolean) => void): Socket {
+  if (!endpoint.tls) {
+    readBuffer ??= Buffer.allocUnsafeSlow(64 * 1024);
+    return netConnect({
+      host: endpoint.host,
+      port: endpoint.port,
+      onread: { buffer: readBuffer, callback: (bytes: number, buf: Uint8Array) => { onChunk((buf as Buffer).subarray(0, bytes), true); return true; } },
+    });
+  }
   return tlsConnect({
     host: endpoint.host,
     port: endpoint.port,

@@ -6,7 +6,8 @@
 import { initHistograms, encodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { threadClock } from './clock.js';
 import { ErrorReplies, type ErrorReplyEntry } from './error-replies.js';
-import { WARM_UP_MAX_MS, WARM_UP_PER_WORKER } from './warm-up.js';
+import { WARM_UP_MAX_MS, WARM_UP_PER_WORKER, type WarmUpKeys } from './warm-up.js';
+import { ClosedExecutor } from './executors/closed.js';
 import { planFor } from './plan.js';
 import { CONTROL_ABORT, CONTROL_STOP, recordBuffers, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
 import { Recorder } from '../metrics/recorder.js';
@@ -89,19 +90,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
       post({ type: 'failed', worker, message: (err as Error).message.split('\n')[0] ?? String(err) });
       return;
     }
-    if (task.warmUp !== undefined) {
-      const { stockKey, journalKey } = task.warmUp;
-      const perConnection = Math.max(4, Math.ceil(WARM_UP_PER_WORKER / conns.length));
-      const depth = Math.max(1, Math.min(scenario.load.inFlight, 16));
-      // Bounded: a script that never finishes (or a server that stalls) must not hold the barrier;
-      // the run then meets the problem and reports it.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all(conns.map((c) => c.warmUp(stockKey, journalKey, perConnection, depth))),
-        new Promise((r) => { timer = setTimeout(r, Math.min(WARM_UP_MAX_MS, scenario.timeoutMs)); }),
-      ]);
-      clearTimeout(timer);
-    }
+    if (task.warmUp !== undefined) await warmUp(task.warmUp);
     const start = new Promise<number>((resolve) => {
       port.once('message', (message: CoordinatorMessage) => resolve(message.t0));
     });
@@ -136,6 +125,30 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   } finally {
     // finish() already closed them; this covers the early returns.
     if (!finished) for (const c of conns) c.close();
+  }
+
+  /**
+   * The whole hot path before t0 (warm-up.ts): a closed loop of WARM_UP_PER_WORKER deductions
+   * through a scratch executor and recorder, on keys outside the run, so that the run's first
+   * replies are not its slowest (JIT tiers, first use). Bounded in time: a script that never
+   * finishes, or a server that stalls, is the run's to meet and report.
+   */
+  async function warmUp(keys: WarmUpKeys): Promise<void> {
+    const scratch = new Recorder(WARM_UP_PER_WORKER, open);
+    const warmSource = new RequestSource(plan, 'sequential', WARM_UP_PER_WORKER, worker, workers);
+    let warmExecutor: ClosedExecutor | undefined = undefined;
+    warmExecutor = new ClosedExecutor(
+      { plan, source: warmSource, recorder: scratch, flusher, nowUs, deadlineUs: Infinity, worker, workers, maxInFlight: task.maxInFlight, onRefused: () => warmExecutor?.stop() },
+      Math.max(1, Math.min(scenario.load.inFlight, 16)),
+    );
+    for (const c of conns) c.beginWarmUp(keys.stockKey, keys.journalKey, warmExecutor);
+    let timer: NodeJS.Timeout | undefined;
+    warmExecutor.start(conns);
+    await Promise.race([warmExecutor.done, new Promise((r) => { timer = setTimeout(r, Math.min(WARM_UP_MAX_MS, scenario.timeoutMs)); })]);
+    clearTimeout(timer);
+    warmExecutor.stop();
+    for (const c of conns) c.endWarmUp();
+    scratch.destroy();
   }
 
   function finish(): void {

@@ -13,11 +13,14 @@ import type { Executor, ExecutorContext } from './types.js';
 /** With nothing in flight, a send due sooner than this is waited for in Atomics.wait (precise), not a timer. */
 const IDLE_SLEEP_MAX_MS = 2;
 /**
- * While requests are in flight, sends go out in batches at least this far apart: at 20,000/s a
- * batch holds about four, so four requests share a write and their replies a read, and no send is
- * later than this (plus the gap between replies) after its intended time.
+ * Sends go out in batches at least this far apart. On loopback a write costs the sender the
+ * receiver's TCP work too (10-20 us here), so a write per request made the open loop cost a third
+ * of a core at 20,000/s; at this gap a batch holds about ten, and no send is later than this (plus
+ * the gap between replies) after its intended time, which its latency includes. Below 2,000/s
+ * every send goes alone, on time. (The issue's "send everything due at each timer tick", with a
+ * tick finer than a timer's millisecond.)
  */
-const BATCH_GAP_US = 200;
+const BATCH_GAP_US = 500;
 
 export class OpenLoopExecutor implements Executor {
   readonly connectionErrors = new Set<string>();
@@ -32,8 +35,8 @@ export class OpenLoopExecutor implements Executor {
   private finished = false;
   private timer: NodeJS.Timeout | undefined;
   private timerDueMs = Infinity;
-  /** When the next send is due (us since t0): a reply that comes after it sends it. */
-  private nextDueUs = 0;
+  /** When the next batch may go (us since t0): its first send is due and the batch gap has passed. */
+  private wakeAtUs = 0;
   /** When the last batch of sends went out (us since t0). */
   private lastBatchUs = -Infinity;
   /** Atomics.wait needs shared memory to sleep on; nothing ever wakes it but its timeout. */
@@ -89,9 +92,9 @@ export class OpenLoopExecutor implements Executor {
     this.inFlight--;
     if (this.stopping) {
       if (this.inFlight === 0) this.checkDone();
-    } else if (repliedUs >= this.nextDueUs && repliedUs - this.lastBatchUs >= BATCH_GAP_US) {
-      // Replies are the loop's clock while requests are in flight: send what has come due, in
-      // batches at least BATCH_GAP_US apart (one write and one read for several requests).
+    } else if (this.inFlight === 0 || repliedUs >= this.wakeAtUs) {
+      // Replies are the loop's clock while requests are in flight: send the batch that has come
+      // due; with nothing left in flight, sleep precisely until the next one (pump).
       this.pump();
     }
   }
@@ -117,20 +120,23 @@ export class OpenLoopExecutor implements Executor {
   }
 
   /**
-   * Sends everything due now, then waits for the next send without spinning a core:
-   *  - with requests in flight, their replies wake the thread: each reply sends whatever has come
-   *    due (onReply), and a timer at the next whole millisecond is the backstop for replies that
-   *    are slow to come;
+   * Sends everything due now, then waits for the next batch without spinning a core. Sends go out
+   * in batches at least BATCH_GAP_US apart, each batch on one connection (one write, and its
+   * replies in one read, for several requests):
+   *  - with requests in flight, their replies wake the thread: a reply at or after the next batch's
+   *    time sends it (onReply), and a timer at the next whole millisecond is the backstop for
+   *    replies that are slow to come;
    *  - with nothing in flight nothing can arrive, so the thread sleeps in Atomics.wait until the
-   *    send is due, to the microsecond where timers only know milliseconds (when it is under
+   *    batch is due, to the microsecond where timers only know milliseconds (when it is under
    *    IDLE_SLEEP_MAX_MS away; a timer takes longer waits).
-   * A send goes out at most one reply gap (or the timer's millisecond) late, and its latency is
-   * taken from the intended send either way, so nothing is hidden by the batching.
+   * A send goes out at most a batch gap (or, while replies are slow, the timer's millisecond) late,
+   * and its latency is taken from the intended send either way, so nothing is hidden.
    */
   private pump(): void {
     for (;;) {
       if (this.stopping) return;
-      if (!this.sendDue()) return;
+      const nowUs = this.ctx.nowUs();
+      if (nowUs >= this.wakeAtUs && !this.sendDue(nowUs)) return;
       const nextMs = this.pacer.nextMs;
       if (nextMs === Infinity || nextMs * 1000 >= this.ctx.deadlineUs) {
         // The schedule is over: wait for the replies in flight. Until the deadline a closed-ended
@@ -138,22 +144,21 @@ export class OpenLoopExecutor implements Executor {
         this.stopping = true;
         return this.checkDone();
       }
-      this.nextDueUs = nextMs * 1000;
-      const waitMs = nextMs - this.ctx.nowUs() / 1000;
+      this.wakeAtUs = Math.max(nextMs * 1000, this.lastBatchUs + BATCH_GAP_US);
+      const waitMs = (this.wakeAtUs - this.ctx.nowUs()) / 1000;
       if (waitMs <= 0) continue;
       if (this.inFlight === 0 && waitMs < IDLE_SLEEP_MAX_MS) {
         Atomics.wait(this.sleeper, 0, 0, waitMs);
         continue;
       }
-      this.armTimer(nextMs);
+      this.armTimer(this.wakeAtUs / 1000);
       return;
     }
   }
 
-  /** Sends what is due now; false when the run ended for this worker. */
-  private sendDue(): boolean {
+  /** Sends what is due now, as one batch on one connection; false when the run ended for this worker. */
+  private sendDue(nowUs: number): boolean {
     const { plan, source, flusher } = this.ctx;
-    const nowUs = this.ctx.nowUs();
     if (nowUs >= this.ctx.deadlineUs) {
       this.stopAtDeadline();
       return false;
@@ -163,8 +168,8 @@ export class OpenLoopExecutor implements Executor {
     const n = this.pacer.poll(nowUs / 1000, this.ctx.maxInFlight - this.inFlight);
     const dropped = this.pacer.dropped - droppedBefore;
     const intended = this.pacer.intendedMs;
+    const conn = n > 0 ? this.pickConnection() : undefined;
     for (let i = 0; i < n; i++) {
-      const conn = this.pickConnection();
       if (conn === undefined) {
         if (!this.conns.some((c) => c.restarting)) {
           this.stop();
