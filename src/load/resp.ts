@@ -504,7 +504,8 @@ export class DeductClient {
         this.encode(sku, qty, index);
         return;
       }
-      this.errors.count(entry);
+      // Warm-up replies are not the run's: not counted in its error replies.
+      if (this.warmPrefix === undefined) this.errors.count(entry);
       if (entry.refusal !== undefined) this.handler.onRefused(this, entry);
     }
     this.inFlight--;

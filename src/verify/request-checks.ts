@@ -83,7 +83,7 @@ export function checkAtMostOnce({ snapshot, records, seed, tally, skuViolations 
   let duplicates = 0;
   for (let index = 0; index < tally.ids; index++) {
     if (tally.ok[index]! > 1) {
-      bad.addAt(tally.sku[index]!, () => `request ${requestId(seed, index)} got ok ${tally.ok[index]! >= 255 ? '255+' : tally.ok[index]} times (first stock ${tally.firstOkValue[index]}): it was deducted more than once`);
+      bad.addAt(tally.sku[index]!, () => `request ${requestId(seed, index)} got ok ${tally.ok[index]! >= 255 ? '255+' : tally.ok[index]} times (first stock ${firstOkValue(records, index)}): it was deducted more than once`);
     }
   }
   for (let row = 0; row < records.count; row++) {
@@ -184,4 +184,10 @@ export function checkNoEmptyPass({ records, tally }: VerifyContext): InvariantRe
     `${plural(oks, 'ok reply', 'ok replies')}`,
     `no ok reply (${outcomes})`,
   );
+}
+
+/** The stock the first ok reply of a request ID said (looked up for a sentence, not kept per ID). */
+function firstOkValue(records: VerifyContext['records'], index: number): number {
+  for (let row = 0; row < records.count; row++) if (records.index[row] === index && records.outcome[row] === Code.ok) return records.value[row]!;
+  return NaN;
 }

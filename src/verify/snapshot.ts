@@ -18,7 +18,6 @@ export interface JournalColumns {
   from: Float64Array;
   to: Float64Array;
   change: Float64Array;
-  timestamp: Float64Array;
   /** 1 when the entry is a JSON object whose `by` equals its hash field (the request ID). */
   byMatches: Uint8Array;
   /** Request IDs (hash fields) of the rows whose index is -1, and raw text of unparseable entries. */
@@ -176,7 +175,6 @@ export function newJournal(capacity: number): JournalColumns {
     from: new Float64Array(n),
     to: new Float64Array(n),
     change: new Float64Array(n),
-    timestamp: new Float64Array(n),
     byMatches: new Uint8Array(n),
     foreign: new Map(),
     unparsable: new Map(),
@@ -202,14 +200,13 @@ export function addEntry(journal: JournalColumns, sku: number, id: string, json:
   }
   if (entry === undefined) {
     journal.unparsable.set(row, json.length > 200 ? `${json.slice(0, 199)}…` : json);
-    journal.from[row] = journal.to[row] = journal.change[row] = journal.timestamp[row] = NaN;
+    journal.from[row] = journal.to[row] = journal.change[row] = NaN;
     journal.byMatches[row] = 0;
     return;
   }
   journal.from[row] = numeric(entry['from']);
   journal.to[row] = numeric(entry['to']);
   journal.change[row] = numeric(entry['change']);
-  journal.timestamp[row] = numeric(entry['timestamp']);
   journal.byMatches[row] = entry['by'] === id ? 1 : 0;
 }
 
@@ -246,7 +243,6 @@ export function dropRepeats(journal: JournalColumns, prefix: string, skus: Reado
     journal.from[out] = journal.from[row]!;
     journal.to[out] = journal.to[row]!;
     journal.change[out] = journal.change[row]!;
-    journal.timestamp[out] = journal.timestamp[row]!;
     journal.byMatches[out] = journal.byMatches[row]!;
     out++;
   }
@@ -264,6 +260,5 @@ function growJournal(journal: JournalColumns, capacity = journal.sku.length * 2)
   journal.from = grown(journal.from, n);
   journal.to = grown(journal.to, n);
   journal.change = grown(journal.change, n);
-  journal.timestamp = grown(journal.timestamp, n);
   journal.byMatches = grown(journal.byMatches, n);
 }

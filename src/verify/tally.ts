@@ -20,8 +20,6 @@ export interface Tally {
   /** SKU and quantity of the ID's first send (a plan ID always buys one SKU and one quantity). */
   readonly sku: Uint32Array;
   readonly quantity: Uint32Array;
-  /** The first ok reply's value (new stock), NaN when none. */
-  readonly firstOkValue: Float64Array;
   /** The ID's journal row in the SKU it was sent to (another SKU's row if that is all there is), -1 when none. */
   readonly journalRow: Int32Array;
   /** Per SKU: units acknowledged by ok replies, units of unknown outcomes, distinct IDs sent. */
@@ -49,7 +47,6 @@ export function buildTally(snapshot: Snapshot, records: RequestRecords): Tally {
     lastCode: new Uint8Array(ids).fill(NOT_SENT),
     sku: new Uint32Array(ids),
     quantity: new Uint32Array(ids),
-    firstOkValue: new Float64Array(ids).fill(NaN),
     journalRow: new Int32Array(ids).fill(-1),
     okUnits: new Float64Array(snapshot.skuCount),
     unknownUnits: new Float64Array(snapshot.skuCount),
@@ -71,7 +68,6 @@ export function buildTally(snapshot: Snapshot, records: RequestRecords): Tally {
     bump(t.attempts, index);
     t.lastCode[index] = code;
     if (code === Code.ok) {
-      if (t.ok[index] === 0) t.firstOkValue[index] = records.value[row]!;
       bump(t.ok, index);
       if (sku < snapshot.skuCount) t.okUnits[sku]! += quantity;
     } else if (code === Code.unknown) {
