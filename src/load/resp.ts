@@ -81,6 +81,11 @@ export interface DeductClientOptions {
   /** The error replies of this connection's worker, shared by its connections. */
   readonly errors?: ErrorReplies;
   /**
+   * The encoded command prefix per SKU, shared by the worker's connections: one per connection
+   * was 16 copies of a 100,000-SKU table, built one request at a time during the load.
+   */
+  readonly skuPrefixes?: (Buffer | undefined)[];
+  /**
    * Opens the byte stream to the server (default: a TCP or TLS socket to `endpoint`). A seam for
    * the parser's tests, which hand replies to the client split exactly where they want.
    */
@@ -123,7 +128,8 @@ export class DeductClient {
   private readonly flusher: Flusher;
   private readonly shaBytes: Buffer;
   private readonly idPrefix: Buffer;
-  private readonly skuPrefixes: (Buffer | undefined)[] = [];
+  /** Encoded `EVALSHA sha 2 stock journal` per SKU, shared by the worker's connections (see options). */
+  private readonly skuPrefixes: (Buffer | undefined)[];
   private readonly now: () => number;
 
   // Output slab: requests are appended at `pos`; bytes from `start` to `pos` are not yet written.
@@ -174,6 +180,7 @@ export class DeductClient {
     this.shaBytes = Buffer.from(options.scriptSha, 'latin1');
     this.idPrefix = Buffer.from(requestIdPrefix(options.seed), 'latin1');
     this.errors = options.errors ?? new ErrorReplies();
+    this.skuPrefixes = options.skuPrefixes ?? [];
   }
 
   /**

@@ -66,6 +66,8 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     scriptSha: task.scriptSha,
     scriptSource: scenario.scriptSource,
     errors,
+    // Filled as SKUs are first sent to; sized up front so lookups stay on a packed array.
+    skuPrefixes: new Array<Buffer | undefined>(scenario.skus.count).fill(undefined),
     reconnectWindowMs: Math.min(scenario.timeoutMs, 2000),
   };
   const conns = Array.from({ length: task.connections }, (_, i) => new DeductClient(i, target, executor, flusher, nowUs));
