@@ -1,12 +1,19 @@
 /** The CLI as a user runs it: a child process, real redis-servers, exit codes from DESIGN.md §8. */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 
-const out = () => mkdtempSync(join(tmpdir(), 'sellout-out-'));
+/** Report directories of this file's runs, removed when it ends. */
+const outs: string[] = [];
+const out = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sellout-out-'));
+  outs.push(dir);
+  return dir;
+};
+afterAll(() => { for (const dir of outs) rmSync(dir, { recursive: true, force: true }); });
 const small = ['--set', 'requests=600', '--set', 'load.connections=4'];
 
 describe('sellout run', () => {

@@ -1,13 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ScenarioError, UsageError } from '../../src/errors.js';
 import { loadScenario, parseOverride, parseScenario } from '../../src/scenario/load.js';
 import { parseDurationMs } from '../../src/duration.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sellout-scenario-'));
 writeFileSync(join(dir, 'mine.lua'), 'return 1');
+afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
 function parse(yaml: string, overrides: string[] = []) {
   return parseScenario(yaml, join(dir, 'test.yaml'), { cwd: dir, overrides: overrides.map(parseOverride) });
