@@ -3,9 +3,11 @@
  * chart drawn (a canvas of non-zero size with pixels in its series' colours), the verdict banner
  * matching summary.json, no horizontal scrolling on a laptop screen. Two reports: a fixture with a
  * full per-second series re-rendered by `sellout report`, and a real `sellout run` of smoke.yaml.
- * Screenshots go to reports/e2e-browser/<name>/report.png for a person to look at.
+ * The reports and their screenshots (report.png) go to a temporary folder removed afterwards; set
+ * SELLOUT_SCREENSHOTS=<dir> to keep them there for a person to look at.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
@@ -14,11 +16,12 @@ import { writeFiles } from '../../src/cli/output.js';
 import { renderOutputs } from '../../src/report/registry.js';
 import type { SummaryV1 } from '../../src/summary/summary.js';
 import { buildFixture } from '../fixtures/report.js';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 const CHROMIUM = process.env.SELLOUT_CHROMIUM ?? '/usr/bin/chromium';
-const OUT = join(ROOT, 'reports', 'e2e-browser');
+const KEEP = process.env.SELLOUT_SCREENSHOTS;
+const OUT = KEEP ?? mkdtempSync(join(tmpdir(), 'sellout-browser-'));
 
 let browser: Browser;
 let redis: TestRedis;
@@ -38,6 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await redis?.stop();
+  if (KEEP === undefined) rmSync(OUT, { recursive: true, force: true });
 });
 
 interface ChartCheck { id: string; width: number; height: number; seriesPixels: number }
