@@ -9,11 +9,11 @@
  * script.
  */
 import { relative } from 'node:path';
-import { newRunId } from './keys.js';
+import { journalKey, newRunId, stockKey } from './keys.js';
 import { driveLoad, LoadRefusedError, resolveWorkers, type LoadProgress, type LoadResult } from './load/coordinator.js';
 import { encodeHistogram, initHistograms, newHistogram, percentiles } from './metrics/histogram.js';
 import { INTERVAL_MS } from './metrics/interval.js';
-import { OUTCOMES, type Outcome } from './outcomes.js';
+import { emptyCounts, OUTCOMES, type Outcome } from './outcomes.js';
 import { latencyByOutcome, statusOf, SUMMARY_VERSION, type InvariantResult, type SummaryV1, type TargetInfo, type VerdictV1 } from './summary/summary.js';
 import type { Scenario } from './scenario/load.js';
 import { PROJECT_ROOT } from './scenario/load.js';
@@ -31,8 +31,8 @@ import { coverageOf } from './verify/coverage.js';
 import { skuTableOf } from './verify/sku-table.js';
 import { missingKeys, takeSnapshot, type Snapshot } from './verify/snapshot.js';
 import { listedSkus, skuTotalsOf, type SkuTable } from './summary/skus.js';
-import { journalKey, stockKey } from './keys.js';
 import { newRecords } from './metrics/records.js';
+import type { IntervalHistogram } from './metrics/series.js';
 
 export interface RunOptions {
   /** `redis://…`, `docker`, or undefined for the embedded redis-server. */
@@ -56,7 +56,6 @@ export interface RunOptions {
   readonly thresholds?: boolean;
 }
 
-import type { IntervalHistogram } from './metrics/series.js';
 export type { IntervalHistogram };
 export type { LoadProgress } from './load/coordinator.js';
 
@@ -275,7 +274,7 @@ function emptyLoad(startedAt: Date, workers: number): LoadResult {
   return {
     records: newRecords(1),
     histograms: OUTCOMES.map(() => newHistogram()),
-    counts: { ok: 0, duplicate: 0, sold_out: 0, not_found: 0, invalid: 0, error: 0, unknown: 0 },
+    counts: emptyCounts(),
     durationMs: 0,
     startedAt,
     interrupted: false,

@@ -103,7 +103,6 @@ export function resolveWorkers(scenario: Pick<Scenario, 'load' | 'duplicates'>, 
 
 /** Splits n into `parts` shares that differ by at most one (the first ones get the extra). */
 export function share(n: number, parts: number, part: number): number {
-  if (!Number.isFinite(n)) return n;
   return Math.floor(n / parts) + (part < n % parts ? 1 : 0);
 }
 
@@ -227,7 +226,6 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     await pool.destroy();
   }
 }
-
 
 /** The crash in one line, with where it happened (the first frame of sellout's own code). */
 function describeCrash(err: Error): string {

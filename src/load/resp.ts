@@ -325,13 +325,7 @@ export class DeductClient {
    * (encoding, parsing, the executor, the recorder) then runs before t0 exactly as it will after.
    */
   beginWarmUp(stockKey: string, journalKey: string, handler: ReplyHandler): void {
-    const stock = Buffer.from(stockKey, 'latin1');
-    const journal = Buffer.from(journalKey, 'latin1');
-    this.warmPrefix = Buffer.concat([
-      Buffer.from(`*7\r\n$7\r\nEVALSHA\r\n$${this.shaBytes.length}\r\n`, 'latin1'), this.shaBytes, CRLF,
-      Buffer.from(`$1\r\n2\r\n$${stock.length}\r\n`, 'latin1'), stock, CRLF,
-      Buffer.from(`$${journal.length}\r\n`, 'latin1'), journal, CRLF,
-    ]);
+    this.warmPrefix = this.commandPrefix(stockKey, journalKey);
     this.runHandler = this.handler;
     this.handler = handler;
   }
@@ -358,22 +352,28 @@ export class DeductClient {
   oldestSentUs(): number {
     return this.count === 0 ? NaN : this.rSent[this.head]!;
   }
+
   // ---- encoding -------------------------------------------------------------------------------
 
   private skuPrefix(sku: number): Buffer {
     let prefix = this.skuPrefixes[sku];
     if (prefix === undefined) {
       const { runId } = this.options;
-      const stock = Buffer.from(stockKey(runId, sku), 'latin1');
-      const journal = Buffer.from(journalKey(runId, sku), 'latin1');
-      prefix = Buffer.concat([
-        Buffer.from(`*7\r\n$7\r\nEVALSHA\r\n$${this.shaBytes.length}\r\n`, 'latin1'), this.shaBytes, CRLF,
-        Buffer.from(`$1\r\n2\r\n$${stock.length}\r\n`, 'latin1'), stock, CRLF,
-        Buffer.from(`$${journal.length}\r\n`, 'latin1'), journal, CRLF,
-      ]);
+      prefix = this.commandPrefix(stockKey(runId, sku), journalKey(runId, sku));
       this.skuPrefixes[sku] = prefix;
     }
     return prefix;
+  }
+
+  /** The bytes of `EVALSHA sha 2 <stock> <journal>`, to which a request appends its quantity and ID. */
+  private commandPrefix(stock: string, journal: string): Buffer {
+    const stockBytes = Buffer.from(stock, 'latin1');
+    const journalBytes = Buffer.from(journal, 'latin1');
+    return Buffer.concat([
+      Buffer.from(`*7\r\n$7\r\nEVALSHA\r\n$${this.shaBytes.length}\r\n`, 'latin1'), this.shaBytes, CRLF,
+      Buffer.from(`$1\r\n2\r\n$${stockBytes.length}\r\n`, 'latin1'), stockBytes, CRLF,
+      Buffer.from(`$${journalBytes.length}\r\n`, 'latin1'), journalBytes, CRLF,
+    ]);
   }
 
   private reserve(bytes: number): void {
@@ -452,7 +452,7 @@ export class DeductClient {
     this.rIntended[at] = intendedUs;
     this.rSent[at] = sentUs;
     this.count++;
-    if (kind === KIND_DEDUCT || kind === KIND_RETRY) this.inFlight++;
+    if (kind !== KIND_INTERNAL) this.inFlight++;
   }
 
   private grow(): void {
@@ -576,7 +576,7 @@ export class DeductClient {
     while (this.count > 0) {
       const at = this.head;
       const kind = this.rKind[at];
-      if (kind === KIND_DEDUCT || kind === KIND_RETRY) this.inFlight--;
+      if (kind !== KIND_INTERNAL) this.inFlight--;
       this.head = (at + 1) & (this.cap - 1);
       this.count--;
     }

@@ -138,9 +138,8 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   async function warmUp(keys: WarmUpKeys): Promise<void> {
     const scratch = new Recorder(WARM_UP_PER_WORKER, open);
     const warmSource = new RequestSource(plan, 'sequential', WARM_UP_PER_WORKER, worker, workers);
-    let warmExecutor: ClosedExecutor | undefined = undefined;
-    warmExecutor = new ClosedExecutor(
-      { plan, source: warmSource, recorder: scratch, flusher, nowUs, deadlineUs: Infinity, worker, workers, maxInFlight: task.maxInFlight, onRefused: () => warmExecutor?.stop() },
+    const warmExecutor: ClosedExecutor = new ClosedExecutor(
+      { plan, source: warmSource, recorder: scratch, flusher, nowUs, deadlineUs: Infinity, worker, workers, maxInFlight: task.maxInFlight, onRefused: () => warmExecutor.stop() },
       Math.max(1, Math.min(scenario.load.inFlight, 16)),
     );
     for (const c of conns) c.beginWarmUp(keys.stockKey, keys.journalKey, warmExecutor);

@@ -17,15 +17,15 @@ export function trackReconnects(redis: Redis): void {
   redis.on('reconnecting', () => { counter.n++; });
 }
 
-export async function retrying<T>(fn: () => Promise<T>, redis?: Redis, attempts = 3): Promise<T> {
+export async function retrying<T>(fn: () => Promise<T>, redis: Redis, attempts = 3): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const reconnectsBefore = redis ? reconnectCounts.get(redis)?.n ?? 0 : 0;
+    const reconnectsBefore = reconnectCounts.get(redis)?.n ?? 0;
     try {
       return await fn();
     } catch (err) {
       if (attempt >= attempts || isReplyError(err)) throw err;
       const timedOut = /Command timed out/.test((err as Error).message);
-      const reconnected = redis !== undefined && (reconnectCounts.get(redis)?.n ?? 0) !== reconnectsBefore;
+      const reconnected = (reconnectCounts.get(redis)?.n ?? 0) !== reconnectsBefore;
       if (timedOut && !reconnected) throw err;
       await new Promise((r) => setTimeout(r, 100 * attempt));
     }
@@ -37,8 +37,25 @@ export function isReplyError(err: unknown): boolean {
   return err instanceof ReplyError || (err as Error | undefined)?.name === 'ReplyError';
 }
 
+export type PipelineReplies = [Error | null, unknown][];
+
+/**
+ * One pipeline of idempotent commands (`queue` adds them), retried whole as `retrying` says; its
+ * first failed command is thrown, so a caller never mistakes a failed read for an answer.
+ */
+export function pipelineRetrying(redis: Redis, queue: (pipeline: ReturnType<Redis['pipeline']>) => void): Promise<PipelineReplies> {
+  return retrying(async () => {
+    const pipeline = redis.pipeline();
+    queue(pipeline);
+    const replies = await pipeline.exec();
+    const err = firstPipelineError(replies);
+    if (err) throw err;
+    return replies!;
+  }, redis);
+}
+
 /** A pipeline's per-command errors as one thrown error (so `retrying` can retry the whole batch). */
-export function firstPipelineError(replies: [Error | null, unknown][] | null): Error | undefined {
+function firstPipelineError(replies: PipelineReplies | null): Error | undefined {
   if (replies === null) return new Error('Connection is closed.');
   for (const [err] of replies) if (err) return err;
   return undefined;

@@ -9,7 +9,7 @@
 import type { Redis } from 'ioredis';
 import { TargetError } from '../errors.js';
 import { journalKey, stockKey } from '../keys.js';
-import { firstPipelineError, retrying } from './retry.js';
+import { pipelineRetrying } from './retry.js';
 
 const BATCH = 1000;
 
@@ -73,14 +73,10 @@ async function findExisting(admin: Redis, runId: string, skuCount: number): Prom
 /** How many of each SKU's two keys exist, for SKUs start..end-1 (one EXISTS per SKU: its keys share a slot). */
 async function existsPerSku(admin: Redis, runId: string, start: number, end: number): Promise<number[]> {
   try {
-    return await retrying(async () => {
-      const pipeline = admin.pipeline();
+    const replies = await pipelineRetrying(admin, (pipeline) => {
       for (let sku = start; sku < end; sku++) pipeline.exists(stockKey(runId, sku), journalKey(runId, sku));
-      const replies = await pipeline.exec();
-      const err = firstPipelineError(replies);
-      if (err) throw err;
-      return replies!.map(([, reply]) => Number(reply));
-    }, admin);
+    });
+    return replies.map(([, reply]) => Number(reply));
   } catch (err) {
     throw new TargetError(`could not check the run's keys: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -102,12 +98,9 @@ export async function removeRunKeys(admin: Redis, runId: string, skuCount: numbe
   try {
     for (let start = 0; start < skuCount; start += BATCH) {
       const end = Math.min(skuCount, start + BATCH);
-      await retrying(async () => {
-        const pipeline = admin.pipeline();
+      await pipelineRetrying(admin, (pipeline) => {
         for (let sku = start; sku < end; sku++) pipeline.unlink(stockKey(runId, sku), journalKey(runId, sku));
-        const err = firstPipelineError(await pipeline.exec());
-        if (err) throw err;
-      }, admin);
+      });
     }
   } catch (err) {
     error = (err as Error).message.split('\n')[0];
@@ -129,11 +122,8 @@ export async function removeRunKeys(admin: Redis, runId: string, skuCount: numbe
 
 async function deleteKeys(admin: Redis, keys: readonly string[]): Promise<void> {
   for (let start = 0; start < keys.length; start += BATCH) {
-    await retrying(async () => {
-      const pipeline = admin.pipeline();
+    await pipelineRetrying(admin, (pipeline) => {
       for (const key of keys.slice(start, start + BATCH)) pipeline.unlink(key);
-      const err = firstPipelineError(await pipeline.exec());
-      if (err) throw err;
-    }, admin);
+    });
   }
 }

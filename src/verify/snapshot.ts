@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { TargetError } from '../errors.js';
-import { firstPipelineError, retrying } from '../redis/retry.js';
+import { pipelineRetrying, type PipelineReplies } from '../redis/retry.js';
 import { grown } from '../typed-arrays.js';
 import { journalKey, parseRequestIndex, requestIdPrefix, stockKey } from '../keys.js';
 
@@ -56,8 +56,6 @@ export function missingKeys(snapshot: Snapshot): number[] {
   return skus;
 }
 
-type PipelineReplies = [Error | null, unknown][];
-
 /**
  * One round of reads, sent as one pipeline. A read that failed is not a missing key: reporting it
  * as one would blame the script for the server (or the connection) going away. A dropped
@@ -66,14 +64,7 @@ type PipelineReplies = [Error | null, unknown][];
  */
 async function round(redis: Redis, what: string, queue: (pipeline: ReturnType<Redis['pipeline']>) => void): Promise<PipelineReplies> {
   try {
-    return await retrying(async () => {
-      const pipeline = redis.pipeline();
-      queue(pipeline);
-      const out = await pipeline.exec();
-      const err = firstPipelineError(out);
-      if (err) throw err;
-      return out!;
-    }, redis);
+    return await pipelineRetrying(redis, queue);
   } catch (err) {
     throw new TargetError(`could not read the run's ${what} back from Redis: ${(err as Error).message.split('\n')[0]}`);
   }

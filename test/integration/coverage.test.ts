@@ -6,12 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { journalKey, requestId, stockKey } from '../../src/keys.js';
-import { driveLoad, type LoadResult } from '../../src/load/coordinator.js';
+import type { LoadResult } from '../../src/load/coordinator.js';
 import { initHistograms } from '../../src/metrics/histogram.js';
 import { Code, NOT_SENT } from '../../src/outcomes.js';
 import { formatSummary } from '../../src/report/console.js';
-import { loadScript } from '../../src/redis/script.js';
-import { seedStock } from '../../src/redis/seed.js';
 import { runScenario } from '../../src/run.js';
 import { parseScenario, type Scenario } from '../../src/scenario/load.js';
 import { COVERAGE_COUNTS, coverageWarnings, type CoverageCounts } from '../../src/summary/coverage.js';
@@ -19,6 +17,7 @@ import { coverageOf } from '../../src/verify/coverage.js';
 import { checkAll, prepare } from '../../src/verify/invariants.js';
 import { takeSnapshot } from '../../src/verify/snapshot.js';
 import { ROOT } from '../helpers/cli.js';
+import { driveOn } from '../helpers/drive.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 let redis: TestRedis;
@@ -100,9 +99,7 @@ describe('coverage of real runs (real redis-server)', () => {
     const s = scenario(RACY);
     const runId = `cov${++runs}`;
     try {
-      await seedStock(redis.client, runId, s.skus.count, s.skus.stock);
-      const script = await loadScript(redis.client, s.scriptSource, s.scriptPath);
-      const load = await driveLoad({ scenario: s, endpoint: { host: redis.server.host, port: redis.server.port, db: 0, tls: false }, runId, scriptSha: script.sha });
+      const load = await driveOn(redis, s, runId);
       for (const h of [...load.histograms, ...(load.histogramsRaw ?? [])]) h.destroy();
       const snapshot = await takeSnapshot(redis.client, runId, s.skus.count, s.seed);
       const ctx = prepare({ snapshot, records: load.records, initialStock: s.skus.stock, seed: s.seed });

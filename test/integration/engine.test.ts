@@ -3,16 +3,15 @@
  * patterns (checked in Redis's journal and in the replies), open models, lost connections.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { driveLoad, type LoadResult } from '../../src/load/coordinator.js';
+import type { LoadResult } from '../../src/load/coordinator.js';
 import { initHistograms } from '../../src/metrics/histogram.js';
 import { Code } from '../../src/outcomes.js';
 import { parseScenario, type Scenario } from '../../src/scenario/load.js';
-import { loadScript } from '../../src/redis/script.js';
-import { seedStock } from '../../src/redis/seed.js';
 import { journalKey, requestId } from '../../src/keys.js';
 import { checkAll } from '../../src/verify/invariants.js';
 import { takeSnapshot } from '../../src/verify/snapshot.js';
 import { ROOT } from '../helpers/cli.js';
+import { driveOn } from '../helpers/drive.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 let redis: TestRedis;
@@ -30,13 +29,7 @@ function scenario(yaml: string): Scenario {
 
 async function run(s: Scenario, during?: (runId: string) => Promise<void>): Promise<{ load: LoadResult; runId: string }> {
   const runId = `t${++runs}`;
-  await seedStock(redis.client, runId, s.skus.count, s.skus.stock);
-  const script = await loadScript(redis.client, s.scriptSource, s.scriptPath);
-  const endpoint = { host: redis.server.host, port: redis.server.port, db: 0, tls: false };
-  const loading = driveLoad({ scenario: s, endpoint, runId, scriptSha: script.sha });
-  if (during) await during(runId);
-  const load = await loading;
-  return { load, runId };
+  return { load: await driveOn(redis, s, runId, during), runId };
 }
 
 async function verify(s: Scenario, runId: string, load: LoadResult) {
