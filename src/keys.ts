@@ -10,12 +10,62 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+/**
+ * How a run names a SKU's two keys (scenario `keys:`): templates with `<run>` (the run ID) and
+ * `<sku>` (the SKU's number). The defaults keep every key under `sellout:<run>:` with the SKU as
+ * hash tag; a team can reproduce its own naming (`clc:inventory:<sku>`), and in a cluster the
+ * preflight stops a naming whose two keys fall in different slots.
+ */
+export interface KeyTemplates {
+  readonly stock: string;
+  readonly journal: string;
+}
+
+export const DEFAULT_KEY_TEMPLATES: KeyTemplates = {
+  stock: 'sellout:<run>:inv:{<sku>}',
+  journal: 'sellout:<run>:journal:{<sku>}',
+};
+
+/** The key names of one run: templates with the run ID filled in, the SKU filled in per call. */
+export class RunKeys {
+  private readonly stockParts: readonly string[];
+  private readonly journalParts: readonly string[];
+  constructor(readonly templates: KeyTemplates, readonly runId: string) {
+    this.stockParts = fill(templates.stock, runId).split('<sku>');
+    this.journalParts = fill(templates.journal, runId).split('<sku>');
+  }
+  stock(sku: number): string {
+    return this.stockParts.join(String(sku));
+  }
+  journal(sku: number): string {
+    return this.journalParts.join(String(sku));
+  }
+  /** A glob matching the run's stock and journal keys (for messages: `sellout:<id>:*` with the default templates). */
+  get pattern(): string {
+    const stock = this.stockParts.join('*');
+    const journal = this.journalParts.join('*');
+    const common = commonPrefix(stock, journal);
+    return common.length > 0 && stock !== journal ? `${common}*` : stock === journal ? stock : `${stock}, ${journal}`;
+  }
+}
+
+function fill(template: string, runId: string): string {
+  return template.split('<run>').join(runId);
+}
+
+function commonPrefix(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return a.slice(0, i);
+}
+
+/** The default keys of a run (tests and tools that do not read a scenario). */
 export function stockKey(runId: string, sku: number): string {
-  return `sellout:${runId}:inv:{${sku}}`;
+  return new RunKeys(DEFAULT_KEY_TEMPLATES, runId).stock(sku);
 }
 
 export function journalKey(runId: string, sku: number): string {
-  return `sellout:${runId}:journal:{${sku}}`;
+  return new RunKeys(DEFAULT_KEY_TEMPLATES, runId).journal(sku);
 }
 
 /** Warm-up keys of one worker: in the run's namespace, outside its SKUs (removed after the load). */
