@@ -61,7 +61,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .command('run')
     .description('run a scenario against Redis, verify the invariants and write a report')
     .argument('<scenario>', 'scenario YAML file')
-    .option('--redis <url|docker>', 'redis://[user@]host:port[/db], rediss://…, or "docker" (default: SELLOUT_REDIS_URL or REDIS_URL if set, else a private redis-server from PATH; a password can come from SELLOUT_REDIS_PASSWORD)')
+    .option('--redis <url|docker|cluster>', 'redis://[user@]host:port[/db], rediss://…, "docker", or "cluster" (an embedded Redis Cluster of cluster.shards primaries) (default: SELLOUT_REDIS_URL or REDIS_URL if set, else a private redis-server from PATH; a password can come from SELLOUT_REDIS_PASSWORD)')
     .option('--tls-ca <file>', 'PEM file of the CA that signed the server\'s certificate, for a rediss:// server with a private CA')
     .option('--script <path>', 'Lua script to run (shorthand for --set script=PATH)')
     .option('--set <path=value>', 'override a scenario key, value parsed as YAML (repeatable)', (value: string, acc: string[]) => [...acc, value], [] as string[])

@@ -8,19 +8,27 @@ import { trackReconnects } from './retry.js';
 import { TargetError } from '../errors.js';
 import { startContainerRedis } from './container.js';
 import { startLocalRedis } from './local.js';
+import { startLocalCluster } from './local-cluster.js';
+import { discoverTopology, isClusterNode, standaloneTopology, type Topology } from './topology.js';
 import { checkTlsCaTarget, endpointUrl, parseRedisUrl, type RedisEndpoint } from './url.js';
 import type { TargetInfo, TargetKind } from '../summary/summary.js';
 
 export interface Target {
+  /** The server sellout was pointed at (in a cluster: the node it learned the topology from). */
   readonly endpoint: RedisEndpoint;
+  /** An admin connection to `endpoint`. */
   readonly admin: Redis;
   readonly info: TargetInfo;
+  /** Who owns which slots when the run starts (a standalone server: one shard owning all). */
+  readonly topology: Topology;
   close(): Promise<void>;
 }
 
 export interface OpenTargetOptions {
-  /** `redis://…`, `rediss://…`, `docker`, or undefined for the embedded redis-server. */
+  /** `redis://…`, `rediss://…`, `docker`, `cluster` (an embedded cluster), or undefined for the embedded redis-server. */
   readonly redis?: string | undefined;
+  /** Primaries of the embedded cluster (`redis: 'cluster'`; default 3). */
+  readonly shards?: number | undefined;
   readonly connectTimeoutMs?: number;
   /** PEM text of the CA that signed a `rediss://` server's certificate (`--tls-ca FILE`); a usage error for any other target. */
   readonly tlsCa?: string | undefined;
@@ -36,6 +44,12 @@ export async function openTarget(options: OpenTargetOptions = {}): Promise<Targe
     endpoint = { host: local.host, port: local.port, db: 0, tls: false };
     kind = 'embedded';
     stopServer = local.stop;
+  } else if (options.redis === 'cluster') {
+    const cluster = await startLocalCluster({ shards: options.shards ?? 3 });
+    const first = cluster.nodes[0]!;
+    endpoint = { host: first.host, port: first.port, db: 0, tls: false };
+    kind = 'embedded';
+    stopServer = cluster.stop;
   } else if (options.redis === 'docker') {
     const container = await startContainerRedis();
     endpoint = { host: container.host, port: container.port, db: 0, tls: false };
@@ -47,19 +61,24 @@ export async function openTarget(options: OpenTargetOptions = {}): Promise<Targe
     if (options.tlsCa !== undefined) endpoint = { ...endpoint, ca: options.tlsCa };
     kind = 'url';
   }
+  let admin: Redis | undefined;
   try {
-    const admin = await connectAdmin(endpoint, options.connectTimeoutMs ?? 3000);
+    admin = await connectAdmin(endpoint, options.connectTimeoutMs ?? 3000);
     const info = await describeServer(admin, endpoint, kind);
+    const topology = (await isClusterNode(admin)) ? await discoverTopology(admin, endpoint) : standaloneTopology(endpoint);
+    if (topology.cluster && endpoint.db !== 0) throw new TargetError(`${endpointUrl(endpoint)} is a Redis Cluster node: a cluster has only database 0, not ${endpoint.db}`, 'drop the database number from --redis');
     return {
       endpoint,
       admin,
-      info,
+      info: topology.cluster ? { ...info, mode: 'cluster' } : info,
+      topology,
       close: async () => {
-        admin.disconnect();
+        admin!.disconnect();
         await stopServer();
       },
     };
   } catch (err) {
+    admin?.disconnect();
     await stopServer();
     throw err;
   }

@@ -66,8 +66,8 @@ export function parseRedisUrl(text: string, source = '--redis'): RedisEndpoint {
 export function checkTlsCaTarget(redis: string | undefined): void {
   const what = redis === undefined
     ? 'the embedded redis-server (no --redis)'
-    : redis === 'docker'
-      ? '--redis docker'
+    : redis === 'docker' || redis === 'cluster'
+      ? `--redis ${redis}`
       : parseRedisUrl(redis).tls ? undefined : 'a redis:// URL';
   if (what !== undefined) throw new UsageError(`--tls-ca needs a TLS target (a rediss:// URL), got ${what}`, 'give the server as --redis rediss://host:port');
 }
@@ -110,7 +110,7 @@ export function chooseRedis(flag: string | undefined, env: Readonly<Record<strin
   if (source === undefined) return { redis: undefined, origin: undefined };
   const text = flag ?? env[source]!;
   const origins = source === '--redis' ? [] : [`url from ${source}`];
-  if (text === 'docker') return { redis: text, origin: origins.join(', ') || undefined };
+  if (text === 'docker' || text === 'cluster') return { redis: text, origin: origins.join(', ') || undefined };
   const endpoint = parseRedisUrl(text, source);
   const passwordSource = endpoint.password === undefined ? PASSWORD_VARIABLES.find((name) => (env[name] ?? '') !== '') : undefined;
   if (passwordSource === undefined) return { redis: text, origin: origins.join(', ') || undefined };
