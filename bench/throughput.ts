@@ -21,7 +21,8 @@
  */
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { journalKey, stockKey } from '../src/keys.js';
+import { DEFAULT_KEY_TEMPLATES, journalKey, RunKeys, stockKey } from '../src/keys.js';
+import { standaloneTopology } from '../src/redis/topology.js';
 import { driveLoad } from '../src/load/coordinator.js';
 import { initHistograms, newHistogram, percentiles, recordUs } from '../src/metrics/histogram.js';
 import type { LatencyPercentiles } from '../src/summary/summary.js';
@@ -113,7 +114,8 @@ async function selloutArm(bench: BenchServer, load: SelloutLoad, workers: number
   const cpu0 = cpuNow();
   const result = await driveLoad({
     scenario,
-    endpoint: { host: bench.server.host, port: bench.server.port, db: 0, tls: false },
+    topology: standaloneTopology({ host: bench.server.host, port: bench.server.port, db: 0, tls: false }),
+    keys: new RunKeys(DEFAULT_KEY_TEMPLATES, RUN_ID),
     runId: RUN_ID,
     scriptSha: SCRIPT_SHA,
     onProgress: () => { ticks.push({ atMs: performance.now(), cpuUs: cpuNow() }); },

@@ -68,13 +68,16 @@ export function journalKey(runId: string, sku: number): string {
   return new RunKeys(DEFAULT_KEY_TEMPLATES, runId).journal(sku);
 }
 
-/** Warm-up keys of one worker: in the run's namespace, outside its SKUs (removed after the load). */
-export function warmUpStockKey(runId: string, worker: number): string {
-  return `sellout:${runId}:warmup:inv:{w${worker}}`;
+/**
+ * Warm-up keys of one worker: in the run's namespace, outside its SKUs (removed after the load).
+ * `tag` is their hash tag (`w<worker>`, or in a cluster one that lands on the shard being warmed).
+ */
+export function warmUpStockKey(runId: string, tag: string): string {
+  return `sellout:${runId}:warmup:inv:{${tag}}`;
 }
 
-export function warmUpJournalKey(runId: string, worker: number): string {
-  return `sellout:${runId}:warmup:journal:{w${worker}}`;
+export function warmUpJournalKey(runId: string, tag: string): string {
+  return `sellout:${runId}:warmup:journal:{${tag}}`;
 }
 
 /** Request IDs are deterministic from the scenario seed and the request's index in the plan. */

@@ -9,7 +9,7 @@
  * script.
  */
 import { relative } from 'node:path';
-import { journalKey, newRunId, stockKey } from './keys.js';
+import { DEFAULT_KEY_TEMPLATES, journalKey, newRunId, RunKeys, stockKey } from './keys.js';
 import { driveLoad, LoadRefusedError, resolveWorkers, type LoadProgress, type LoadResult } from './load/coordinator.js';
 import { encodeHistogram, initHistograms, newHistogram, percentiles } from './metrics/histogram.js';
 import { INTERVAL_MS } from './metrics/interval.js';
@@ -76,6 +76,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   stage('target');
   const target = await openTarget({ redis: options.redis, tlsCa: options.tlsCa });
   const runId = newRunId();
+  // TODO(cluster-admin): the scenario's `keys:` templates.
+  const keys = new RunKeys(DEFAULT_KEY_TEMPLATES, runId);
   let seeded = false;
   let cleanup: Cleanup | undefined;
   let built: Omit<SummaryV1, 'run' | 'status'> & { startedAt: Date; interrupted: boolean; histograms: Partial<Record<Outcome, string>>; intervals: IntervalHistogram[]; skuTable: SkuTable };
@@ -94,7 +96,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     try {
       load = await driveLoad({
         scenario,
-        endpoint: target.endpoint,
+        topology: target.topology,
+        keys,
         runId,
         scriptSha: script.sha,
         ...(options.signal ? { signal: options.signal } : {}),
@@ -107,7 +110,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       targetProblems.push(err.message);
       load = emptyLoad(loadStarted, resolveWorkers(scenario));
     }
-    targetProblems.push(...refusalProblems(load));
+    targetProblems.push(...refusalProblems(load), ...load.routeProblems);
     if (load.loadLost !== undefined) targetProblems.push(load.loadLost);
     const latency = latencyByOutcome(load.histograms.map(percentiles));
     const latencyRaw = load.histogramsRaw ? latencyByOutcome(load.histogramsRaw.map(percentiles)) : undefined;
@@ -286,6 +289,8 @@ function emptyLoad(startedAt: Date, workers: number): LoadResult {
     errorReplies: [],
     reconnects: 0,
     refusals: [],
+    redirects: { moved: 0, ask: 0, tryagain: 0 },
+    routeProblems: [],
   };
 }
 

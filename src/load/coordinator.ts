@@ -11,7 +11,11 @@
 import { availableParallelism } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Scenario } from '../scenario/load.js';
-import type { RedisEndpoint } from '../redis/url.js';
+import type { Topology } from '../redis/topology.js';
+import { skuShards } from '../redis/topology.js';
+import { keySlot } from '../redis/slot.js';
+import type { RunKeys } from '../keys.js';
+import type { RedirectCounts } from './router.js';
 import type { Histogram } from '../metrics/histogram.js';
 import { OUTCOMES, type OutcomeCounts } from '../outcomes.js';
 import { TargetError } from '../errors.js';
@@ -34,7 +38,10 @@ export { workerFile } from './pool.js';
 
 export interface LoadRequest {
   readonly scenario: Scenario;
-  readonly endpoint: RedisEndpoint;
+  /** Who owns which slots when the load starts (a standalone server: one shard). */
+  readonly topology: Topology;
+  /** The run's key names. */
+  readonly keys: RunKeys;
   readonly runId: string;
   readonly scriptSha: string;
   readonly signal?: AbortSignal;
@@ -71,6 +78,10 @@ export interface LoadResult {
   readonly errorReplies: ErrorReplyCount[];
   /** Load connections reopened after a timeout or a close by the server. */
   readonly reconnects: number;
+  /** Cluster redirects followed (MOVED, ASK, TRYAGAIN/CLUSTERDOWN). */
+  readonly redirects: RedirectCounts;
+  /** Redirects that could not be followed (a node that refuses connections): target problems. */
+  readonly routeProblems: string[];
   /** Error replies with which the server refused deductions outright (OOM, NOPERM, BUSY, …), one per distinct text. */
   readonly refusals: { readonly code: RefusalCode; readonly reply: string }[];
   /** After a BUSY reply: what sellout did to free the server (SCRIPT KILL) and how it ended. */
@@ -114,7 +125,7 @@ function busiestSkus(skuCount: number): number[] {
 const START_DELAY_MS = 30;
 
 export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
-  const { scenario, endpoint, runId, scriptSha, signal, onProgress } = request;
+  const { scenario, topology, keys, runId, scriptSha, signal, onProgress } = request;
   const workers = resolveWorkers(scenario);
   const { connections, inFlight } = scenario.load;
   const maxInFlight = scenario.load.maxInFlight ?? Math.max(1000, connections * inFlight);
@@ -122,12 +133,18 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   const liveCounts = Array.from({ length: workers }, () => new SharedArrayBuffer(OUTCOMES.length * 8));
   const droppedByWorker = new Float64Array(workers);
 
-  // One admin connection for the warm-up keys, the stock samples and the maxclients check: a run
-  // goes on without it (no warm-up, no stock series) rather than failing.
-  const admin: Redis | undefined = await connectAdmin(endpoint).catch(() => undefined);
-  const warmKeys = warmUpKeys(runId, workers);
-  const warmed = admin !== undefined && (await seedWarmUp(admin, warmKeys));
-  const rejectedBefore = admin ? await rejectedConnections(admin) : undefined;
+  // One admin connection per primary for the warm-up keys, the stock samples and the maxclients
+  // check: a run goes on without them (no warm-up, no stock series) rather than failing.
+  const admins = await Promise.all(topology.shards.map((shard) => connectAdmin(shard.endpoint).catch(() => undefined)));
+  const admin = admins[0];
+  const warmKeys = warmUpKeys(runId, workers, topology);
+  const warmKeysOf = (shard: number) => warmKeys.map((byShard) => byShard[shard]!);
+  const warmedShards = await Promise.all(admins.map((a, shard) => (a === undefined ? false : seedWarmUp(a, warmKeysOf(shard)))));
+  const warmed = warmedShards.every(Boolean);
+  const rejectedBefore = await rejectedTotal(admins);
+  // SKU -> shard (and slot) once for the run: the hot path routes with one array read (router.ts).
+  const skuShard = skuShards(topology, keys, scenario.skus.count);
+  const skuSlot = topology.cluster ? Uint16Array.from({ length: scenario.skus.count }, (_, sku) => keySlot(keys.stock(sku))) : undefined;
 
   const refusals = new Map<string, { code: RefusalCode; reply: string }>();
   let busyKill: Promise<string> | undefined;
@@ -139,7 +156,11 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     limit: share(scenario.requests ?? scenario.maxRecords, workers, worker),
     maxInFlight: Math.max(1, share(maxInFlight, workers, worker)),
     scenario,
-    endpoint,
+    shards: topology.shards.map(({ node, endpoint }) => ({ node, endpoint })),
+    cluster: topology.cluster,
+    skuShard,
+    ...(skuSlot !== undefined ? { skuSlot } : {}),
+    keys: keys.templates,
     runId,
     scriptSha,
     liveCounts: liveCounts[worker]!,
@@ -157,7 +178,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
         // in flight, and the script is killed, which is safe as long as it has not written
         // (Redis refuses SCRIPT KILL otherwise).
         pool.abort();
-        busyKill = killBusyScript(endpoint);
+        busyKill = killBusyScripts(topology);
       }
     },
     onResult: (result) => series.add(result.lastInterval, true),
@@ -181,7 +202,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
       await pool.cancel();
       // A server at maxclients writes its refusal and closes at once; a client that already sent
       // its setup may see only a reset. The server's own counter tells it apart.
-      const rejected = admin && rejectedBefore !== undefined ? ((await rejectedConnections(admin)) ?? rejectedBefore) - rejectedBefore : 0;
+      const rejected = rejectedBefore !== undefined ? ((await rejectedTotal(admins)) ?? rejectedBefore) - rejectedBefore : 0;
       const cause = rejected > 0 && !/max number of clients/.test(barrier.failures[0]!)
         ? `Redis rejected ${rejected} of them at its maxclients limit (ERR max number of clients reached; INFO stats rejected_connections)`
         : barrier.failures[0];
@@ -221,10 +242,29 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     sampler.stop();
     signal?.removeEventListener('abort', onAbort);
     series.destroy();
-    if (warmed) await removeWarmUp(admin!, warmKeys);
-    admin?.disconnect();
+    await Promise.all(admins.map((a, shard) => (a !== undefined && warmedShards[shard] ? removeWarmUp(a, warmKeysOf(shard)) : undefined)));
+    for (const a of admins) a?.disconnect();
     await pool.destroy();
   }
+}
+
+/** INFO stats rejected_connections summed over the primaries (undefined when one cannot say). */
+async function rejectedTotal(admins: readonly (Redis | undefined)[]): Promise<number | undefined> {
+  let total = 0;
+  for (const admin of admins) {
+    const n = admin === undefined ? undefined : await rejectedConnections(admin);
+    if (n === undefined) return undefined;
+    total += n;
+  }
+  return total;
+}
+
+/** SCRIPT KILL on every primary (which one is busy is not known): what was done on the busy one(s). */
+async function killBusyScripts(topology: Topology): Promise<string> {
+  const outcomes = await Promise.all(topology.shards.map((shard) => killBusyScript(shard.endpoint)));
+  if (outcomes.length === 1) return outcomes[0]!;
+  const busy = outcomes.map((text, i) => ({ text, node: topology.shards[i]!.node })).filter(({ text }) => !/sent 0 SCRIPT KILL/.test(text));
+  return (busy.length > 0 ? busy : [{ text: outcomes[0]!, node: topology.shards[0]!.node }]).map(({ text, node }) => `${node}: ${text}`).join('; ');
 }
 
 /** The crash in one line, with where it happened (the first frame of sellout's own code). */

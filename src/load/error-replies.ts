@@ -29,6 +29,14 @@ export interface ErrorReplyEntry {
   readonly code: OutcomeCode;
   readonly noscript: boolean;
   readonly refusal: RefusalCode | undefined;
+  /**
+   * A cluster's answer that the command belongs elsewhere or later (MOVED, ASK, TRYAGAIN,
+   * CLUSTERDOWN): in cluster mode the router resends it (router.ts); elsewhere it is a refusal.
+   */
+  readonly redirect: 'moved' | 'ask' | 'tryagain' | undefined;
+  /** MOVED / ASK: the slot and the `host:port` of its owner. */
+  readonly slot: number | undefined;
+  readonly node: string | undefined;
   /** Deductions answered with this text. */
   count: number;
 }
@@ -58,12 +66,14 @@ export class ErrorReplies {
       if (same) return entry;
     }
     const text = buf.toString('latin1', from, to);
+    const redirect = redirectOf(text);
     const entry: ErrorReplyEntry = {
       bytes: Buffer.from(buf.subarray(from, to)),
       text,
       code: classifyErrorReply(text),
       noscript: text.startsWith('NOSCRIPT'),
       refusal: refusalCodeOf(text),
+      ...redirect,
       count: 0,
     };
     if (entries.length < MAX_DISTINCT) entries.push(entry);
@@ -85,6 +95,14 @@ export class ErrorReplies {
     if (this.overflowCount > 0) out.push({ reply: `${clip(this.overflowExample)} (and other texts)`, count: this.overflowCount });
     return out;
   }
+}
+
+/** `MOVED 3999 127.0.0.1:6381` -> moved, slot 3999, node 127.0.0.1:6381 (the cluster spec's redirect replies). */
+export function redirectOf(text: string): Pick<ErrorReplyEntry, 'redirect' | 'slot' | 'node'> {
+  const moved = /^(MOVED|ASK) (\d+) (\S+)$/.exec(text);
+  if (moved) return { redirect: moved[1] === 'ASK' ? 'ask' : 'moved', slot: Number(moved[2]), node: moved[3] };
+  if (/^(TRYAGAIN|CLUSTERDOWN)\b/.test(text)) return { redirect: 'tryagain', slot: undefined, node: undefined };
+  return { redirect: undefined, slot: undefined, node: undefined };
 }
 
 /** Merges the lists of several workers: same text adds up; sorted by count, most first. */

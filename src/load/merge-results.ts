@@ -13,6 +13,7 @@ import { mergeErrorReplies, type ErrorReplyCount } from './error-replies.js';
 import { scheduleOf } from './executors/index.js';
 import { isOpenModel } from '../scenario/load-models/index.js';
 import type { WorkerResult } from './protocol.js';
+import type { RedirectCounts } from './router.js';
 
 export interface MergedResults {
   readonly records: RequestRecords;
@@ -32,6 +33,10 @@ export interface MergedResults {
   readonly rowsByWorker: number[];
   readonly errorReplies: ErrorReplyCount[];
   readonly reconnects: number;
+  /** Cluster redirects followed, summed over the workers. */
+  readonly redirects: RedirectCounts;
+  /** Redirects that could not be followed (target problems), distinct. */
+  readonly routeProblems: string[];
 }
 
 export function mergeResults(done: readonly WorkerResult[], scenario: Scenario): MergedResults {
@@ -81,6 +86,12 @@ export function mergeResults(done: readonly WorkerResult[], scenario: Scenario):
     rowsByWorker,
     errorReplies: mergeErrorReplies(done.map((r) => r.errorReplies)),
     reconnects: done.reduce((a, r) => a + r.reconnects, 0),
+    redirects: {
+      moved: done.reduce((a, r) => a + r.redirects.moved, 0),
+      ask: done.reduce((a, r) => a + r.redirects.ask, 0),
+      tryagain: done.reduce((a, r) => a + r.redirects.tryagain, 0),
+    },
+    routeProblems: [...new Set(done.flatMap((r) => r.routeProblems))],
   };
 }
 

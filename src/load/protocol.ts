@@ -21,6 +21,8 @@ import type { WarmUpKeys } from './warm-up.js';
 import type { IntervalReport } from '../metrics/interval.js';
 import type { Scenario } from '../scenario/load.js';
 import type { RedisEndpoint } from '../redis/url.js';
+import type { KeyTemplates } from '../keys.js';
+import type { RedirectCounts } from './router.js';
 
 /** Int32 slots of the shared control array. */
 export const CONTROL_STOP = 0;
@@ -38,7 +40,13 @@ export interface WorkerTask {
   /** Open models: this worker's share of max in flight. */
   readonly maxInFlight: number;
   readonly scenario: Scenario;
-  readonly endpoint: RedisEndpoint;
+  /** The primaries: a standalone server is one. The worker opens `connections` to each. */
+  readonly shards: readonly { readonly node: string; readonly endpoint: RedisEndpoint }[];
+  readonly cluster: boolean;
+  /** SKU -> shard, and (cluster) SKU -> slot, computed once for the run (router.ts). */
+  readonly skuShard: Uint16Array;
+  readonly skuSlot?: Uint16Array;
+  readonly keys: KeyTemplates;
   readonly runId: string;
   readonly scriptSha: string;
   /** Int32Array view over it: [CONTROL_STOP] = 1 asks the worker to stop sending. */
@@ -49,8 +57,8 @@ export interface WorkerTask {
    */
   readonly liveCounts: SharedArrayBuffer;
   readonly port: MessagePort;
-  /** Keys this worker warms its connections on before t0 (absent: no warm-up). */
-  readonly warmUp?: WarmUpKeys;
+  /** Keys this worker warms its connections on before t0, per shard (absent: no warm-up). */
+  readonly warmUp?: readonly WarmUpKeys[];
 }
 
 /** t0 is on the clock every thread shares (clock.ts: the process's monotonic clock, ms). */
@@ -89,6 +97,10 @@ export interface WorkerResult {
   readonly errorReplies: ErrorReplyCount[];
   /** Connections reopened after a timeout or a close by the server. */
   readonly reconnects: number;
+  /** Cluster redirects met and followed (router.ts). */
+  readonly redirects: RedirectCounts;
+  /** Redirects that could not be followed (a node that refuses connections): target problems. */
+  readonly routeProblems: string[];
 }
 
 /** The buffers of a records table, for a postMessage transfer list. */

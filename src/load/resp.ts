@@ -19,7 +19,7 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Code, type OutcomeCode } from '../outcomes.js';
 import { ErrorReplies, type ErrorReplyEntry } from './error-replies.js';
-import { journalKey, requestIdPrefix, stockKey } from '../keys.js';
+import { requestIdPrefix, type RunKeys } from '../keys.js';
 import type { RedisEndpoint } from '../redis/url.js';
 
 export interface ReplyHandler {
@@ -30,6 +30,16 @@ export interface ReplyHandler {
   onReply(
     conn: DeductClient, index: number, twin: number, sku: number, quantity: number,
     code: OutcomeCode, value: number, intendedUs: number, sentUs: number, repliedUs: number,
+    extra?: boolean,
+  ): void;
+  /**
+   * Cluster mode: a deduction was answered with a redirect (MOVED, ASK, TRYAGAIN, CLUSTERDOWN:
+   * `entry.redirect`), so it did not run; the handler resends it (router.ts). `extra`: it was
+   * itself a resend, holding no slot of its connection (its reply then carries `extra` too).
+   */
+  onRedirect(
+    conn: DeductClient, entry: ErrorReplyEntry, index: number, twin: number, sku: number, quantity: number,
+    intendedUs: number, sentUs: number, nowUs: number, extra: boolean,
   ): void;
   /**
    * The connection is gone (after its pending requests were reported as unknown). `reconnecting`:
@@ -68,8 +78,13 @@ export class Flusher {
 
 export interface DeductClientOptions {
   readonly endpoint: RedisEndpoint;
-  readonly runId: string;
+  /** The run's key names (scenario `keys:`). */
+  readonly keys: RunKeys;
   readonly seed: number;
+  /** The shard this connection serves (0 on a standalone server). */
+  readonly shard?: number;
+  /** Cluster mode: redirect replies go to the handler's onRedirect instead of counting as refusals. */
+  readonly cluster?: boolean;
   readonly scriptSha: string;
   readonly scriptSource: string;
   readonly connectTimeoutMs?: number;
@@ -102,16 +117,22 @@ const SLAB_MAX_KEPT = 256 * 1024;
 /** Room a request needs after its SKU prefix: `$N\r\n` + 15 digits + `\r\n$N\r\n` + ID prefix + 10 digits + `\r\n`. */
 const REQUEST_TAIL_MAX = 64;
 
-// Internal (non-deduction) entries in the pending ring use this marker in `kind`.
+// What a pending ring entry is (`kind & KIND_MASK`).
 const KIND_DEDUCT = 0;
-const KIND_INTERNAL = 1;
+const KIND_INTERNAL = 1; // the setup's commands, SCRIPT LOAD
 const KIND_RETRY = 2; // a deduction resent after NOSCRIPT: a second NOSCRIPT is an error
+const KIND_ASKING = 3; // the ASKING before a deduction resent after an ASK redirect
+const KIND_MASK = 7;
+/** Flag on a deduction resent after a redirect: it holds no slot of its connection. */
+const EXTRA = 8;
 
 const enum Parse { Incomplete = -1 }
 
 export class DeductClient {
   /** Position among its worker's connections (executors use it). */
   readonly id: number;
+  /** The shard it serves (router.ts): 0 on a standalone server. */
+  readonly shard: number;
   /** Requests written and not yet answered. */
   inFlight = 0;
   alive = false;
@@ -173,6 +194,7 @@ export class DeductClient {
 
   constructor(id: number, options: DeductClientOptions, handler: ReplyHandler, flusher: Flusher, now: () => number) {
     this.id = id;
+    this.shard = options.shard ?? 0;
     this.options = options;
     this.handler = handler;
     this.flusher = flusher;
@@ -247,10 +269,16 @@ export class DeductClient {
     });
   }
 
-  /** Queues one deduction (written at the next flush). */
-  send(index: number, twin: number, sku: number, quantity: number, intendedUs: number, sentUs: number): void {
-    this.push(KIND_DEDUCT, index, twin, sku, quantity, intendedUs, sentUs);
+  /** Queues one deduction (written at the next flush). `extra`: a resend after a redirect (see onRedirect). */
+  send(index: number, twin: number, sku: number, quantity: number, intendedUs: number, sentUs: number, extra = false): void {
+    this.push(extra ? KIND_DEDUCT | EXTRA : KIND_DEDUCT, index, twin, sku, quantity, intendedUs, sentUs);
     this.encode(sku, quantity, index);
+  }
+
+  /** Resends a deduction after an ASK redirect: `ASKING` then the deduction, on this connection. */
+  sendAsking(index: number, twin: number, sku: number, quantity: number, intendedUs: number, sentUs: number): void {
+    this.sendInternal(['ASKING'], KIND_ASKING);
+    this.send(index, twin, sku, quantity, intendedUs, sentUs, true);
   }
 
   /** Writes everything buffered in one socket.write. */
@@ -358,8 +386,8 @@ export class DeductClient {
   private skuPrefix(sku: number): Buffer {
     let prefix = this.skuPrefixes[sku];
     if (prefix === undefined) {
-      const { runId } = this.options;
-      prefix = this.commandPrefix(stockKey(runId, sku), journalKey(runId, sku));
+      const { keys } = this.options;
+      prefix = this.commandPrefix(keys.stock(sku), keys.journal(sku));
       this.skuPrefixes[sku] = prefix;
     }
     return prefix;
@@ -424,7 +452,7 @@ export class DeductClient {
     }
   }
 
-  private sendInternal(args: readonly string[]): void {
+  private sendInternal(args: readonly string[], kind = KIND_INTERNAL): void {
     let text = `*${args.length}\r\n`;
     for (const arg of args) text += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
     const bytes = Buffer.from(text, 'utf8');
@@ -432,7 +460,7 @@ export class DeductClient {
     this.slab.set(bytes, this.pos);
     this.pos += bytes.length;
     // Stamped now: the worker's timeout check reads the oldest entry's send time, SCRIPT LOAD included.
-    this.push(KIND_INTERNAL, 0, 0, 0, 0, 0, this.now());
+    this.push(kind, 0, 0, 0, 0, 0, this.now());
     if (!this.dirty) {
       this.dirty = true;
       this.flusher.mark(this);
@@ -452,7 +480,7 @@ export class DeductClient {
     this.rIntended[at] = intendedUs;
     this.rSent[at] = sentUs;
     this.count++;
-    if (kind !== KIND_INTERNAL) this.inFlight++;
+    if (isDeduction(kind)) this.inFlight++;
   }
 
   private grow(): void {
@@ -484,6 +512,8 @@ export class DeductClient {
     const kind = this.rKind[at]!;
     this.head = (at + 1) & (this.cap - 1);
     this.count--;
+    // The ASKING before a resend: its OK means nothing, and an error shows in the deduction's reply.
+    if ((kind & KIND_MASK) === KIND_ASKING) return;
     if (kind === KIND_INTERNAL) {
       if (this.handshake !== undefined) {
         if (entry !== undefined) this.handshake(new Error(`Redis refused the connection: ${entry.text}`));
@@ -496,8 +526,15 @@ export class DeductClient {
       }
       return;
     }
+    const extra = (kind & EXTRA) !== 0;
     if (entry !== undefined) {
-      if (entry.noscript && kind === KIND_DEDUCT) {
+      if (entry.redirect !== undefined && this.options.cluster === true) {
+        // Not run where it was sent: the handler resends it where the cluster says (router.ts).
+        this.inFlight--;
+        this.handler.onRedirect(this, entry, this.rIndex[at]!, this.rTwin[at]!, this.rSku[at]!, this.rQty[at]!, this.rIntended[at]!, this.rSent[at]!, nowUs, extra);
+        return;
+      }
+      if (entry.noscript && (kind & KIND_MASK) === KIND_DEDUCT) {
         // The server lost its script cache (restart, failover, SCRIPT FLUSH): load the script once,
         // then resend this deduction after it, in order. Requests already pipelined behind this one
         // will also get NOSCRIPT and come here; they reuse the same SCRIPT LOAD.
@@ -507,7 +544,7 @@ export class DeductClient {
           this.sendInternal(['SCRIPT', 'LOAD', this.options.scriptSource]);
         }
         const index = this.rIndex[at]!, sku = this.rSku[at]!, qty = this.rQty[at]!;
-        this.push(KIND_RETRY, index, this.rTwin[at]!, sku, qty, this.rIntended[at]!, this.rSent[at]!);
+        this.push(KIND_RETRY | (kind & EXTRA), index, this.rTwin[at]!, sku, qty, this.rIntended[at]!, this.rSent[at]!);
         this.encode(sku, qty, index);
         return;
       }
@@ -516,7 +553,7 @@ export class DeductClient {
       if (entry.refusal !== undefined) this.handler.onRefused(this, entry);
     }
     this.inFlight--;
-    this.handler.onReply(this, this.rIndex[at]!, this.rTwin[at]!, this.rSku[at]!, this.rQty[at]!, code, value, this.rIntended[at]!, this.rSent[at]!, nowUs);
+    this.handler.onReply(this, this.rIndex[at]!, this.rTwin[at]!, this.rSku[at]!, this.rQty[at]!, code, value, this.rIntended[at]!, this.rSent[at]!, nowUs, extra);
   }
 
   /** The server or the network ended the connection: reopen it (unless sellout is closing it). */
@@ -560,9 +597,9 @@ export class DeductClient {
       const kind = this.rKind[at]!;
       this.head = (at + 1) & (this.cap - 1);
       this.count--;
-      if (kind === KIND_INTERNAL) continue;
+      if (!isDeduction(kind)) continue;
       this.inFlight--;
-      this.handler.onReply(this, this.rIndex[at]!, this.rTwin[at]!, this.rSku[at]!, this.rQty[at]!, Code.unknown, NaN, this.rIntended[at]!, this.rSent[at]!, nowUs);
+      this.handler.onReply(this, this.rIndex[at]!, this.rTwin[at]!, this.rSku[at]!, this.rQty[at]!, Code.unknown, NaN, this.rIntended[at]!, this.rSent[at]!, nowUs, (kind & EXTRA) !== 0);
     }
     this.resetOutput();
     // A close sellout asked for is not a connection failure: only its unknown replies are reported.
@@ -575,8 +612,7 @@ export class DeductClient {
   private dropPending(): void {
     while (this.count > 0) {
       const at = this.head;
-      const kind = this.rKind[at];
-      if (kind !== KIND_INTERNAL) this.inFlight--;
+      if (isDeduction(this.rKind[at]!)) this.inFlight--;
       this.head = (at + 1) & (this.cap - 1);
       this.count--;
     }
@@ -751,7 +787,13 @@ function openSocket(endpoint: RedisEndpoint, onChunk: (chunk: Buffer, shared: bo
 }
 
 /** A handler for a connection sellout closed for good: late events of it go nowhere. */
-const DETACHED: ReplyHandler = { onReply() {}, onClosed() {}, onReconnected() {}, onRefused() {} };
+const DETACHED: ReplyHandler = { onReply() {}, onRedirect() {}, onClosed() {}, onReconnected() {}, onRefused() {} };
+
+/** A pending entry that is a deduction (counted in flight, reported to the handler), not a command of sellout's own. */
+function isDeduction(kind: number): boolean {
+  const base = kind & KIND_MASK;
+  return base === KIND_DEDUCT || base === KIND_RETRY;
+}
 
 /** `carryNeed` of a cut line: the next chunk holding a line feed (LF), wherever it is. */
 const NEED_LINE_END = -1;

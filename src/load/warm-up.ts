@@ -7,6 +7,8 @@
  */
 import type { Redis } from 'ioredis';
 import { warmUpJournalKey, warmUpStockKey } from '../keys.js';
+import { keySlot } from '../redis/slot.js';
+import type { Topology } from '../redis/topology.js';
 
 /** Deductions each worker sends before t0 (split over its connections). */
 export const WARM_UP_PER_WORKER = 2000;
@@ -20,8 +22,16 @@ export interface WarmUpKeys {
   readonly journalKey: string;
 }
 
-export function warmUpKeys(runId: string, workers: number): WarmUpKeys[] {
-  return Array.from({ length: workers }, (_, w) => ({ stockKey: warmUpStockKey(runId, w), journalKey: warmUpJournalKey(runId, w) }));
+/**
+ * The warm-up keys of each worker, one pair per shard (`[worker][shard]`): in a cluster each pair's
+ * hash tag is one that lands on that shard, so every connection warms up against its own primary.
+ */
+export function warmUpKeys(runId: string, workers: number, topology: Pick<Topology, 'cluster' | 'shards' | 'slotOwner'>): WarmUpKeys[][] {
+  return Array.from({ length: workers }, (_, w) => topology.shards.map((_shard, s) => {
+    let tag = `w${w}`;
+    for (let n = 0; topology.cluster && topology.slotOwner[keySlot(`{${tag}}`)] !== s; n++) tag = `w${w}-${n}`;
+    return { stockKey: warmUpStockKey(runId, tag), journalKey: warmUpJournalKey(runId, tag) };
+  }));
 }
 
 /**

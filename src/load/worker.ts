@@ -12,6 +12,8 @@ import { planFor } from './plan.js';
 import { CONTROL_ABORT, CONTROL_STOP, recordBuffers, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
 import { Recorder } from '../metrics/recorder.js';
 import { DeductClient, Flusher } from './resp.js';
+import { Router } from './router.js';
+import { RunKeys } from '../keys.js';
 import { RequestSource } from './source.js';
 import { createExecutor } from './executors/index.js';
 import { isOpenModel } from '../scenario/load-models/index.js';
@@ -54,14 +56,19 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   const errors = new ErrorReplies();
   const refusalsReported = new Set<string>();
   const deadlineUs = scenario.duration !== undefined ? scenario.duration * 1000 : Infinity;
+  const keys = new RunKeys(task.keys, task.runId);
+  // Only a cluster needs routing: on one server every connection serves every SKU.
+  const router = task.cluster
+    ? new Router({ cluster: true, skuShard: task.skuShard, ...(task.skuSlot ? { skuSlot: task.skuSlot } : {}), nodes: task.shards.map((s) => s.node), openShard })
+    : undefined;
   const executor = createExecutor(
-    { plan, source, recorder, flusher, nowUs, deadlineUs, worker, workers, maxInFlight: task.maxInFlight, onRefused },
+    { plan, source, recorder, flusher, nowUs, deadlineUs, worker, workers, maxInFlight: task.maxInFlight, onRefused, ...(router ? { router } : {}) },
     scenario.load,
     scenario.duration,
   );
   const target = {
-    endpoint: task.endpoint,
-    runId: task.runId,
+    keys,
+    cluster: task.cluster,
     seed: scenario.seed,
     scriptSha: task.scriptSha,
     scriptSource: scenario.scriptSource,
@@ -70,7 +77,27 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     skuPrefixes: new Array<Buffer | undefined>(scenario.skus.count).fill(undefined),
     reconnectWindowMs: Math.min(scenario.timeoutMs, 2000),
   };
-  const conns = Array.from({ length: task.connections }, (_, i) => new DeductClient(i, target, executor, flusher, nowUs));
+  // `connections` to every shard (connection i of shard s at i * shards + s).
+  const shards = task.shards.length;
+  const conns = Array.from({ length: task.connections * shards }, (_, i) =>
+    new DeductClient(i, { ...target, shard: i % shards, endpoint: task.shards[i % shards]!.endpoint }, executor, flusher, nowUs));
+  router?.add(conns);
+
+  /** After a MOVED to a primary the run did not know: `connections` connections to it, for the router. */
+  async function openShard(node: string, shard: number): Promise<DeductClient[]> {
+    const colon = node.lastIndexOf(':');
+    const endpoint = { ...task.shards[0]!.endpoint, host: node.slice(0, colon), port: Number(node.slice(colon + 1)) };
+    const opened = Array.from({ length: task.connections }, (_, i) =>
+      new DeductClient(conns.length + i, { ...target, shard, endpoint }, executor, flusher, nowUs));
+    try {
+      await Promise.all(opened.map((c) => c.connect()));
+    } catch (err) {
+      for (const c of opened) c.close();
+      throw err;
+    }
+    conns.push(...opened);
+    return opened;
+  }
   let finished = false;
 
   /** The server refused a deduction outright: tell the coordinator once per kind; a BUSY script stops the run. */
@@ -135,14 +162,14 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
    * replies are not its slowest (JIT tiers, first use). Bounded in time: a script that never
    * finishes, or a server that stalls, is the run's to meet and report.
    */
-  async function warmUp(keys: WarmUpKeys): Promise<void> {
+  async function warmUp(keysByShard: readonly WarmUpKeys[]): Promise<void> {
     const scratch = new Recorder(WARM_UP_PER_WORKER, open);
     const warmSource = new RequestSource(plan, 'sequential', WARM_UP_PER_WORKER, worker, workers);
     const warmExecutor: ClosedExecutor = new ClosedExecutor(
       { plan, source: warmSource, recorder: scratch, flusher, nowUs, deadlineUs: Infinity, worker, workers, maxInFlight: task.maxInFlight, onRefused: () => warmExecutor.stop() },
       Math.max(1, Math.min(scenario.load.inFlight, 16)),
     );
-    for (const c of conns) c.beginWarmUp(keys.stockKey, keys.journalKey, warmExecutor);
+    for (const c of conns) c.beginWarmUp(keysByShard[c.shard]!.stockKey, keysByShard[c.shard]!.journalKey, warmExecutor);
     let timer: NodeJS.Timeout | undefined;
     warmExecutor.start(conns);
     await Promise.race([warmExecutor.done, new Promise((r) => { timer = setTimeout(r, Math.min(WARM_UP_MAX_MS, scenario.timeoutMs)); })]);
@@ -175,7 +202,10 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
       capped: scenario.duration !== undefined && source.exhausted && nowUs() < deadlineUs && Atomics.load(control, CONTROL_STOP) === 0,
       errorReplies: errors.list(),
       reconnects: conns.reduce((n, c) => n + c.reconnects, 0),
+      redirects: router?.redirects ?? { moved: 0, ask: 0, tryagain: 0 },
+      routeProblems: [...(router?.problems ?? [])],
     };
+    router?.close();
     recorder.destroy();
     post({ type: 'result', worker, result }, recordBuffers(records));
   }

@@ -4,6 +4,8 @@ import { loadScript } from '../../src/redis/script.js';
 import { seedStock } from '../../src/redis/seed.js';
 import type { Scenario } from '../../src/scenario/load.js';
 import type { TestRedis } from './redis.js';
+import { DEFAULT_KEY_TEMPLATES, RunKeys } from '../../src/keys.js';
+import { standaloneTopology } from '../../src/redis/topology.js';
 
 /**
  * Runs `scenario` under `runId` against a test's private server; `during` runs while the load
@@ -13,7 +15,8 @@ export async function driveOn(redis: TestRedis, scenario: Scenario, runId: strin
   await seedStock(redis.client, runId, scenario.skus.count, scenario.skus.stock);
   const script = await loadScript(redis.client, scenario.scriptSource, scenario.scriptPath);
   const endpoint = { host: redis.server.host, port: redis.server.port, db: 0, tls: false };
-  const loading = driveLoad({ scenario, endpoint, runId, scriptSha: script.sha });
+  const keys = new RunKeys(DEFAULT_KEY_TEMPLATES, runId);
+  const loading = driveLoad({ scenario, topology: standaloneTopology(endpoint), keys, runId, scriptSha: script.sha });
   if (during) await during(runId);
   return loading;
 }

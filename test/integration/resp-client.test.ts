@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { journalKey, stockKey } from '../../src/keys.js';
+import { journalKey, stockKey, DEFAULT_KEY_TEMPLATES, RunKeys } from '../../src/keys.js';
 import { ErrorReplies } from '../../src/load/error-replies.js';
 import { DeductClient, Flusher, type ReplyHandler } from '../../src/load/resp.js';
 import { Code, type OutcomeCode } from '../../src/outcomes.js';
@@ -29,6 +29,7 @@ function recordingHandler() {
     onClosed: (_c, reason, reconnecting) => { events.push(reconnecting ? `closing: ${reason}` : `closed: ${reason}`); },
     onReconnected: () => { events.push('reconnected'); },
     onRefused: () => { events.push('refused'); },
+    onRedirect: () => { events.push('redirect'); },
   };
   return { events, handler };
 }
@@ -36,7 +37,7 @@ function recordingHandler() {
 function client(r: TestRedis, handler: ReplyHandler) {
   const options = {
     endpoint: { host: r.server.host, port: r.server.port, db: 0, tls: false },
-    runId: 'resp', seed: 1, scriptSha: '0'.repeat(40), scriptSource: 'return 1',
+    keys: new RunKeys(DEFAULT_KEY_TEMPLATES, 'resp'), seed: 1, scriptSha: '0'.repeat(40), scriptSource: 'return 1',
     errors: new ErrorReplies(), reconnectWindowMs: 300, connectTimeoutMs: 5000,
   };
   return new DeductClient(0, options, handler, new Flusher(), () => 0);
@@ -107,10 +108,11 @@ function deductClient(r: TestRedis, endpoint: Partial<RedisEndpoint> = {}) {
     onClosed: (_c, reason, reconnecting) => { events.push(reconnecting ? `closing: ${reason}` : `closed: ${reason}`); },
     onReconnected: () => { events.push('reconnected'); },
     onRefused: (_c, entry) => { events.push(`refused ${entry.refusal}: ${entry.text}`); },
+    onRedirect: (_c, entry) => { events.push(`redirect ${entry.text}`); },
   };
   const client = new DeductClient(0, {
     endpoint: { host: r.server.host, port: r.server.port, db: 0, tls: false, ...endpoint },
-    runId: RUN, seed: 3, scriptSha: scriptSha(DEDUCT), scriptSource: DEDUCT,
+    keys: new RunKeys(DEFAULT_KEY_TEMPLATES, RUN), seed: 3, scriptSha: scriptSha(DEDUCT), scriptSource: DEDUCT,
     errors, reconnectWindowMs: 300, connectTimeoutMs: 2000,
   }, handler, flusher, () => 0);
   const send = (from: number, to: number, qty: (i: number) => number) => {

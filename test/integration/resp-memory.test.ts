@@ -4,6 +4,7 @@
  * The output slab starts at 4 KiB and doubles only while a connection pipelines deeply; a reconnect
  * starts it small again. Against a real redis-server, so the connections are real.
  */
+import { DEFAULT_KEY_TEMPLATES, RunKeys } from '../../src/keys.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +28,7 @@ afterAll(async () => { await redis?.stop(); });
 function makeClient(id: number, handler: ReplyHandler, flusher: Flusher, errors: ErrorReplies): DeductClient {
   return new DeductClient(id, {
     endpoint: { host: redis.server.host, port: redis.server.port, db: 0, tls: false },
-    runId: 'resp-mem', seed: 1, scriptSha: scriptSha(DEDUCT), scriptSource: DEDUCT,
+    keys: new RunKeys(DEFAULT_KEY_TEMPLATES, 'resp-mem'), seed: 1, scriptSha: scriptSha(DEDUCT), scriptSource: DEDUCT,
     errors, reconnectWindowMs: 2000, connectTimeoutMs: 10_000,
   }, handler, flusher, () => 0);
 }
@@ -42,7 +43,7 @@ async function until(what: string, done: () => boolean, ms = 20_000): Promise<vo
 
 describe('output slabs are sized to need (real redis-server)', () => {
   it('2,000 idle connected clients keep a 4 KiB slab each', async () => {
-    const handler: ReplyHandler = { onReply() {}, onClosed() {}, onReconnected() {}, onRefused() {} };
+    const handler: ReplyHandler = { onReply() {}, onRedirect() {}, onClosed() {}, onReconnected() {}, onRefused() {} };
     const flusher = new Flusher();
     const errors = new ErrorReplies();
     const before = process.memoryUsage().arrayBuffers;
@@ -71,6 +72,7 @@ describe('output slabs are sized to need (real redis-server)', () => {
       onClosed() {},
       onReconnected() { reconnected++; },
       onRefused() {},
+      onRedirect() {},
     };
     const flusher = new Flusher();
     const c = makeClient(0, handler, flusher, new ErrorReplies());

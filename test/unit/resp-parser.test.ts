@@ -10,7 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorReplies, type RefusalCode } from '../../src/load/error-replies.js';
 import { DeductClient, Flusher, type ReplyHandler } from '../../src/load/resp.js';
-import { journalKey, stockKey } from '../../src/keys.js';
+import { journalKey, stockKey, DEFAULT_KEY_TEMPLATES, RunKeys } from '../../src/keys.js';
 import { Code, type OutcomeCode } from '../../src/outcomes.js';
 import { FakeSocket, parseCommand, standardSetup, type SetupReply } from '../helpers/fake-socket.js';
 
@@ -31,12 +31,13 @@ function harness(options: { setup?: (socketNo: number, command: string[]) => Set
     onClosed: (_c, reason, reconnecting) => { events.push(`${reconnecting ? 'closing' : 'closed'}: ${reason}`); },
     onReconnected: () => { events.push('reconnected'); },
     onRefused: (_c, entry) => { events.push(`refused ${entry.refusal}`); },
+    onRedirect: (_c, entry) => { events.push(`redirect ${entry.text}`); },
   };
   const errors = new ErrorReplies();
   const flusher = new Flusher();
   const client = new DeductClient(0, {
     endpoint: { host: '127.0.0.1', port: options.port ?? 1, db: 0, tls: false },
-    runId: RUN, seed: SEED, scriptSha: SHA, scriptSource: SOURCE, errors,
+    keys: new RunKeys(DEFAULT_KEY_TEMPLATES, RUN), seed: SEED, scriptSha: SHA, scriptSource: SOURCE, errors,
     reconnectWindowMs: 500, connectTimeoutMs: 1000,
     ...(options.port === undefined
       ? {

@@ -9,6 +9,7 @@ import type { ErrorReplyEntry } from '../error-replies.js';
 import type { DeductClient } from '../resp.js';
 import { Pacer, type ArrivalSchedule } from '../schedule.js';
 import type { Executor, ExecutorContext } from './types.js';
+import type { Router } from '../router.js';
 
 /** With nothing in flight, a send due sooner than this is waited for in Atomics.wait (precise), not a timer. */
 const IDLE_SLEEP_MAX_MS = 2;
@@ -86,7 +87,7 @@ export class OpenLoopExecutor implements Executor {
     this.stop();
   }
 
-  onReply(_conn: DeductClient, index: number, twin: number, sku: number, quantity: number, code: OutcomeCode, value: number, intendedUs: number, sentUs: number, repliedUs: number): void {
+  onReply(_conn: DeductClient, index: number, twin: number, sku: number, quantity: number, code: OutcomeCode, value: number, intendedUs: number, sentUs: number, repliedUs: number, _extra = false): void {
     this.ctx.recorder.record(index, twin, sku, quantity, code, value, intendedUs, sentUs, repliedUs);
     this.ctx.source.replied(index, twin === 1);
     this.inFlight--;
@@ -99,11 +100,19 @@ export class OpenLoopExecutor implements Executor {
     }
   }
 
+  onRedirect(conn: DeductClient, entry: ErrorReplyEntry, index: number, twin: number, sku: number, quantity: number, intendedUs: number, sentUs: number, nowUs: number, extra: boolean): void {
+    const router = this.ctx.router;
+    if (router === undefined) return this.onReply(conn, index, twin, sku, quantity, entry.code, NaN, intendedUs, sentUs, nowUs, extra);
+    // Still in flight: resent where the cluster says, its latency from the original intended send.
+    router.redirect(this, conn, entry, index, twin, sku, quantity, intendedUs, sentUs, nowUs);
+  }
+
   onClosed(_conn: DeductClient, reason: string, reconnecting: boolean): void {
     this.connectionErrors.add(reason);
     if (this.finished || reconnecting) return;
     // Before start() there are no connections to judge by (one may close while others wait at the barrier).
-    if (this.conns.length > 0 && !this.conns.some((c) => c.alive || c.restarting)) {
+    // In a cluster a shard with no connection left cannot serve its SKUs: the load cannot go on.
+    if (this.conns.length > 0 && (!this.conns.some((c) => c.alive || c.restarting) || (this.ctx.router?.shardLost() ?? -1) >= 0)) {
       if (!this.stopping) this.lostAllConnections = true;
       this.stop();
     }
@@ -168,7 +177,9 @@ export class OpenLoopExecutor implements Executor {
     const n = this.pacer.poll(nowUs / 1000, this.ctx.maxInFlight - this.inFlight);
     const dropped = this.pacer.dropped - droppedBefore;
     const intended = this.pacer.intendedMs;
-    const conn = n > 0 ? this.pickConnection() : undefined;
+    const router = this.ctx.router;
+    let conn = n > 0 ? this.pickConnection() : undefined;
+    this.batch++;
     for (let i = 0; i < n; i++) {
       if (conn === undefined) {
         if (!this.conns.some((c) => c.restarting)) {
@@ -193,8 +204,17 @@ export class OpenLoopExecutor implements Executor {
         return false;
       }
       const index = source.index;
+      const sku = plan.skuOf(index);
+      // In a cluster the request goes to its shard's connection for this batch.
+      const target = router === undefined ? conn : this.batchConnection(router, router.shardOf(sku));
       this.inFlight++;
-      conn.send(index, source.twin ? 1 : 0, plan.skuOf(index), plan.quantityOf(index), intended[i]! * 1000, nowUs);
+      if (target === undefined) {
+        // Every connection of its shard is being reopened: it cannot start now.
+        this.inFlight--;
+        this.pacer.dropped++;
+        continue;
+      }
+      target.send(index, source.twin ? 1 : 0, sku, plan.quantityOf(index), intended[i]! * 1000, nowUs);
     }
     // A dropped send uses up its request: a run of `requests` makes that many sends or drops, so
     // `dropped` never exceeds what was planned. Drops past the end of the requests never happened.
@@ -217,6 +237,19 @@ export class OpenLoopExecutor implements Executor {
     this.timerDueMs = dueMs;
     this.timer = setTimeout(this.onTimer, Math.max(1, Math.floor(dueMs - this.ctx.nowUs() / 1000)));
   }
+
+  /** The connection a shard's requests take in this batch (one write per shard per batch). */
+  private batchConnection(router: Router, shard: number): DeductClient | undefined {
+    if (this.batchOf[shard] !== this.batch) {
+      this.batchOf[shard] = this.batch;
+      this.batchConn[shard] = router.liveConnection(shard);
+    }
+    return this.batchConn[shard];
+  }
+
+  private batch = 0;
+  private readonly batchOf: number[] = [];
+  private readonly batchConn: (DeductClient | undefined)[] = [];
 
   private pickConnection(): DeductClient | undefined {
     const conns = this.conns;

@@ -8,6 +8,7 @@ import type { Recorder } from '../../metrics/recorder.js';
 import type { DeductClient, Flusher, ReplyHandler } from '../resp.js';
 import type { ErrorReplyEntry } from '../error-replies.js';
 import type { RequestSource } from '../source.js';
+import type { Router } from '../router.js';
 
 export interface ExecutorContext {
   readonly plan: Plan;
@@ -23,6 +24,11 @@ export interface ExecutorContext {
   readonly workers: number;
   /** Open models: this worker's share of max in flight. */
   readonly maxInFlight: number;
+  /**
+   * Which connection serves which SKU (a cluster's shards) and where redirects go. Absent: every
+   * connection serves every SKU (a standalone server, the warm-up).
+   */
+  readonly router?: Router;
   /** A deduction was refused by the server (OOM, NOPERM, BUSY, …): the worker reports it. */
   readonly onRefused?: (entry: ErrorReplyEntry) => void;
 }
