@@ -109,7 +109,9 @@ export class Router {
       else this.redirects.moved++;
       const node = entry.node!;
       let shard = this.nodes.indexOf(node);
-      if (!ask && shard >= 0) this.moveSlot(entry.slot!, shard);
+      // The slot map follows a MOVED only to a primary there are connections to (a node that
+      // refused them keeps its SKUs routed where they were: each meets the MOVED, and fails, again).
+      if (!ask && shard >= 0 && this.connsByShard[shard]!.length > 0) this.moveSlot(entry.slot!, shard);
       const send = (target: number) => {
         const conn = this.liveConnection(target);
         if (conn === undefined) return fail(Code.error);
