@@ -290,6 +290,7 @@ function emptyLoad(startedAt: Date, workers: number): LoadResult {
     reconnects: 0,
     refusals: [],
     redirects: { moved: 0, ask: 0, tryagain: 0 },
+    skuShard: new Uint16Array(0),
     routeProblems: [],
   };
 }

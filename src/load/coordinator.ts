@@ -78,6 +78,8 @@ export interface LoadResult {
   readonly errorReplies: ErrorReplyCount[];
   /** Load connections reopened after a timeout or a close by the server. */
   readonly reconnects: number;
+  /** The shard owning each SKU when the load started (per-shard figures). */
+  readonly skuShard: Uint16Array;
   /** Cluster redirects followed (MOVED, ASK, TRYAGAIN/CLUSTERDOWN). */
   readonly redirects: RedirectCounts;
   /** Redirects that could not be followed (a node that refuses connections): target problems. */
@@ -128,7 +130,8 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   const { scenario, topology, keys, runId, scriptSha, signal, onProgress } = request;
   const workers = resolveWorkers(scenario);
   const { connections, inFlight } = scenario.load;
-  const maxInFlight = scenario.load.maxInFlight ?? Math.max(1000, connections * inFlight);
+  // In a cluster `connections` and `inFlight` are per primary (router.ts), so the default bound is too.
+  const maxInFlight = scenario.load.maxInFlight ?? Math.max(1000, connections * inFlight * topology.shards.length);
   const series = new SeriesBuilder(workers, busiestSkus(scenario.skus.count));
   const liveCounts = Array.from({ length: workers }, () => new SharedArrayBuffer(OUTCOMES.length * 8));
   const droppedByWorker = new Float64Array(workers);
@@ -229,6 +232,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     const { firstSendUs: _first, lastReplyUs: _last, ...rest } = merged;
     return {
       ...rest,
+      skuShard,
       startedAt,
       interrupted: signal?.aborted ?? false,
       workers,

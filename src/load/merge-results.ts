@@ -73,7 +73,7 @@ export function mergeResults(done: readonly WorkerResult[], scenario: Scenario):
       : {}),
     connectionErrors,
     ...(done.length > 0 && done.every((r) => r.lostAllConnections)
-      ? { loadLost: `Redis dropped every load connection ${(durationMs / 1000).toFixed(2)} s into the load (${connectionErrors[0] ?? 'no reason given'}), so it ended early` }
+      ? { loadLost: `Redis dropped every load connection${lostShardOf(done)} ${(durationMs / 1000).toFixed(2)} s into the load (${connectionErrors[0] ?? 'no reason given'}), so it ended early` }
       : {}),
     ...(done.some((r) => r.capped)
       ? {
@@ -93,6 +93,12 @@ export function mergeResults(done: readonly WorkerResult[], scenario: Scenario):
     },
     routeProblems: [...new Set(done.flatMap((r) => r.routeProblems))],
   };
+}
+
+/** ` to the primary at host:port` when a cluster's shard was lost (its SKUs could not be served), else nothing. */
+function lostShardOf(done: readonly WorkerResult[]): string {
+  const node = done.find((r) => r.lostShard !== undefined)?.lostShard;
+  return node === undefined ? '' : ` to the primary at ${node}`;
 }
 
 function maxSent(records: RequestRecords): number {

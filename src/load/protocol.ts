@@ -93,6 +93,8 @@ export interface WorkerResult {
   readonly capped: boolean;
   /** Every connection of this worker died before the run's planned end (not a stop, deadline or limit). */
   readonly lostAllConnections: boolean;
+  /** Cluster: the primary whose every connection was lost (that ended the load), if that is what happened. */
+  readonly lostShard?: string;
   /** Distinct error replies to deductions (`error` outcomes) with counts. */
   readonly errorReplies: ErrorReplyCount[];
   /** Connections reopened after a timeout or a close by the server. */

@@ -71,6 +71,10 @@ export class Router {
     return this.nodes.length;
   }
 
+  nodeOf(shard: number): string {
+    return this.nodes[shard]!;
+  }
+
   shardOf(sku: number): number {
     return this.skuShard[sku]!;
   }

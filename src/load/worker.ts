@@ -199,6 +199,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
       dropped: executor.dropped,
       connectionErrors: [...executor.connectionErrors],
       lostAllConnections: executor.lostAllConnections,
+      ...(router !== undefined && router.shardLost() >= 0 ? { lostShard: router.nodeOf(router.shardLost()) } : {}),
       capped: scenario.duration !== undefined && source.exhausted && nowUs() < deadlineUs && Atomics.load(control, CONTROL_STOP) === 0,
       errorReplies: errors.list(),
       reconnects: conns.reduce((n, c) => n + c.reconnects, 0),
