@@ -11,7 +11,7 @@ import { parseLatencyUs } from '../duration.js';
 import type { SummaryV1, ThresholdUnit as Unit } from '../summary/summary.js';
 import { formatValue } from '../thresholds/evaluate.js';
 import type { Outcome } from '../outcomes.js';
-import { parseMetric } from '../thresholds/parse.js';
+import { parseMetric, SHARD_FIELDS, shardFigure } from '../thresholds/parse.js';
 
 /**
  * Which way is better. `neutral`: the figure is set by the workload, not by the quality of what
@@ -88,6 +88,12 @@ export function compareMetric(name: string): CompareMetric | undefined {
     case 'outcome': return { name, unit: 'count', better: outcomeDirection(m.outcome), value: (s) => s.outcomes[m.outcome] ?? null };
     // More of an edge condition reached is better; not in the defaults (it varies from run to run).
     case 'coverage': return { name, unit: 'count', better: 'higher', value: (s) => s.coverage?.[m.count] ?? null };
+    // Not gated by default: asked for with --tolerance (`shards.max.latency.ok.p99=15%`).
+    case 'shard': return {
+      name, unit: SHARD_FIELDS[m.field], better: m.field === 'requests' || m.field === 'throughput' ? 'higher' : 'lower',
+      value: (s) => (s.shards ? shardFigure(s.shards, m.which, m.field) : null),
+    };
+    case 'hottestShardShare': return { name, unit: 'share', better: 'lower', value: (s) => s.hottestShardShare ?? null };
   }
 }
 
@@ -178,7 +184,7 @@ export function parseTolerances(text: string): { tolerances: Record<string, Tole
     const value = eq > 0 ? part.slice(eq + 1).trim() : '';
     const metric = compareMetric(name);
     if (!metric) {
-      problems.push(`--tolerance: expected a metric (${Object.keys(DEFAULT_TOLERANCES).join(', ')}, or latency.<outcome>.<stat>, outcomes.<outcome>, coverage.<count>), got ${JSON.stringify(name)}`);
+      problems.push(`--tolerance: expected a metric (${Object.keys(DEFAULT_TOLERANCES).join(', ')}, or latency.<outcome>.<stat>, outcomes.<outcome>, coverage.<count>, shards.<max|min|N>.<field>, hottestShardShare), got ${JSON.stringify(name)}`);
       continue;
     }
     const tolerance = parseTolerance(value, metric.unit);

@@ -46,6 +46,7 @@ export function formatSummary(summary: SummaryV1, reportDir?: string, options: C
       `  latency     ${outcome.padEnd(9)} p50 ${formatUs(p.p50)}  p90 ${formatUs(p.p90)}  p99 ${formatUs(p.p99)}  p99.9 ${formatUs(p.p999)}  max ${formatUs(p.max)}`,
     );
   }
+  lines.push(...formatShards(summary));
   for (const e of summary.errorReplies?.slice(0, 5) ?? []) lines.push(`  error reply ${int(e.count)} x ${e.reply}${e.refusal ? ' (the server refused the command)' : ''}`);
   if ((summary.errorReplies?.length ?? 0) > 5) lines.push(`              (${summary.errorReplies!.length - 5} more distinct error replies in summary.json)`);
   if (summary.connectionErrors?.length) lines.push(`  connections closed: ${summary.connectionErrors.join('; ')}${summary.reconnects ? ` (reopened ${int(summary.reconnects)} time(s))` : ''}`);
@@ -103,4 +104,34 @@ export function formatCoverage(coverage: CoverageV1): string[] {
     `              ${counts.slice(4).join(' · ')}`,
     ...coverage.warnings.map((w) => `  warning     ${w}`),
   ];
+}
+
+/**
+ * The per-shard table, only for more than one shard (a standalone server's one row repeats the
+ * lines above), then the hot-shard warnings and the cluster redirections the load followed.
+ */
+export function formatShards(summary: SummaryV1): string[] {
+  const shards = summary.shards ?? [];
+  const lines: string[] = [];
+  if (shards.length > 1) {
+    const total = shards.reduce((n, s) => n + s.requests, 0);
+    const num = (v: number | null, digits: number) => (v === null ? '-' : v.toFixed(digits));
+    const rows = [
+      ['node', 'slots', 'SKUs', 'requests', 'share', 'replies/s', 'ok p50', 'ok p99', 'ok p99.9', 'cpu', 'us/call'],
+      ...shards.map((s) => [
+        s.node, int(s.slots), int(s.skus), int(s.requests), total > 0 ? `${((s.requests / total) * 100).toFixed(1)}%` : '-', int(s.throughput),
+        s.latency.ok ? formatUs(s.latency.ok.p50) : '-', s.latency.ok ? formatUs(s.latency.ok.p99) : '-', s.latency.ok ? formatUs(s.latency.ok.p999) : '-',
+        num(s.serverCpu, 2), num(s.usecPerCall, 1),
+      ]),
+    ];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    const line = (r: string[]) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+    const hottest = summary.hottestShardShare;
+    lines.push(`  shards      ${shards.length} primaries${hottest !== undefined ? `; the busiest took ${(hottest * 100).toFixed(1)}% of the requests (fair share ${(100 / shards.length).toFixed(1)}%)` : ''}`);
+    lines.push(...rows.map((r) => `    ${line(r)}`));
+  }
+  for (const w of summary.shardWarnings ?? []) lines.push(`  warning     ${w}`);
+  const r = summary.redirects;
+  if (r && (shards.length > 1 || r.moved + r.ask + r.tryagain > 0)) lines.push(`  redirects   moved ${int(r.moved)} · ask ${int(r.ask)} · tryagain ${int(r.tryagain)}`);
+  return lines;
 }

@@ -98,6 +98,19 @@ export function timeCharts(summary: SummaryV1): ChartSpec[] {
   return charts;
 }
 
+/** Replies per second of each shard (summary.series.shardReplies), for a run on more than one shard. */
+export function shardChart(summary: SummaryV1): ChartSpec | null {
+  const s = summary.series;
+  const shards = summary.shards ?? [];
+  const replies = s?.shardReplies;
+  if (!s || s.t.length < 2 || shards.length < 2 || !replies || replies.length !== shards.length) return null;
+  const perSecond = 1000 / s.intervalMs;
+  return {
+    id: 'shards', title: 'Replies per second by shard', xLabel: 's', yLabel: 'replies/s', kind: 'time', x: s.t.map((ms) => ms / 1000),
+    series: shards.map((shard, i) => ({ label: shard.node, color: SKU_COLORS[i % SKU_COLORS.length]!, values: replies[i]!.map((n) => n * perSecond) })),
+  };
+}
+
 let uplotAssets: { js: string; css: string } | undefined;
 function uplot(): { js: string; css: string } {
   if (!uplotAssets) {
@@ -132,6 +145,7 @@ function keyFigures(s: SummaryV1): string {
     ['ok p99', s.latency.ok ? us(s.latency.ok.p99) : '—'],
     ['sold', `${int(skuTotalsOfSummary(s).sold)} units`],
   ];
+  if ((s.shards?.length ?? 0) > 1 && s.hottestShardShare !== undefined) cards.push(['busiest shard\'s share', `${(s.hottestShardShare * 100).toFixed(1)}%`]);
   if (s.achievedRate !== undefined) cards.push(['achieved rate', `${int(s.achievedRate)}/s${s.targetRate !== undefined ? ` of ${int(s.targetRate)}` : ''}`]);
   if (s.dropped !== undefined) cards.push(['dropped', int(s.dropped)]);
   return `<div class="cards">${cards.map(([k, v]) => `<div class="card"><div class="k">${h(k)}</div><div class="v">${h(v)}</div></div>`).join('')}</div>`;
@@ -160,6 +174,24 @@ function latencyTable(s: SummaryV1): string {
     return p ? [`<tr><td>${h(o)}</td><td class="num">${int(p.count)}</td>${[p.p50, p.p90, p.p99, p.p999, p.max, p.mean].map((v) => `<td class="num">${h(us(v))}</td>`).join('')}</tr>`] : [];
   });
   return `<table><thead><tr><th>outcome</th><th class="num">count</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">p99.9</th><th class="num">max</th><th class="num">mean</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+/** The Shards section: hot-shard warnings, one row per shard, the replies/s chart and the redirections followed. */
+function shardSection(s: SummaryV1, chart: ChartSpec | null): string {
+  const shards = s.shards ?? [];
+  const warnings = s.shardWarnings?.length ? `<ul class="warnings">${s.shardWarnings.map((w) => `<li>${h(w)}</li>`).join('')}</ul>` : '';
+  const total = shards.reduce((n, x) => n + x.requests, 0);
+  const cell = (v: string) => `<td class="num">${h(v)}</td>`;
+  const rows = shards.map((x) => `<tr><td><code>${h(x.node)}</code></td>${[
+    int(x.slots), int(x.skus), int(x.requests), total > 0 ? `${((x.requests / total) * 100).toFixed(1)}%` : '—', `${int(x.throughput)}/s`,
+    x.latency.ok ? us(x.latency.ok.p50) : '—', x.latency.ok ? us(x.latency.ok.p99) : '—', x.latency.ok ? us(x.latency.ok.p999) : '—',
+    x.serverCpu === null ? '—' : x.serverCpu.toFixed(2), x.usecPerCall === null ? '—' : `${x.usecPerCall.toFixed(1)} us`,
+  ].map(cell).join('')}</tr>`);
+  const table = `<table class="shards"><thead><tr><th>node</th><th class="num">slots</th><th class="num">SKUs</th><th class="num">requests</th><th class="num">share</th><th class="num">throughput</th><th class="num">ok p50</th><th class="num">ok p99</th><th class="num">ok p99.9</th><th class="num">server CPU</th><th class="num">per EVALSHA</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const r = s.redirects;
+  const redirects = r ? `<p>Redirections the load followed: MOVED ${h(int(r.moved))}, ASK ${h(int(r.ask))}, TRYAGAIN ${h(int(r.tryagain))}.</p>` : '';
+  const charts = chart ? `<div class="charts" style="margin-top:10px">${chartBox(chart)}</div>` : '';
+  return `${warnings}${table}${charts}${redirects}<p class="muted">A SKU's two keys share a slot, so each SKU lives on one shard. Server CPU: cores the server used over the load (CPU seconds from INFO cpu over wall seconds); per EVALSHA: the server's microseconds per script call (INFO commandstats). Thresholds address them as <code>shards.max.latency.ok.p99</code>, <code>shards.0.serverCpu</code>, <code>hottestShardShare</code>.</p>`;
 }
 
 function invariantTable(s: SummaryV1): string {
@@ -306,7 +338,8 @@ export function renderHtml(input: ReportInput): string {
   const headline = verdictHeadline(s);
   const spectrum = spectrumChart(input.histograms);
   const over = timeCharts(s);
-  const charts = [...(spectrum ? [spectrum] : []), ...over];
+  const byShard = shardChart(s);
+  const charts = [...(spectrum ? [spectrum] : []), ...over, ...(byShard ? [byShard] : [])];
   const assets = uplot();
   const body = [
     `<header><h1>sellout · ${h(s.scenario.name)}</h1>`,
@@ -315,6 +348,8 @@ export function renderHtml(input: ReportInput): string {
     `<section>${keyFigures(s)}</section>`,
     section('Latency', `<div class="charts">${spectrum ? chartBox(spectrum) : '<p class="muted">No latency recorded.</p>'}</div><div style="margin-top:10px">${latencyTable(s)}</div><p class="muted">Latency per outcome: fast sold-out replies must not hide the p99 of real deductions. The spectrum's x axis is 1/(1 − percentile), log-scaled, as in HdrHistogram's plotter (the y axis is log-scaled too); each line ends at its maximum, where its sample count runs out.</p>`, 'latency'),
     section('Over time', over.length ? `<div class="charts">${over.map(chartBox).join('')}</div>` : '<p class="muted">This run was shorter than two per-second intervals: nothing to draw over time.</p>', 'over-time'),
+    // A standalone server is one shard: its row would repeat the figures above.
+    ...((s.shards?.length ?? 0) > 1 ? [section('Shards', shardSection(s, byShard), 'shards')] : []),
     section('Outcomes', outcomeBreakdown(s), 'outcomes'),
     section('Thresholds', thresholdTable(s), 'thresholds'),
     section('Invariants', invariantTable(s), 'invariants'),

@@ -55,6 +55,25 @@ export function renderMarkdown(summary: SummaryV1): string {
     }),
   ), '');
 
+  const shards = summary.shards ?? [];
+  if (shards.length > 1) {
+    // One row per shard; a standalone server's one row would repeat the tables above.
+    const total = shards.reduce((n, s) => n + s.requests, 0);
+    out.push('### Shards', '');
+    for (const w of summary.shardWarnings ?? []) out.push(`- ⚠️ ${escapeMdCell(w)}`);
+    if (summary.shardWarnings?.length) out.push('');
+    out.push(...table(
+      ['node', 'slots', 'SKUs', 'requests', 'share', 'throughput', 'ok p50', 'ok p99', 'ok p99.9', 'server CPU', 'per EVALSHA'],
+      shards.map((s) => [
+        `\`${escapeMdCell(s.node)}\``, int(s.slots), int(s.skus), int(s.requests), total > 0 ? `${((s.requests / total) * 100).toFixed(1)}%` : '—', `${int(s.throughput)}/s`,
+        s.latency.ok ? ms(s.latency.ok.p50) : '—', s.latency.ok ? ms(s.latency.ok.p99) : '—', s.latency.ok ? ms(s.latency.ok.p999) : '—',
+        s.serverCpu === null ? '—' : s.serverCpu.toFixed(2), s.usecPerCall === null ? '—' : `${s.usecPerCall.toFixed(1)} us`,
+      ]),
+    ), '');
+  }
+  const r = summary.redirects;
+  if (r && (shards.length > 1 || r.moved + r.ask + r.tryagain > 0)) out.push(`Redirections the load followed: MOVED ${int(r.moved)}, ASK ${int(r.ask)}, TRYAGAIN ${int(r.tryagain)}.`, '');
+
   if (summary.thresholds?.length) {
     out.push('### Thresholds', '');
     out.push(...table(

@@ -131,6 +131,8 @@ export const seriesSchema = z.object({
   max: byOutcomeSeen(nullableNums, 'values per interval'),
   /** Stock per SKU at each interval's end (at most the 10 busiest SKUs). */
   stock: list(z.object({ sku: count, values: nullableNums }), 'a list of SKU series'),
+  /** Replies per interval of each shard (all outcomes), aligned with `shards`; only with more than one shard. */
+  shardReplies: list(list(num, 'a list of numbers'), 'a list of per-shard series').optional(),
 });
 export type SeriesV1 = z.infer<typeof seriesSchema>;
 
@@ -166,6 +168,35 @@ export const skuTotalsSchema = z.object({
   failing: count,
 });
 export type SkuTotals = z.infer<typeof skuTotalsSchema>;
+
+/**
+ * One shard's figures (metrics/shards.ts computes them; a standalone server is one shard owning
+ * every slot). Latencies are microseconds, like `latency`.
+ */
+export const shardFiguresSchema = z.object({
+  /** `host:port` of the primary. */
+  node: text,
+  /** How many of the 16384 hash slots the shard owns. */
+  slots: count,
+  /** How many of the run's SKUs it owns (a SKU's two keys share one slot). */
+  skus: count,
+  /** Requests sent to its SKUs that got a reply or an unknown outcome (twins included). */
+  requests: count,
+  outcomes: byOutcome(count, 'count'),
+  /** Requests per second over the run's durationMs. */
+  throughput: num,
+  /** Latency of its ok replies (null when it had none). */
+  latency: z.object({ ok: z.object({ p50: num, p99: num, p999: num }, { error: 'a mapping of percentiles' }).nullable() }, { error: 'a mapping of outcome to percentiles' }),
+  /** Cores the server used over the load: CPU seconds (user + sys) over wall seconds; null when INFO was refused. */
+  serverCpu: num.nullable(),
+  /** Microseconds per EVALSHA the server spent (INFO commandstats delta); null when INFO was refused or no EVALSHA ran. */
+  usecPerCall: num.nullable(),
+});
+export type ShardFigures = z.infer<typeof shardFiguresSchema>;
+
+/** Cluster redirections the load connections followed (the hot path counts them). */
+export const redirectsSchema = z.object({ moved: count, ask: count, tryagain: count }, { error: 'a mapping of moved, ask and tryagain to counts' });
+export type RedirectsV1 = z.infer<typeof redirectsSchema>;
 
 /** Where the run ran, for reports (filled by the CLI). */
 export const environmentSchema = z.object({
@@ -243,6 +274,14 @@ export const summarySchema = z.object({
   skus: list(skuSummarySchema, 'a list of SKUs'),
   /** Every SKU summed up; absent in summaries written when `skus` still listed every SKU. */
   skuTotals: skuTotalsSchema.optional(),
+  /** Per-shard figures, in slot order (one entry for a standalone server); absent in summaries written before they existed. */
+  shards: list(shardFiguresSchema, 'a list of shards').optional(),
+  /** The busiest shard's share of the requests, 0..1 (1 for one shard). */
+  hottestShardShare: num.optional(),
+  /** One line per shard that took more than 1.5x its fair share of the requests, naming the SKUs responsible. */
+  shardWarnings: list(text, 'a list of strings').optional(),
+  /** MOVED / ASK / TRYAGAIN replies the load followed (a cluster whose slots moved during the run). */
+  redirects: redirectsSchema.optional(),
   target: targetInfoSchema,
   /** The scenario's thresholds, evaluated after the run (absent with --no-thresholds or none declared). */
   thresholds: list(thresholdResultSchema, 'a list of threshold results').optional(),

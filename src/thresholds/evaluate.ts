@@ -4,7 +4,7 @@
  * limit was missed), so a CI log says "latency.ok.p99 < 1us failed: 312 us, over by 311 us".
  */
 import type { SummaryV1, ThresholdResult, ThresholdUnit as Unit } from '../summary/summary.js';
-import type { Operator, Threshold } from './parse.js';
+import { shardFigure, type Operator, type Threshold } from './parse.js';
 
 function compare(actual: number, operator: Operator, limit: number): boolean {
   switch (operator) {
@@ -76,6 +76,23 @@ function measure(t: Threshold, s: SummaryV1): Measured {
       return s.coverage !== undefined
         ? { actual: s.coverage[m.count] }
         : { actual: null, reason: 'not measured: this run has no coverage (Redis could not be read back after the load)' };
+    case 'shard': {
+      const shards = s.shards;
+      if (shards === undefined) return { actual: null, reason: 'not measured: this summary has no per-shard figures (written before sellout measured shards)' };
+      if (typeof m.which === 'number' && m.which >= shards.length) {
+        return { actual: null, reason: `not measured: the run had ${shards.length} shard(s), numbered 0 to ${shards.length - 1}` };
+      }
+      const actual = shardFigure(shards, m.which, m.field);
+      if (actual !== null) return { actual };
+      // No ok reply has no latency to judge (as latency.ok.*); a server figure INFO refused fails.
+      if (m.field.startsWith('latency.')) return { actual: null, skip: true, reason: `no ok replies ${typeof m.which === 'number' ? `on shard ${m.which}` : 'on any shard'} in this run` };
+      return { actual: null, reason: `not measured: the server${shards.length > 1 ? 's' : ''} did not report ${m.field} (INFO cpu / INFO commandstats refused, or no EVALSHA counted)` };
+    }
+    case 'hottestShardShare':
+      if (s.hottestShardShare === undefined) return { actual: null, reason: 'not measured: this summary has no per-shard figures (written before sellout measured shards)' };
+      // One shard takes every request: a balance gate written for a cluster says nothing here.
+      if (s.shards !== undefined && s.shards.length === 1) return { actual: s.hottestShardShare, skip: true, reason: 'one shard takes every request: a balance gate applies to a cluster' };
+      return { actual: s.hottestShardShare };
   }
 }
 
@@ -93,7 +110,8 @@ function evaluateOne(t: Threshold, summary: SummaryV1): ThresholdResult {
     limit = summary.targetRate !== undefined ? t.targetFactor * summary.targetRate : null;
   }
   const { actual, reason, skip } = measure(t, summary);
-  if (actual === null || limit === null) {
+  // Skipped: nothing to judge (no reply of that outcome), or a value that says nothing (one shard's share).
+  if (actual === null || limit === null || skip) {
     const why = reason ?? `not measured: the ${summary.load.model} load model has no target rate`;
     return {
       ...base,

@@ -7,7 +7,7 @@
 import { parseLatencyUs } from '../duration.js';
 import { OUTCOMES, type Outcome } from '../outcomes.js';
 import { COVERAGE_COUNTS, type CoverageCount } from '../summary/coverage.js';
-import type { ThresholdUnit as Unit } from '../summary/summary.js';
+import type { ShardFigures, ThresholdUnit as Unit } from '../summary/summary.js';
 
 export const OPERATORS = ['<=', '>=', '==', '!=', '<', '>'] as const;
 export type Operator = (typeof OPERATORS)[number];
@@ -27,7 +27,47 @@ export type Metric =
   | { kind: 'dropped' }
   | { kind: 'outcome'; outcome: Outcome }
   /** A count of summary.json's `coverage`, e.g. `coverage.partialBoundary: "> 0"` requires the run to reach that boundary. */
-  | { kind: 'coverage'; count: CoverageCount };
+  | { kind: 'coverage'; count: CoverageCount }
+  /** A figure of summary.json's `shards`: the largest or smallest over the shards, or shard i's (0-based). */
+  | { kind: 'shard'; which: 'max' | 'min' | number; field: ShardField }
+  /** The busiest shard's share of the requests. */
+  | { kind: 'hottestShardShare' };
+
+/** The per-shard figures a threshold (`shards.max.<field>`) or a comparison can name, with their unit. */
+export const SHARD_FIELDS = {
+  'latency.ok.p50': 'us',
+  'latency.ok.p99': 'us',
+  'latency.ok.p999': 'us',
+  requests: 'count',
+  throughput: 'per_s',
+  usecPerCall: 'us',
+  serverCpu: 'count',
+} as const satisfies Record<string, Unit>;
+export type ShardField = keyof typeof SHARD_FIELDS;
+
+/** One shard's value of a field (null when the run did not measure it: no ok reply, INFO refused). */
+export function shardValue(shard: ShardFigures, field: ShardField): number | null {
+  switch (field) {
+    case 'latency.ok.p50': return shard.latency.ok?.p50 ?? null;
+    case 'latency.ok.p99': return shard.latency.ok?.p99 ?? null;
+    case 'latency.ok.p999': return shard.latency.ok?.p999 ?? null;
+    case 'requests': return shard.requests;
+    case 'throughput': return shard.throughput;
+    case 'usecPerCall': return shard.usecPerCall;
+    case 'serverCpu': return shard.serverCpu;
+  }
+}
+
+/** A shard figure over the shards: the largest, the smallest (of those measured) or shard i's; null when none was measured. */
+export function shardFigure(shards: readonly ShardFigures[], which: 'max' | 'min' | number, field: ShardField): number | null {
+  if (typeof which === 'number') {
+    const shard = shards[which];
+    return shard ? shardValue(shard, field) : null;
+  }
+  const values = shards.map((s) => shardValue(s, field)).filter((v): v is number => v !== null);
+  if (values.length === 0) return null;
+  return which === 'max' ? Math.max(...values) : Math.min(...values);
+}
 
 export interface Threshold {
   /** The metric name as written, e.g. `latency.ok.p99`. */
@@ -52,15 +92,22 @@ export interface ThresholdProblem {
   readonly got: unknown;
 }
 
+const SHARD_METRIC_NAMES = `shards.<max|min|N>.<${Object.keys(SHARD_FIELDS).join('|')}>`;
 const METRIC_NAMES =
-  `latency.<outcome>.<p50|p90|p99|p999|max|mean>, throughput, achievedRate, requests, dropped, outcomes.<outcome>, coverage.<${COVERAGE_COUNTS.join('|')}>`;
+  `latency.<outcome>.<p50|p90|p99|p999|max|mean>, throughput, achievedRate, requests, dropped, outcomes.<outcome>, ${SHARD_METRIC_NAMES}, hottestShardShare, ` +
+  `coverage.<${COVERAGE_COUNTS.join('|')}>`;
 
 export function parseMetric(name: string): Metric | undefined {
   const parts = name.split('.');
   const outcome = (text: string | undefined) => (OUTCOMES as readonly string[]).includes(text ?? '') ? (text as Outcome) : undefined;
   if (parts.length === 1) {
-    if (name === 'throughput' || name === 'achievedRate' || name === 'requests' || name === 'dropped') return { kind: name };
+    if (name === 'throughput' || name === 'achievedRate' || name === 'requests' || name === 'dropped' || name === 'hottestShardShare') return { kind: name };
     return undefined;
+  }
+  if (parts[0] === 'shards' && parts.length >= 3) {
+    const which = parts[1] === 'max' || parts[1] === 'min' ? parts[1] : /^(0|[1-9]\d{0,4})$/.test(parts[1]!) ? Number(parts[1]) : undefined;
+    const field = parts.slice(2).join('.');
+    return which !== undefined && Object.hasOwn(SHARD_FIELDS, field) ? { kind: 'shard', which, field: field as ShardField } : undefined;
   }
   if (parts[0] === 'outcomes' && parts.length === 2) {
     const o = outcome(parts[1]);
@@ -89,6 +136,16 @@ function expectedFor(metric: Metric): string {
       return 'a condition on a count, like ">= 1000" (operators <, <=, >, >=, ==, !=)';
     case 'coverage':
       return 'a condition on a count, like "> 0" (operators <, <=, >, >=, ==, !=)';
+    case 'shard':
+      switch (SHARD_FIELDS[metric.field]) {
+        case 'us': return 'a condition on a duration with a unit, like "< 5ms" (operators <, <=, >, >=, ==, !=; units us, ms, s)';
+        case 'per_s': return 'a condition on a rate per second, like ">= 5000" (operators <, <=, >, >=, ==, !=)';
+        default: return metric.field === 'serverCpu'
+          ? 'a condition on a number of cores, like "< 0.8" (operators <, <=, >, >=, ==, !=)'
+          : 'a condition on a count, like ">= 1000" (operators <, <=, >, >=, ==, !=)';
+      }
+    case 'hottestShardShare':
+      return 'a condition on a share of the requests, like "< 0.5" or "< 50%" (operators <, <=, >, >=, ==, !=)';
     case 'dropped':
     case 'outcome':
       return 'a condition on a count or a share of requests, like "== 0" or "< 0.1%" (operators <, <=, >, >=, ==, !=)';
@@ -134,6 +191,21 @@ function parseConditionUnchecked(name: string, metric: Metric, condition: string
     case 'coverage': {
       const p = PLAIN_RE.exec(value);
       return p ? { ...base, unit: 'count', limit: Number(p[1]) } : expected;
+    }
+    case 'shard': {
+      const unit = SHARD_FIELDS[metric.field];
+      if (unit === 'us') {
+        const us = parseLatencyUs(value);
+        return us !== undefined ? { ...base, unit, limit: us } : expected;
+      }
+      const p = PLAIN_RE.exec(value);
+      return p ? { ...base, unit, limit: Number(p[1]) } : expected;
+    }
+    case 'hottestShardShare': {
+      // A fraction (0.5) or a percentage (50%): either way a share of 1 at most.
+      const pct = PERCENT_RE.exec(value);
+      const share = pct ? Number(pct[1]) / 100 : PLAIN_RE.test(value) ? Number(value) : Number.NaN;
+      return share <= 1 ? { ...base, unit: 'share', limit: share } : expected;
     }
     case 'dropped':
     case 'outcome': {

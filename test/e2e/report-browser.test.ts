@@ -115,11 +115,12 @@ function expectHealthyPage(r: Awaited<ReturnType<typeof openReport>>, chartIds: 
 }
 
 describe('report.html in Chromium', () => {
-  it('draws every chart of a report with a full series, re-rendered by `sellout report`', async () => {
+  it('draws every chart of a report with a full series and three shards, re-rendered by `sellout report`', async () => {
     const dir = join(OUT, 'fixture');
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const input = await buildFixture();
+    // Three shards, so the per-shard chart and table are drawn too.
+    const input = await buildFixture({ shards: 3 });
     // Only the data files: `sellout report` must rebuild the views from summary.json and latency.hlog.
     writeFiles(dir, renderOutputs(input, ['summary', 'hlog', 'hgrm']));
     const cli = await runCli(['report', dir]);
@@ -127,7 +128,7 @@ describe('report.html in Chromium', () => {
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain('wrote report.html, summary.md, junit.xml');
     const r = await openReport(dir);
-    expectHealthyPage(r, ['spectrum', 'replies', 'p99', 'stock']);
+    expectHealthyPage(r, ['spectrum', 'replies', 'p99', 'stock', 'shards']);
     expectVerdictMatches(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as SummaryV1, r.banner);
     expect(existsSync(join(dir, 'report.png'))).toBe(true);
   });
