@@ -61,7 +61,7 @@ export class ShardAdmins implements ShardSet {
   owners: Uint16Array;
   skus: readonly Uint32Array[];
   journalSkus: readonly Uint32Array[];
-  paired: boolean;
+  readonly paired: boolean;
 
   private constructor(
     readonly keys: RunKeys,
@@ -73,7 +73,9 @@ export class ShardAdmins implements ShardSet {
   ) {
     this.topology = topology;
     this.admins = admins;
-    ({ owners: this.owners, skus: this.skus, journalSkus: this.journalSkus, paired: this.paired } = layout(topology, keys, skuCount));
+    // Whether the two keys of every SKU share a slot depends on the names only: found once.
+    this.paired = !topology.cluster || crossSlotSku(keys, skuCount) === undefined;
+    ({ owners: this.owners, skus: this.skus, journalSkus: this.journalSkus } = layout(topology, keys, skuCount, this.paired));
   }
 
   /**
@@ -94,6 +96,8 @@ export class ShardAdmins implements ShardSet {
   async refresh(): Promise<void> {
     if (!this.topology.cluster) return;
     const topology = await this.discover();
+    // Nothing moved (the usual case): keep the table (a million SKUs take a second to place).
+    if (sameOwners(this.topology, topology)) return;
     const byNode = new Map(this.topology.shards.map((s, i) => [s.node, this.admins[i]!]));
     const admins = await connectAll(topology, this.home, byNode);
     for (const [node, admin] of byNode) {
@@ -101,7 +105,7 @@ export class ShardAdmins implements ShardSet {
     }
     this.topology = topology;
     this.admins = admins;
-    ({ owners: this.owners, skus: this.skus, journalSkus: this.journalSkus, paired: this.paired } = layout(topology, this.keys, this.skuCount));
+    ({ owners: this.owners, skus: this.skus, journalSkus: this.journalSkus } = layout(topology, this.keys, this.skuCount, this.paired));
   }
 
   /** Closes the connections opened here (target.admin is the target's to close). */
@@ -130,28 +134,33 @@ export class ShardAdmins implements ShardSet {
 
 /** A connection per shard: kept from `existing` by node, the home connection for its node, new ones for the rest (all closed again if one fails). */
 async function connectAll(topology: Topology, home: { admin: Redis; node: string }, existing: ReadonlyMap<string, Redis>): Promise<Redis[]> {
-  const settled = await Promise.allSettled(topology.shards.map(async (shard) =>
-    existing.get(shard.node) ?? (shard.node === home.node ? home.admin : { opened: await connectAdmin(shard.endpoint) })));
+  const settled = await Promise.allSettled(topology.shards.map(async (shard) => {
+    const kept = existing.get(shard.node) ?? (shard.node === home.node ? home.admin : undefined);
+    return kept !== undefined ? { admin: kept, opened: false } : { admin: await connectAdmin(shard.endpoint), opened: true };
+  }));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed !== undefined) {
-    for (const s of settled) if (s.status === 'fulfilled' && 'opened' in s.value) s.value.opened.disconnect();
+    for (const s of settled) if (s.status === 'fulfilled' && s.value.opened) s.value.admin.disconnect();
     throw failed.reason;
   }
-  return settled.map((s) => {
-    const value = (s as PromiseFulfilledResult<Redis | { opened: Redis }>).value;
-    return 'opened' in value ? value.opened : value;
-  });
+  return settled.map((s) => (s as PromiseFulfilledResult<{ admin: Redis }>).value.admin);
 }
 
 /** Which shard holds which SKU's keys. */
-function layout(topology: Topology, keys: RunKeys, skuCount: number): Pick<ShardSet, 'owners' | 'skus' | 'journalSkus' | 'paired'> {
+function layout(topology: Topology, keys: RunKeys, skuCount: number, paired: boolean): Pick<ShardSet, 'owners' | 'skus' | 'journalSkus'> {
   const owners = skuShards(topology, keys, skuCount);
   const skus = skusByShard(topology, owners);
-  const paired = !topology.cluster || crossSlotSku(keys, skuCount) === undefined;
-  if (paired) return { owners, skus, journalSkus: skus, paired };
+  if (paired) return { owners, skus, journalSkus: skus };
   const journalOwners = new Uint16Array(skuCount);
   for (let sku = 0; sku < skuCount; sku++) journalOwners[sku] = topology.slotOwner[keySlot(keys.journal(sku))]!;
-  return { owners, skus, journalSkus: skusByShard(topology, journalOwners), paired };
+  return { owners, skus, journalSkus: skusByShard(topology, journalOwners) };
+}
+
+/** The same primaries, in the same order, owning the same slots. */
+function sameOwners(a: Topology, b: Topology): boolean {
+  if (a.shards.length !== b.shards.length || a.shards.some((s, i) => s.node !== b.shards[i]!.node)) return false;
+  for (let slot = 0; slot < a.slotOwner.length; slot++) if (a.slotOwner[slot] !== b.slotOwner[slot]) return false;
+  return true;
 }
 
 /** One server, one connection (tests and tools that talk to a standalone server they started). */
