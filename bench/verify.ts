@@ -9,13 +9,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { journalKey, newRunId, requestId, stockKey } from '../src/keys.js';
+import { DEFAULT_KEY_TEMPLATES, journalKey, newRunId, requestId, RunKeys, stockKey } from '../src/keys.js';
 import { newRecords, reserveRow } from '../src/metrics/records.js';
 import { classifyErrorReply, Code } from '../src/outcomes.js';
 import { PROJECT_ROOT } from '../src/scenario/load.js';
 import { startLocalRedis } from '../src/redis/local.js';
 import { loadScript } from '../src/redis/script.js';
 import { seedStock } from '../src/redis/seed.js';
+import { standaloneShards } from '../src/redis/shards.js';
 import { coverageOf } from '../src/verify/coverage.js';
 import { checkAll, prepare } from '../src/verify/invariants.js';
 import { takeSnapshot } from '../src/verify/snapshot.js';
@@ -36,7 +37,8 @@ async function main(): Promise<number> {
   const redis = new Redis({ host: server.host, port: server.port, maxRetriesPerRequest: 0 });
   try {
     const runId = newRunId();
-    await seedStock(redis, runId, SKUS, STOCK);
+    const shards = standaloneShards(redis, new RunKeys(DEFAULT_KEY_TEMPLATES, runId), SKUS);
+    await seedStock(shards, STOCK);
     const path = join(PROJECT_ROOT, 'lua/deduct.lua');
     const { sha } = await loadScript(redis, readFileSync(path, 'utf8'), path);
 
@@ -80,7 +82,7 @@ async function main(): Promise<number> {
     let peakRss = rssBefore;
     const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 20);
     const v0 = performance.now();
-    const snapshot = await takeSnapshot(redis, runId, SKUS, SEED);
+    const snapshot = await takeSnapshot(shards, SEED);
     const v1 = performance.now();
     const ctx = prepare({ snapshot, records, initialStock: STOCK, seed: SEED });
     const results = checkAll(ctx);

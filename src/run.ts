@@ -9,7 +9,7 @@
  * script.
  */
 import { relative } from 'node:path';
-import { DEFAULT_KEY_TEMPLATES, journalKey, newRunId, RunKeys, stockKey } from './keys.js';
+import { newRunId, RunKeys } from './keys.js';
 import { driveLoad, LoadRefusedError, resolveWorkers, type LoadProgress, type LoadResult } from './load/coordinator.js';
 import { encodeHistogram, initHistograms, newHistogram, percentiles } from './metrics/histogram.js';
 import { INTERVAL_MS } from './metrics/interval.js';
@@ -17,11 +17,15 @@ import { emptyCounts, OUTCOMES, type Outcome } from './outcomes.js';
 import { latencyByOutcome, statusOf, SUMMARY_VERSION, type InvariantResult, type SummaryV1, type TargetInfo, type VerdictV1 } from './summary/summary.js';
 import type { Scenario } from './scenario/load.js';
 import { PROJECT_ROOT } from './scenario/load.js';
-import { openTarget, serverMarks, type ServerMarks } from './redis/index.js';
+import { marksChanged, openTarget, serverMarks, type ServerMarks, type Target } from './redis/index.js';
 import { loadScript } from './redis/script.js';
 import { removeRunKeys, seedStock, type Cleanup } from './redis/seed.js';
+import { ShardAdmins } from './redis/shards.js';
+import { readServerStats, type ServerStats } from './redis/server-stats.js';
+import { shardFigures } from './metrics/shards.js';
+import { crossSlotSku } from './redis/topology.js';
 import { SELLOUT_VERSION } from './version.js';
-import { TargetError } from './errors.js';
+import { ScenarioError, TargetError } from './errors.js';
 import { verdictOf } from './summary/verdict.js';
 import { evaluateThresholds } from './thresholds/evaluate.js';
 import { parseThresholds, withDefaultThresholds } from './thresholds/parse.js';
@@ -35,7 +39,7 @@ import { newRecords } from './metrics/records.js';
 import type { IntervalHistogram } from './metrics/series.js';
 
 export interface RunOptions {
-  /** `redis://…`, `docker`, or undefined for the embedded redis-server. */
+  /** `redis://…`, `docker`, `cluster` (an embedded cluster of the scenario's cluster.shards), or undefined for the embedded redis-server. */
   readonly redis?: string | undefined;
   /** PEM text of the CA that signed a `rediss://` server's certificate (the CLI's `--tls-ca FILE`). */
   readonly tlsCa?: string | undefined;
@@ -74,25 +78,35 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   await initHistograms();
   const stage = options.onStage ?? (() => {});
   stage('target');
-  const target = await openTarget({ redis: options.redis, tlsCa: options.tlsCa });
+  // Known to be standalone without starting anything; a URL is asked once connected.
+  if (options.redis === undefined || options.redis === 'docker') checkClusterSection(scenario, options.redis, undefined);
+  const target = await openTarget({ redis: options.redis, tlsCa: options.tlsCa, shards: scenario.cluster?.shards });
   const runId = newRunId();
-  // TODO(cluster-admin): the scenario's `keys:` templates.
-  const keys = new RunKeys(DEFAULT_KEY_TEMPLATES, runId);
+  const keys = new RunKeys(scenario.keys, runId);
+  let shards: ShardAdmins | undefined;
   let seeded = false;
   let cleanup: Cleanup | undefined;
   let built: Omit<SummaryV1, 'run' | 'status'> & { startedAt: Date; interrupted: boolean; histograms: Partial<Record<Outcome, string>>; intervals: IntervalHistogram[]; skuTable: SkuTable };
   try {
+    checkClusterSection(scenario, options.redis, target);
+    // Before anything is written: a naming the cluster cannot run.
+    if (target.topology.cluster && scenario.preflight) preflight(scenario, keys);
+    shards = await ShardAdmins.open(target, keys, scenario.skus.count);
     stage('seed', runId, target.info);
-    await seedStock(target.admin, runId, scenario.skus.count, scenario.skus.stock);
+    await seedStock(shards, scenario.skus.stock);
     seeded = true;
-    const script = await loadScript(target.admin, scenario.scriptSource, scenario.scriptPath);
-    const marksBefore = await serverMarks(target.admin);
+    const script = await loadScript(shards.admins, scenario.scriptSource, scenario.scriptPath);
+    const marksBefore = await serverMarks(shards);
 
     stage('load');
     /** Why the target, not the script, failed this run (in the order it happened). */
     const targetProblems: string[] = [];
     let load: LoadResult;
     const loadStarted = new Date();
+    // Each primary's CPU and script calls around the load (the per-shard figures), read once the
+    // workers are warmed up so their warm-up does not count.
+    const shardAdmins = shards.admins;
+    let statsBefore: (ServerStats | undefined)[] = [];
     try {
       load = await driveLoad({
         scenario,
@@ -100,6 +114,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         keys,
         runId,
         scriptSha: script.sha,
+        beforeStart: async () => { statsBefore = await Promise.all(shardAdmins.map(readServerStats)); },
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
@@ -110,6 +125,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       targetProblems.push(err.message);
       load = emptyLoad(loadStarted, resolveWorkers(scenario));
     }
+    const statsAfter = await Promise.all(shardAdmins.map(readServerStats));
+    const byShard = await shardFigures({
+      records: load.records,
+      skuShard: load.skuShard.length === scenario.skus.count ? load.skuShard : shards.owners,
+      topology: target.topology,
+      durationMs: load.durationMs,
+      intervals: load.series.t.length,
+      serverBefore: statsBefore,
+      serverAfter: statsAfter,
+    });
     targetProblems.push(...refusalProblems(load), ...load.routeProblems);
     if (load.loadLost !== undefined) targetProblems.push(load.loadLost);
     const latency = latencyByOutcome(load.histograms.map(percentiles));
@@ -136,8 +161,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       invariants = notChecked('interrupted again before verification: nothing was checked');
     } else {
       try {
-        snapshot = await takeSnapshot(target.admin, runId, scenario.skus.count, scenario.seed, options.hardSignal);
-        const outside = deletedFromOutside(snapshot, marksBefore, await serverMarks(target.admin), runId);
+        // Slots may have moved during the run (a resharding, a failover): read each key where it is now.
+        await shards.refresh();
+        snapshot = await takeSnapshot(shards, scenario.seed, options.hardSignal);
+        const outside = deletedFromOutside(snapshot, marksBefore, await serverMarks(shards), keys);
         if (outside !== undefined) {
           // The record Redis holds is not the sale's any more: checking it would blame the script.
           targetProblems.push(outside);
@@ -186,7 +213,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(load.achievedRate !== undefined ? { achievedRate: load.achievedRate } : {}),
       ...(load.targetRate !== undefined ? { targetRate: load.targetRate } : {}),
       ...(latencyRaw ? { latencyRaw } : {}),
-      series: load.series,
+      series: byShard.shards.length > 1 ? { ...load.series, shardReplies: byShard.replies } : load.series,
+      shards: byShard.shards,
+      hottestShardShare: byShard.hottestShardShare,
+      ...(byShard.warnings.length > 0 ? { shardWarnings: byShard.warnings } : {}),
+      ...(target.topology.cluster ? { redirects: load.redirects } : {}),
       invariants,
       ...(coverage !== undefined ? { coverage } : {}),
       ...(targetProblems.length > 0 ? { targetLost: targetProblems.join('; then ') } : {}),
@@ -205,16 +236,20 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     };
   } finally {
     // The embedded server (and a container) goes away with its data: nothing to clean up there.
-    if (seeded && !options.keep && target.info.kind === 'url') {
+    if (shards !== undefined && seeded && !options.keep && target.info.kind === 'url') {
       stage('cleanup');
-      cleanup = await removeRunKeys(target.admin, runId, scenario.skus.count).catch((err: Error) => ({ keysLeft: -1, error: err.message }));
+      // On every primary, where the keys are now (the verification may not have looked); with the
+      // slot map of the start when the cluster cannot say.
+      await shards.refresh().catch(() => {});
+      cleanup = await removeRunKeys(shards).catch((err: Error) => ({ keysLeft: -1, error: err.message }));
     }
+    shards?.close();
     await target.close();
   }
 
   const { startedAt, interrupted, histograms, intervals, skuTable, ...rest } = built;
   const keysLeft = cleanup !== undefined && cleanup.keysLeft !== 0
-    ? { pattern: `sellout:${runId}:*`, count: cleanup.keysLeft, reason: cleanup.error ?? 'unknown' }
+    ? { pattern: keys.pattern, count: cleanup.keysLeft, reason: cleanup.error ?? 'unknown' }
     : undefined;
   const summary: SummaryV1 = {
     ...rest,
@@ -259,17 +294,48 @@ function refusalProblems(load: LoadResult): string[] {
  * FLUSHALL / FLUSHDB, a restart without persistence, eviction. The server's own marks (run_id,
  * FLUSHALL/FLUSHDB counts) say which when they can be read.
  */
-function deletedFromOutside(snapshot: Snapshot, before: ServerMarks | undefined, after: ServerMarks | undefined, runId: string): string | undefined {
+function deletedFromOutside(snapshot: Snapshot, before: ServerMarks, after: ServerMarks, keys: RunKeys): string | undefined {
   const missing = missingKeys(snapshot);
   if (missing.length === 0) return undefined;
-  const causes: string[] = [];
-  if (before?.runId && after?.runId && before.runId !== after.runId) causes.push('the server restarted during the run (its run_id changed)');
-  if (before && after && after.flushes > before.flushes) causes.push(`FLUSHALL/FLUSHDB ran ${after.flushes - before.flushes} time(s) during the run`);
-  const examples = missing.slice(0, 2).flatMap((sku) => [stockKey(runId, sku), journalKey(runId, sku)]);
+  const causes = marksChanged(before, after);
+  const examples = missing.slice(0, 2).flatMap((sku) => [keys.stock(sku), keys.journal(sku)]);
   return (
     `${missing.length} of ${snapshot.skuCount} SKU(s) lost both their stock and journal keys during the run (e.g. ${examples.join(', ')}): ` +
     `${causes.length > 0 ? causes.join(' and ') : 'something outside the run deleted them (FLUSHALL/FLUSHDB, a restart without persistence, eviction under maxmemory)'}, so nothing can be verified`
   );
+}
+
+/**
+ * In a cluster, every deduction names a SKU's two keys, so they must share a slot (the published
+ * script's names do not: CROSSSLOT on every call). Checked before anything is written; names the
+ * first SKU whose two keys fall in different slots, and the fix.
+ */
+function preflight(scenario: Scenario, keys: RunKeys): void {
+  const split = crossSlotSku(keys, scenario.skus.count);
+  if (split === undefined) return;
+  const { stock, journal } = scenario.keys;
+  const fix = stock.includes('{') || journal.includes('{')
+    ? 'give both keys the same hash tag, like {<sku>} in each'
+    : `put the SKU in braces, like ${stock.replaceAll('<sku>', '{<sku>}')} and ${journal.replaceAll('<sku>', '{<sku>}')}`;
+  throw new ScenarioError([
+    `${displayPath(scenario.file)}: keys: SKU ${split.sku}'s stock key ${split.stock} (slot ${split.stockSlot}) and journal key ${split.journal} (slot ${split.journalSlot}) ` +
+      `are in different slots, so every deduction would fail with CROSSSLOT: ${fix} (or --set preflight=false to watch the errors arrive)`,
+  ]);
+}
+
+/**
+ * The `cluster:` section sizes the embedded cluster of `--redis cluster`; with a standalone server
+ * (the embedded default, a container, a URL of one: `target` undefined when known without
+ * connecting) it would silently mean nothing.
+ */
+function checkClusterSection(scenario: Scenario, redis: string | undefined, target: Target | undefined): void {
+  if (scenario.cluster === undefined || target?.topology.cluster) return;
+  const server = redis === undefined ? 'the embedded redis-server (standalone: use --redis cluster for a cluster)'
+    : redis === 'docker' ? '--redis docker (a standalone container)'
+    : `${target?.info.url ?? 'the --redis server'}, a standalone server`;
+  throw new ScenarioError([
+    `${displayPath(scenario.file)}: cluster.shards: expected no cluster section with a standalone server (it sizes the embedded cluster of --redis cluster), got ${scenario.cluster.shards} shards with ${server}`,
+  ]);
 }
 
 /** The result of a load that never started (the server refused its connections). */

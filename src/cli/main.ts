@@ -77,7 +77,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         stderr,
         signal,
         hardSignal,
-        onRunId: (id) => { runKeys = `sellout:${id}:*`; },
+        onRunId: (_id, pattern) => { runKeys = pattern; },
         stderrIsTTY: process.stderr.isTTY === true,
         stderrColumns: process.stderr.columns || 120,
       }));

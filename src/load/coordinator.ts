@@ -47,6 +47,8 @@ export interface LoadRequest {
   readonly signal?: AbortSignal;
   /** Called about once a second while the load runs. */
   readonly onProgress?: (progress: LoadProgress) => void;
+  /** Awaited once every worker is connected and warmed up, just before t0 (server readings that must not count the warm-up). */
+  readonly beforeStart?: () => Promise<void>;
 }
 
 export interface LoadResult {
@@ -188,6 +190,8 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   });
 
   const sampler = new StockSampler({
+    // Each stock key is read on its primary (an MGET across slots fails in a cluster).
+    shards: admins.every((a) => a !== undefined) ? { keys, admins: admins as Redis[], owners: skuShard } : undefined,
     admin,
     runId,
     skuCount: scenario.skus.count,
@@ -214,6 +218,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) pool.stop();
 
+    await request.beforeStart?.();
     // t0 on the clock all threads share, so times from different workers compare (clock.ts).
     const clock = threadClock();
     const t0 = clock.nowMs() + START_DELAY_MS;

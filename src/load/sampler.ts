@@ -5,7 +5,7 @@
  * a gap; the run goes on.
  */
 import type { Redis } from 'ioredis';
-import { stockKey } from '../keys.js';
+import { DEFAULT_KEY_TEMPLATES, RunKeys } from '../keys.js';
 import { INTERVAL_MS } from '../metrics/interval.js';
 import type { SeriesBuilder } from '../metrics/series.js';
 import { emptyCounts, OUTCOMES, type OutcomeCounts } from '../outcomes.js';
@@ -31,7 +31,20 @@ export interface LoadProgress {
 /** SKUs whose stock is summed for the progress line (reading more each second would load the server). */
 const MAX_STOCK_SAMPLE = 1000;
 
+/**
+ * Where the stock keys are read: the run's admin connection per shard and each SKU's shard
+ * (src/redis/shards.ts's ShardAdmins is one). Read at every sample: a refresh may replace them.
+ */
+export interface StockShards {
+  readonly keys: RunKeys;
+  readonly admins: readonly Redis[];
+  /** SKU -> shard holding its stock key. */
+  readonly owners: Uint16Array;
+}
+
 export interface SamplerOptions {
+  /** Per shard; without it, one server: `admin`, with the default key names of `runId`. */
+  readonly shards?: StockShards | undefined;
   readonly admin: Redis | undefined;
   readonly runId: string;
   readonly skuCount: number;
@@ -45,14 +58,15 @@ export interface SamplerOptions {
 }
 
 export class StockSampler {
-  private readonly sampled: string[];
+  /** The SKUs whose stock is summed: 0 .. up to MAX_STOCK_SAMPLE - 1. */
+  private readonly sampled: number;
   private timer: NodeJS.Timeout | undefined;
   private n = 0;
   private last = { replies: 0, atMs: 0 };
   private stockLeft: number | null = null;
 
   constructor(private readonly options: SamplerOptions) {
-    this.sampled = Array.from({ length: Math.min(options.skuCount, MAX_STOCK_SAMPLE) }, (_, sku) => stockKey(options.runId, sku));
+    this.sampled = Math.min(options.skuCount, MAX_STOCK_SAMPLE);
   }
 
   /** Samples at the end of every interval after t0 until stop(). */
@@ -72,15 +86,22 @@ export class StockSampler {
 
   /** Reads the sampled SKUs' stock into interval n of the series. */
   async sample(n: number): Promise<void> {
-    const { admin, series } = this.options;
-    if (admin === undefined) return;
+    const { series } = this.options;
+    const shards = this.shards();
+    if (shards === undefined) return;
     try {
-      const values = (await admin.mget(this.sampled)).map((v) => (v !== null && /^-?\d+$/.test(v) ? Number(v) : null));
+      const values = await readStock(shards, this.sampled);
       series.setStock(n, series.stockSkus.map((sku) => values[sku] ?? null));
       this.stockLeft = values.reduce<number>((a, v) => a + (v ?? 0), 0);
     } catch {
       // A failed sample leaves a gap in the series; the run goes on.
     }
+  }
+
+  private shards(): StockShards | undefined {
+    const { shards, admin, runId, skuCount } = this.options;
+    if (shards !== undefined) return shards;
+    return admin === undefined ? undefined : { keys: new RunKeys(DEFAULT_KEY_TEMPLATES, runId), admins: [admin], owners: new Uint16Array(skuCount) };
   }
 
   private progress(current: number, t0: number, clock: ThreadClock): void {
@@ -103,9 +124,33 @@ export class StockSampler {
       repliesPerSecond,
       okP99Us: series.latest()?.okP99 ?? null,
       stockLeft: this.stockLeft,
-      stockSampledSkus: this.sampled.length,
+      stockSampledSkus: this.sampled,
       counts,
       dropped: this.options.dropped(),
     });
   }
+}
+
+/**
+ * Stock of SKUs 0..count-1, each read on its shard, the shards at once: one pipeline of GETs per
+ * shard (MGET would fail in a cluster, whose multi-key commands must stay in one slot). A value
+ * that is not an integer string reads as null.
+ */
+export async function readStock(shards: StockShards, count: number): Promise<(number | null)[]> {
+  const bySku: (number | null)[] = new Array(count).fill(null);
+  const skusOf: number[][] = shards.admins.map(() => []);
+  for (let sku = 0; sku < count; sku++) skusOf[shards.owners[sku]!]!.push(sku);
+  await Promise.all(shards.admins.map(async (admin, shard) => {
+    const skus = skusOf[shard]!;
+    if (skus.length === 0) return;
+    const pipeline = admin.pipeline();
+    for (const sku of skus) pipeline.get(shards.keys.stock(sku));
+    const replies = await pipeline.exec();
+    if (replies === null || replies.length < skus.length) throw new Error('Connection is closed.');
+    replies.forEach(([err, v], i) => {
+      if (err) throw err;
+      bySku[skus[i]!] = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : null;
+    });
+  }));
+  return bySku;
 }

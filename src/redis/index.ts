@@ -161,7 +161,7 @@ export async function connectAdmin(endpoint: RedisEndpoint, connectTimeoutMs = 3
  * sampling, verification; AUTH and SELECT when the URL has them) and the load connections. The
  * script's own calls are checked against the same user's ACL too.
  */
-export const REQUIRED_COMMANDS = ['PING', 'INFO', 'EXISTS', 'SET', 'GET', 'MGET', 'HLEN', 'HSCAN', 'UNLINK', 'SCRIPT LOAD', 'EVALSHA'] as const;
+export const REQUIRED_COMMANDS = ['PING', 'INFO', 'EXISTS', 'SET', 'GET', 'HLEN', 'HSCAN', 'UNLINK', 'SCRIPT LOAD', 'EVALSHA'] as const;
 
 /** A NOPERM reply (Redis ACL) as one line naming the command refused and what sellout needs, or undefined for another error. */
 export function permissionError(err: unknown, endpoint: RedisEndpoint, command: string): TargetError | undefined {
@@ -206,24 +206,52 @@ export function parseInfo(text: string): Record<string, string> {
   return fields;
 }
 
-/** What the server says about itself that tells a restart or a flush apart from a script's doing. */
+/** What the servers say about themselves that tells a restart or a flush apart from a script's doing. */
 export interface ServerMarks {
-  /** INFO server run_id: changes when the server restarts. */
-  readonly runId: string | undefined;
-  /** FLUSHALL + FLUSHDB calls so far (INFO commandstats). */
-  readonly flushes: number;
+  /**
+   * Per primary (`host:port`): INFO server run_id (changes when it restarts) and FLUSHALL +
+   * FLUSHDB calls so far (INFO commandstats); undefined where INFO is not allowed or did not answer.
+   */
+  readonly nodes: ReadonlyMap<string, { readonly runId: string | undefined; readonly flushes: number } | undefined>;
 }
 
-/** Best effort: undefined when INFO is not allowed or does not answer (the run goes on without it). */
-export async function serverMarks(admin: Redis): Promise<ServerMarks | undefined> {
-  try {
-    const server = parseInfo(await admin.info('server'));
-    const stats = parseInfo(await admin.info('commandstats'));
-    const calls = (name: string) => Number(/calls=(\d+)/.exec(stats[`cmdstat_${name}`] ?? '')?.[1] ?? 0);
-    return { runId: server['run_id'], flushes: calls('flushall') + calls('flushdb') };
-  } catch {
-    return undefined;
+/** Every primary's marks, read at once. Best effort: the run goes on without them. */
+export async function serverMarks(shards: { readonly topology: Topology; readonly admins: readonly Redis[] }): Promise<ServerMarks> {
+  const read = await Promise.all(shards.admins.map(async (admin, i) => {
+    try {
+      const server = parseInfo(await admin.info('server'));
+      const stats = parseInfo(await admin.info('commandstats'));
+      const calls = (name: string) => Number(/calls=(\d+)/.exec(stats[`cmdstat_${name}`] ?? '')?.[1] ?? 0);
+      return { runId: server['run_id'], flushes: calls('flushall') + calls('flushdb') };
+    } catch {
+      return undefined;
+    }
+  }));
+  return { nodes: new Map(read.map((marks, i) => [shards.topology.shards[i]!.node, marks])) };
+}
+
+/**
+ * What happened to the servers between two readings that deletes keys from outside a run: a
+ * restart of any primary, a FLUSHALL/FLUSHDB on any, a primary that stopped being one (failover),
+ * as sentences (none when nothing did, or nothing could be read).
+ */
+export function marksChanged(before: ServerMarks | undefined, after: ServerMarks | undefined): string[] {
+  if (before === undefined || after === undefined) return [];
+  const several = before.nodes.size > 1 || after.nodes.size > 1;
+  const restarted: string[] = [];
+  let flushes = 0;
+  for (const [node, was] of before.nodes) {
+    const now = after.nodes.get(node);
+    if (was === undefined || now === undefined) continue;
+    if (was.runId && now.runId && was.runId !== now.runId) restarted.push(node);
+    flushes += Math.max(0, now.flushes - was.flushes);
   }
+  const gone = several ? [...before.nodes.keys()].filter((node) => !after.nodes.has(node)) : [];
+  const causes: string[] = [];
+  if (restarted.length > 0) causes.push(several ? `${restarted.join(', ')} restarted during the run (run_id changed)` : 'the server restarted during the run (its run_id changed)');
+  if (flushes > 0) causes.push(`FLUSHALL/FLUSHDB ran ${flushes} time(s) during the run`);
+  if (gone.length > 0) causes.push(`${gone.join(', ')} stopped being a primary during the run (a failover: a replica that had not received the last writes took over without them)`);
+  return causes;
 }
 
 /** INFO stats rejected_connections: connections refused at maxclients (undefined when INFO is not allowed). */

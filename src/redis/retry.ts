@@ -1,5 +1,5 @@
 /**
- * Retries an idempotent admin read or delete (GET, HLEN, HSCAN, MGET, EXISTS, UNLINK) when it
+ * Retries an idempotent admin read or delete (GET, HLEN, HSCAN, EXISTS, UNLINK) when it
  * failed because the connection did (closed by the server, then reopened), not because Redis
  * answered with an error. The admin connection reconnects by itself (src/redis/index.ts); a
  * command that was in flight when it closed is not resent by ioredis and ends in a timeout, so the

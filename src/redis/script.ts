@@ -1,7 +1,7 @@
 /**
- * The deduction script on the server: SHA-1 computed once here, loaded with SCRIPT LOAD, called
- * with EVALSHA; a NOSCRIPT reply (restart, failover, SCRIPT FLUSH) loads it again and retries,
- * as ioredis's Script does.
+ * The deduction script on the server (on every primary of a cluster): SHA-1 computed once here,
+ * loaded with SCRIPT LOAD, called with EVALSHA; a NOSCRIPT reply (restart, failover, SCRIPT FLUSH)
+ * loads it again and retries, as ioredis's Script does.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -19,16 +19,29 @@ export function scriptSha(source: string): string {
   return createHash('sha1').update(source).digest('hex');
 }
 
-export async function loadScript(redis: Redis, source: string, path: string): Promise<LoadedScript> {
-  let sha: string;
-  try {
-    sha = String(await redis.script('LOAD', source));
-  } catch (err) {
-    // A syntax error in a user's script is a problem with the target setup, reported in one line.
-    throw new TargetError(`${path}: Redis rejected the script: ${firstLine((err as Error).message)}`);
-  }
-  if (sha !== scriptSha(source)) throw new TargetError(`${path}: Redis returned SHA ${sha} for the script, expected ${scriptSha(source)}`);
-  return { sha, source, path };
+/**
+ * Loads the script on every primary (each shard runs the deductions of its own SKUs; a script
+ * cache is per server), or on the one server given. Rejected anywhere is rejected: one line.
+ */
+export async function loadScript(redis: Redis | readonly Redis[], source: string, path: string): Promise<LoadedScript> {
+  const servers = Array.isArray(redis) ? redis : [redis as Redis];
+  const expected = scriptSha(source);
+  const shas = await Promise.all(servers.map(async (server) => {
+    try {
+      return String(await server.script('LOAD', source));
+    } catch (err) {
+      // A syntax error in a user's script is a problem with the target setup, reported in one line.
+      throw new TargetError(`${path}: Redis${where(server, servers.length)} rejected the script: ${firstLine((err as Error).message)}`);
+    }
+  }));
+  const wrong = shas.findIndex((sha) => sha !== expected);
+  if (wrong >= 0) throw new TargetError(`${path}: Redis${where(servers[wrong]!, servers.length)} returned SHA ${shas[wrong]} for the script, expected ${expected}`);
+  return { sha: expected, source, path };
+}
+
+/** ` on host:port` when there are several servers to tell apart. */
+function where(server: Redis, of: number): string {
+  return of > 1 ? ` on ${server.options.host}:${server.options.port}` : '';
 }
 
 function firstLine(text: string): string {

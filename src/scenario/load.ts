@@ -247,6 +247,8 @@ const SECTION_KEYS: Record<string, readonly string[]> = {
   skus: ['count', 'stock', 'selection'],
   load: ['model', 'connections', 'inFlight', 'workers', 'rate', 'startRate', 'stages', 'maxInFlight'],
   duplicates: ['ratio', 'pattern', 'delayMs'],
+  keys: ['stock', 'journal'],
+  cluster: ['shards'],
 };
 
 export function formatIssues(issues: readonly z.core.$ZodIssue[], shown: string, overridden: ReadonlySet<string>): string[] {

@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { parseDurationMs } from '../duration.js';
+import { DEFAULT_KEY_TEMPLATES } from '../keys.js';
+import { MAX_EMBEDDED_SHARDS } from '../redis/local-cluster.js';
 import { parseThresholds } from '../thresholds/parse.js';
 import { validateLoadModel } from './load-models/index.js';
 
@@ -107,6 +109,32 @@ const duplicates = z.strictObject({
   delayMs: positiveInt('a delay in milliseconds (positive integer)').optional(),
 });
 
+const TEMPLATE_SHAPE = 'a key template with <sku> in it, like "shop:{<sku>}:stock" (<run> is the run ID)';
+
+// A key template: `<sku>` is required (every SKU needs keys of its own); `<run>` and `<sku>` are
+// the only placeholders, so a typo like `<sk>` is caught here rather than written into key names.
+const keyTemplate = z
+  .string({ error: TEMPLATE_SHAPE })
+  .superRefine((template, ctx) => {
+    const unknown = [...template.matchAll(/<[^<>]*>/g)].map((m) => m[0]).filter((p) => p !== '<run>' && p !== '<sku>');
+    if (unknown.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `only the placeholders <run> and <sku>, not ${[...new Set(unknown)].join(', ')}`, input: template });
+    } else if (!template.includes('<sku>')) {
+      ctx.addIssue({ code: 'custom', message: TEMPLATE_SHAPE, input: template });
+    }
+  });
+
+const keys = z
+  .strictObject({
+    stock: keyTemplate.default(DEFAULT_KEY_TEMPLATES.stock),
+    journal: keyTemplate.default(DEFAULT_KEY_TEMPLATES.journal),
+  })
+  .superRefine((k, ctx) => {
+    if (k.stock === k.journal) {
+      ctx.addIssue({ code: 'custom', path: ['journal'], message: 'a template other than keys.stock (the stock and the journal are two keys)', input: k.journal });
+    }
+  });
+
 // Kept as written (so the scenario as run shows it verbatim); src/thresholds/parse.ts checks each
 // condition here so a bad one stops the run before any load, and parses it again after the run.
 const thresholds = z
@@ -144,6 +172,16 @@ export const scenarioSchema = z
     // `duration` run stops sending once it has made this many requests, so it cannot exhaust memory.
     maxRecords: positiveInt('a positive integer number of requests').max(100_000_000, { error: 'at most 100000000 requests' }).default(10_000_000),
     thresholds: thresholds.optional(),
+    /** How a SKU's two keys are named (DESIGN.md §10): templates with <run> and <sku>. */
+    keys: keys.default(DEFAULT_KEY_TEMPLATES),
+    /** In a cluster, refuse before writing anything when a SKU's two keys fall in different slots (CROSSSLOT). */
+    preflight: z.boolean({ error: 'true or false' }).default(true),
+    /** The embedded cluster of `--redis cluster` (refused with a standalone server). */
+    cluster: z
+      .strictObject({
+        shards: positiveInt(`a number of shards from 1 to ${MAX_EMBEDDED_SHARDS}`).max(MAX_EMBEDDED_SHARDS, { error: `a number of shards from 1 to ${MAX_EMBEDDED_SHARDS}` }).default(3),
+      })
+      .optional(),
   })
   .superRefine((s, ctx) => {
     // Runs only once every field is valid (zod skips object refinements otherwise); the

@@ -7,7 +7,8 @@ import type { Redis } from 'ioredis';
 import { TargetError } from '../errors.js';
 import { pipelineRetrying, type PipelineReplies } from '../redis/retry.js';
 import { grown } from '../typed-arrays.js';
-import { journalKey, parseRequestIndex, requestIdPrefix, stockKey } from '../keys.js';
+import { parseRequestIndex, requestIdPrefix } from '../keys.js';
+import { onShard, passesOf, type ShardSet } from '../redis/shards.js';
 
 export interface JournalColumns {
   count: number;
@@ -62,24 +63,26 @@ export function missingKeys(snapshot: Snapshot): number[] {
  * connection is asked again (the whole round: every read in it is idempotent, and nothing is
  * recorded before the round succeeded).
  */
-async function round(redis: Redis, what: string, queue: (pipeline: ReturnType<Redis['pipeline']>) => void): Promise<PipelineReplies> {
+async function round(redis: Redis, shards: ShardSet, shard: number, what: string, queue: (pipeline: ReturnType<Redis['pipeline']>) => void): Promise<PipelineReplies> {
   try {
     return await pipelineRetrying(redis, queue);
   } catch (err) {
-    throw new TargetError(`could not read the run's ${what} back from Redis: ${(err as Error).message.split('\n')[0]}`);
+    throw new TargetError(`could not read the run's ${what} back from Redis${onShard(shards, shard)}: ${(err as Error).message.split('\n')[0]}`);
   }
 }
 
 /**
- * Final stock and every journal entry of `skuCount` SKUs. First pass: per SKU, GET the stock and
- * HSCAN the journal's first page, FIRST_PASS_SKUS SKUs per round trip. A journal whose cursor is
- * not 0 yet is continued in later rounds, MORE_PAGES_SKUS journals a page each per round trip,
- * with its HLEN. A journal read in one HSCAN call is exact (one command runs atomically and
- * repeats nothing), so its length is the entries read; a journal read over several calls may see
- * a field twice (the hash was resized between them), so more rows than its HLEN are repeats,
+ * Final stock and every journal entry of the run's SKUs, read from each shard in parallel (each
+ * key on the primary that holds it), into columns indexed by SKU. Per shard, first pass: per SKU,
+ * GET the stock and HSCAN the journal's first page, FIRST_PASS_SKUS SKUs per round trip. A journal
+ * whose cursor is not 0 yet is continued in later rounds, MORE_PAGES_SKUS journals a page each per
+ * round trip, with its HLEN. A journal read in one HSCAN call is exact (one command runs atomically
+ * and repeats nothing), so its length is the entries read; a journal read over several calls may
+ * see a field twice (the hash was resized between them), so more rows than its HLEN are repeats,
  * dropped at the end.
  */
-export async function takeSnapshot(redis: Redis, runId: string, skuCount: number, seed: number, signal?: AbortSignal): Promise<Snapshot> {
+export async function takeSnapshot(shards: ShardSet, seed: number, signal?: AbortSignal): Promise<Snapshot> {
+  const { skuCount, keys } = shards;
   const finalRaw: (string | null)[] = new Array(skuCount).fill(null);
   const final = new Float64Array(skuCount).fill(NaN);
   const journalLength = new Uint32Array(skuCount);
@@ -87,66 +90,87 @@ export async function takeSnapshot(redis: Redis, runId: string, skuCount: number
   // Room for a few entries per SKU to start with (a big journal makes room for itself once its HLEN is known).
   const journal = newJournal(Math.min(skuCount * 4, 1 << 20));
   const prefix = requestIdPrefix(seed);
-  /** Journals still being read, with the cursor to continue from: a queue, first in first continued. */
-  let pending: { sku: number; cursor: string; length?: number }[] = [];
-  let head = 0;
+  const mayRepeat: number[] = [];
   const addPage = (sku: number, flat: string[]) => {
     for (let i = 0; i + 1 < flat.length; i += 2) addEntry(journal, sku, flat[i]!, flat[i + 1]!, prefix);
     rowsRead[sku]! += flat.length >> 1;
   };
 
-  for (let start = 0; start < skuCount; start += FIRST_PASS_SKUS) {
-    signal?.throwIfAborted();
-    const end = Math.min(skuCount, start + FIRST_PASS_SKUS);
-    const replies = await round(redis, 'keys', (pipeline) => {
-      for (let sku = start; sku < end; sku++) pipeline.get(stockKey(runId, sku)).hscan(journalKey(runId, sku), '0', 'COUNT', FIRST_PAGE);
-    });
-    for (let sku = start; sku < end; sku++) {
-      const text = replies[(sku - start) * 2]![1] as string | null;
-      finalRaw[sku] = text;
-      final[sku] = parseStock(text);
-      const [cursor, flat] = replies[(sku - start) * 2 + 1]![1] as [string, string[]];
-      addPage(sku, flat);
-      if (cursor === '0') journalLength[sku] = rowsRead[sku]!;
-      else pending.push({ sku, cursor });
+  // Shards read at once, each into the SKUs it holds (JavaScript runs one reply handler at a
+  // time, so they share the columns safely); the first to fail fails the snapshot and stops the others.
+  let failed = false;
+  const readShard = async (shard: number) => {
+    const redis = shards.admins[shard]!;
+    /** Journals still being read, with the cursor to continue from: a queue, first in first continued. */
+    let pending: { sku: number; cursor: string; length?: number }[] = [];
+    let head = 0;
+    for (const pass of passesOf(shards, shard)) {
+      for (let start = 0; start < pass.skus.length; start += FIRST_PASS_SKUS) {
+        signal?.throwIfAborted();
+        if (failed) return;
+        const batch = pass.skus.subarray(start, Math.min(pass.skus.length, start + FIRST_PASS_SKUS));
+        const replies = await round(redis, shards, shard, 'keys', (pipeline) => {
+          for (const sku of batch) {
+            if (pass.stock) pipeline.get(keys.stock(sku));
+            if (pass.journal) pipeline.hscan(keys.journal(sku), '0', 'COUNT', FIRST_PAGE);
+          }
+        });
+        let at = 0;
+        for (const sku of batch) {
+          if (pass.stock) {
+            const text = replies[at++]![1] as string | null;
+            finalRaw[sku] = text;
+            final[sku] = parseStock(text);
+          }
+          if (!pass.journal) continue;
+          const [cursor, flat] = replies[at++]![1] as [string, string[]];
+          addPage(sku, flat);
+          if (cursor === '0') journalLength[sku] = rowsRead[sku]!;
+          else pending.push({ sku, cursor });
+        }
+      }
     }
-  }
 
-  const mayRepeat: number[] = [];
-  while (head < pending.length) {
-    signal?.throwIfAborted();
-    const batch = pending.slice(head, head + MORE_PAGES_SKUS);
-    head += batch.length;
-    const replies = await round(redis, 'journal', (pipeline) => {
-      for (const { sku, cursor, length } of batch) {
-        const key = journalKey(runId, sku);
-        if (length === undefined) pipeline.hlen(key);
-        pipeline.hscan(key, cursor, 'COUNT', PAGE);
+    while (head < pending.length) {
+      signal?.throwIfAborted();
+      if (failed) return;
+      const batch = pending.slice(head, head + MORE_PAGES_SKUS);
+      head += batch.length;
+      const replies = await round(redis, shards, shard, 'journal', (pipeline) => {
+        for (const { sku, cursor, length } of batch) {
+          const key = keys.journal(sku);
+          if (length === undefined) pipeline.hlen(key);
+          pipeline.hscan(key, cursor, 'COUNT', PAGE);
+        }
+      });
+      let at = 0;
+      for (const item of batch) {
+        let length = item.length;
+        if (length === undefined) {
+          length = Number(replies[at++]![1] ?? 0);
+          // A big journal: make room for the rest of it at once rather than doubling the columns as it comes.
+          growJournal(journal, journal.count + Math.max(0, length - rowsRead[item.sku]!));
+        }
+        const [cursor, flat] = replies[at++]![1] as [string, string[]];
+        addPage(item.sku, flat);
+        if (cursor !== '0') {
+          pending.push({ sku: item.sku, cursor, length });
+          continue;
+        }
+        journalLength[item.sku] = length;
+        if (rowsRead[item.sku]! > length) mayRepeat.push(item.sku);
       }
-    });
-    let at = 0;
-    for (const item of batch) {
-      let length = item.length;
-      if (length === undefined) {
-        length = Number(replies[at++]![1] ?? 0);
-        // A big journal: make room for the rest of it at once rather than doubling the columns as it comes.
-        growJournal(journal, journal.count + Math.max(0, length - rowsRead[item.sku]!));
+      // Drop what was read from the front now and then, so the queue stays as long as what is left.
+      if (head > 4096 && head * 2 > pending.length) {
+        pending = pending.slice(head);
+        head = 0;
       }
-      const [cursor, flat] = replies[at++]![1] as [string, string[]];
-      addPage(item.sku, flat);
-      if (cursor !== '0') {
-        pending.push({ sku: item.sku, cursor, length });
-        continue;
-      }
-      journalLength[item.sku] = length;
-      if (rowsRead[item.sku]! > length) mayRepeat.push(item.sku);
     }
-    // Drop what was read from the front now and then, so the queue stays as long as what is left.
-    if (head > 4096 && head * 2 > pending.length) {
-      pending = pending.slice(head);
-      head = 0;
-    }
-  }
+  };
+  await Promise.all(shards.admins.map((_, shard) => readShard(shard).catch((err: unknown) => {
+    failed = true;
+    throw err;
+  })));
   // More rows than HLEN can only be repeats (a hash field is unique); checking the count keeps the common case free.
   if (mayRepeat.length > 0) dropRepeats(journal, prefix, new Set(mayRepeat));
   return { skuCount, finalRaw, final, journalLength, journal };

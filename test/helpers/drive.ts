@@ -3,7 +3,7 @@ import { driveLoad, type LoadResult } from '../../src/load/coordinator.js';
 import { loadScript } from '../../src/redis/script.js';
 import { seedStock } from '../../src/redis/seed.js';
 import type { Scenario } from '../../src/scenario/load.js';
-import type { TestRedis } from './redis.js';
+import { runShards, type TestRedis } from './redis.js';
 import { DEFAULT_KEY_TEMPLATES, RunKeys } from '../../src/keys.js';
 import { standaloneTopology } from '../../src/redis/topology.js';
 
@@ -12,7 +12,7 @@ import { standaloneTopology } from '../../src/redis/topology.js';
  * does (to break things mid-run). The caller destroys the returned histograms.
  */
 export async function driveOn(redis: TestRedis, scenario: Scenario, runId: string, during?: (runId: string) => Promise<void>): Promise<LoadResult> {
-  await seedStock(redis.client, runId, scenario.skus.count, scenario.skus.stock);
+  await seedStock(runShards(redis.client, runId, scenario.skus.count), scenario.skus.stock);
   const script = await loadScript(redis.client, scenario.scriptSource, scenario.scriptPath);
   const endpoint = { host: redis.server.host, port: redis.server.port, db: 0, tls: false };
   const keys = new RunKeys(DEFAULT_KEY_TEMPLATES, runId);

@@ -18,7 +18,7 @@ import { checkAll, prepare } from '../../src/verify/invariants.js';
 import { takeSnapshot } from '../../src/verify/snapshot.js';
 import { ROOT } from '../helpers/cli.js';
 import { driveOn } from '../helpers/drive.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { runShards, startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 let redis: TestRedis;
 let runs = 0;
@@ -101,7 +101,7 @@ describe('coverage of real runs (real redis-server)', () => {
     try {
       const load = await driveOn(redis, s, runId);
       for (const h of [...load.histograms, ...(load.histogramsRaw ?? [])]) h.destroy();
-      const snapshot = await takeSnapshot(redis.client, runId, s.skus.count, s.seed);
+      const snapshot = await takeSnapshot(runShards(redis.client, runId, s.skus.count), s.seed);
       const ctx = prepare({ snapshot, records: load.records, initialStock: s.skus.stock, seed: s.seed });
       expect(checkAll(ctx).filter((i) => i.status === 'fail').map((i) => `${i.name}: ${i.examples[0]}`)).toEqual([]);
 

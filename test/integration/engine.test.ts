@@ -12,7 +12,7 @@ import { checkAll } from '../../src/verify/invariants.js';
 import { takeSnapshot } from '../../src/verify/snapshot.js';
 import { ROOT } from '../helpers/cli.js';
 import { driveOn } from '../helpers/drive.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { runShards, startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 let redis: TestRedis;
 let runs = 0;
@@ -33,7 +33,7 @@ async function run(s: Scenario, during?: (runId: string) => Promise<void>): Prom
 }
 
 async function verify(s: Scenario, runId: string, load: LoadResult) {
-  const snapshot = await takeSnapshot(redis.client, runId, s.skus.count, s.seed);
+  const snapshot = await takeSnapshot(runShards(redis.client, runId, s.skus.count), s.seed);
   const invariants = checkAll({ snapshot, records: load.records, initialStock: s.skus.stock, seed: s.seed });
   for (const h of [...load.histograms, ...(load.histogramsRaw ?? [])]) h.destroy();
   return { snapshot, invariants };

@@ -13,13 +13,13 @@ import { parseScenario } from '../../src/scenario/load.js';
 import { MAX_LISTED_SKUS } from '../../src/summary/skus.js';
 import { summarySchema } from '../../src/summary/summary.js';
 import { ROOT } from '../helpers/cli.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { runShards, startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 let redis: TestRedis;
 const kept: { runId: string; skus: number }[] = [];
 beforeAll(async () => { redis = await startTestRedis(); });
 afterAll(async () => {
-  for (const { runId, skus } of kept) await removeRunKeys(redis.client, runId, skus);
+  for (const { runId, skus } of kept) await removeRunKeys(runShards(redis.client, runId, skus));
   await redis?.stop();
 });
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { journalKey, requestIdPrefix, stockKey } from '../../src/keys.js';
 import { connectAdmin } from '../../src/redis/index.js';
 import { addEntry, dropRepeats, newJournal, takeSnapshot, type Snapshot } from '../../src/verify/snapshot.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { runShards, startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 let redis: TestRedis;
 beforeAll(async () => { redis = await startTestRedis(); });
@@ -29,7 +29,7 @@ describe('takeSnapshot', () => {
     await redis.client.set(stockKey(run, 0), String(10_000 - n));
     await redis.client.set(stockKey(run, 1), '4.5');
     // SKU 2 has neither stock nor journal.
-    const snap = await takeSnapshot(redis.client, run, 3, seed);
+    const snap = await takeSnapshot(runShards(redis.client, run, 3), seed);
     expect(snap.journal.count).toBe(n + 2);
     expect(Array.from(snap.journalLength)).toEqual([n, 2, 0]);
     expect(snap.finalRaw).toEqual([String(10_000 - n), '4.5', null]);
@@ -111,7 +111,7 @@ describe('takeSnapshot of 100,000 SKUs', () => {
   }
 
   it('reads what a sequential reader reads, on a sample and in total', async () => {
-    const snap = await takeSnapshot(redis.client, run, SKUS, seed);
+    const snap = await takeSnapshot(runShards(redis.client, run, SKUS), seed);
     expect(snap.journal.count).toBe(total);
     expect(Array.from(snap.journalLength).reduce((a, b) => a + b, 0)).toBe(total);
     const sample = [0, 3, 7, 11, 13, 10_003, 50_003, 99_998, 99_999];
@@ -129,7 +129,7 @@ describe('takeSnapshot of 100,000 SKUs', () => {
     admin.on('reconnecting', () => { reconnects++; });
     try {
       const id = Number(await admin.client('ID'));
-      const reading = takeSnapshot(admin, run, SKUS, seed);
+      const reading = takeSnapshot(runShards(admin, run, SKUS), seed);
       await new Promise((r) => setTimeout(r, 150));
       await redis.client.call('CLIENT', 'KILL', 'ID', String(id));
       const snap = await reading;

@@ -131,3 +131,63 @@ describe('scenario loading', () => {
     }
   });
 });
+
+describe('key templates, preflight and the cluster section', () => {
+  it('default to the namespaced, hash-tagged keys, preflight on, no cluster section; the scenario as run shows them', () => {
+    const s = parse(minimal);
+    expect(s.keys).toEqual({ stock: 'sellout:<run>:inv:{<sku>}', journal: 'sellout:<run>:journal:{<sku>}' });
+    expect(s.preflight).toBe(true);
+    expect(s.cluster).toBeUndefined();
+    expect(s.asRun).toContain('keys:\n  stock: sellout:<run>:inv:{<sku>}\n  journal: sellout:<run>:journal:{<sku>}\npreflight: true\n');
+    // What asRun says loads again as it ran.
+    expect(parse(s.asRun.replace(/^script: .*\n/m, '')).keys).toEqual(s.keys);
+  });
+
+  it('take a team\'s own naming, preflight and shards, from the file or from --set', () => {
+    const s = parse(`${minimal}keys: {stock: "shop:{<sku>}:stock", journal: "shop:{<sku>}:journal"}\ncluster: {shards: 5}\n`);
+    expect(s.keys).toEqual({ stock: 'shop:{<sku>}:stock', journal: 'shop:{<sku>}:journal' });
+    expect(s.cluster).toEqual({ shards: 5 });
+    expect(parse(minimal, ['cluster={}']).cluster).toEqual({ shards: 3 });
+    const o = parse(minimal, ['preflight=false', 'keys.stock=clc:inventory:<sku>', 'keys.journal=clc:inventory:stream:<sku>']);
+    expect(o.preflight).toBe(false);
+    expect(o.keys).toEqual({ stock: 'clc:inventory:<sku>', journal: 'clc:inventory:stream:<sku>' });
+    expect(o.asRun).toContain('keys:\n  stock: clc:inventory:<sku>\n  journal: clc:inventory:stream:<sku>\npreflight: false\n');
+    // Only one template given: the other keeps its default.
+    expect(parse(minimal, ['keys.journal=j:{<sku>}']).keys).toEqual({ stock: 'sellout:<run>:inv:{<sku>}', journal: 'j:{<sku>}' });
+  });
+
+  it('a template without <sku> is one line naming the file, the field, what was expected and what was found', () => {
+    expect(problems(`${minimal}keys: {stock: "clc:inventory"}\n`)).toEqual([
+      'test.yaml: keys.stock: expected a key template with <sku> in it, like "shop:{<sku>}:stock" (<run> is the run ID), got "clc:inventory"',
+    ]);
+    expect(problems(minimal, ['keys.journal=sellout:<run>:journal'])).toEqual([
+      'test.yaml: keys.journal: expected a key template with <sku> in it, like "shop:{<sku>}:stock" (<run> is the run ID), got "sellout:<run>:journal" (from --set)',
+    ]);
+    expect(problems(minimal, ['keys.stock=""'])).toEqual([expect.stringMatching(/^test\.yaml: keys\.stock: expected a key template with <sku> in it.*, got "" \(from --set\)$/)]);
+    expect(problems(`${minimal}keys: {stock: 7}\n`)).toEqual([expect.stringMatching(/^test\.yaml: keys\.stock: expected a key template with <sku> in it.*, got 7$/)]);
+  });
+
+  it('an unknown placeholder is named, even next to <sku>', () => {
+    expect(problems(`${minimal}keys: {stock: "clc:<sk>"}\n`)).toEqual(['test.yaml: keys.stock: expected only the placeholders <run> and <sku>, not <sk>, got "clc:<sk>"']);
+    expect(problems(`${minimal}keys: {journal: "<SKU>:<sku>:<runid>"}\n`)).toEqual(['test.yaml: keys.journal: expected only the placeholders <run> and <sku>, not <SKU>, <runid>, got "<SKU>:<sku>:<runid>"']);
+  });
+
+  it('the stock and journal templates must differ', () => {
+    expect(problems(`${minimal}keys: {stock: "k:{<sku>}", journal: "k:{<sku>}"}\n`)).toEqual([
+      'test.yaml: keys.journal: expected a template other than keys.stock (the stock and the journal are two keys), got "k:{<sku>}"',
+    ]);
+    expect(problems(minimal, ['keys.stock=sellout:<run>:journal:{<sku>}'])).toEqual([
+      expect.stringMatching(/^test\.yaml: keys\.journal: expected a template other than keys\.stock .*got "sellout:<run>:journal:\{<sku>\}"$/),
+    ]);
+  });
+
+  it('rejects an unknown key, a preflight that is not a boolean and shards out of 1..16, each on its line', () => {
+    expect(problems(`${minimal}keys: {stok: "a:<sku>"}\npreflight: "no"\ncluster: {shards: 17, nodes: 3}\n`)).toEqual(expect.arrayContaining([
+      'test.yaml: keys.stok: expected one of the keys stock, journal, got unknown key "stok"',
+      'test.yaml: preflight: expected true or false, got "no"',
+      'test.yaml: cluster.shards: expected a number of shards from 1 to 16, got 17',
+      'test.yaml: cluster.nodes: expected one of the keys shards, got unknown key "nodes"',
+    ]));
+    expect(problems(minimal, ['cluster.shards=0'])).toEqual(['test.yaml: cluster.shards: expected a number of shards from 1 to 16, got 0 (from --set)']);
+  });
+});

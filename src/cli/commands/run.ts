@@ -10,6 +10,7 @@ import { formatThresholds, formatVerdictLine } from '../../report/thresholds-con
 import { runScenario } from '../../run.js';
 import { loadScenario, parseOverride } from '../../scenario/load.js';
 import { environment } from '../environment.js';
+import { RunKeys } from '../../keys.js';
 import { ExitCode, TargetError, UsageError } from '../../errors.js';
 import { checkTlsCaTarget, chooseRedis } from '../../redis/url.js';
 import { defaultReportDir, discardReportDir, prepareReportDir, writeReport } from '../output.js';
@@ -35,8 +36,8 @@ export interface CommandIO {
   signal: AbortSignal;
   /** Aborted on the second: skip what is left of the verification. */
   hardSignal?: AbortSignal;
-  /** Told the run ID once keys are about to be written (for a last-resort message). */
-  onRunId?: (runId: string) => void;
+  /** Told the run ID and a glob of its keys (`sellout:<id>:*` by default) once keys are about to be written (for a last-resort message). */
+  onRunId?: (runId: string, keysPattern: string) => void;
   /** A live progress line is drawn only on a terminal. */
   stderrIsTTY?: boolean;
   stderrColumns?: number;
@@ -64,7 +65,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
       signal: io.signal,
       ...(io.hardSignal ? { hardSignal: io.hardSignal } : {}),
       onStage: (stage, detail, target) => {
-        if (stage === 'seed' && detail !== undefined) io.onRunId?.(detail);
+        if (stage === 'seed' && detail !== undefined) io.onRunId?.(detail, new RunKeys(scenario.keys, detail).pattern);
         if (stage === 'verify') progress?.done();
         if (!options.quiet && stage === 'seed') io.stderr(`sellout: run ${detail} on ${scenario.name}: seeding ${scenario.skus.count} SKU(s) on ${target?.url ?? 'Redis'} (${target?.kind ?? ''})\n`);
       },
