@@ -11,23 +11,35 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SummaryV1 } from '../../src/summary/summary.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 
 const SCENARIO = join(ROOT, 'test/fixtures/broken-sale.yaml');
 
 let redis: TestRedis;
+let cluster: TestCluster;
 let outRoot: string;
 beforeAll(async () => {
   redis = await startTestRedis();
+  cluster = await startTestCluster();
   outRoot = mkdtempSync(join(tmpdir(), 'sellout-broken-'));
 });
 afterAll(async () => {
   await redis?.stop();
+  await cluster?.stop();
   if (outRoot) rmSync(outRoot, { recursive: true, force: true });
 });
 
-async function run(script: string, extra: string[] = []): Promise<{ code: number | null; failed: string[]; summary: SummaryV1; stdout: string }> {
-  const out = join(outRoot, script.replace(/\W+/g, '-'));
-  const result = await runCli(['run', SCENARIO, '--script', join(ROOT, script), '--redis', redis.url, '--out', out, '--quiet', ...extra]);
+/** Every case runs on one server and on a 3-primary cluster: routing must not hide a flaw. */
+const TARGETS = [
+  { name: 'a standalone server', url: () => redis.url, extra: [] as string[] },
+  // Connections are per primary there: half as many give each SKU (its two live on two shards) the
+  // same requests in flight as on one server, so the retries land where the cases expect them.
+  { name: 'a Redis Cluster', url: () => cluster.url, extra: ['--set', 'load.connections=2'] },
+];
+
+async function run(script: string, extra: string[] = [], url = redis.url): Promise<{ code: number | null; failed: string[]; summary: SummaryV1; stdout: string }> {
+  const out = join(outRoot, `${script.replace(/\W+/g, '-')}-${url.replace(/\W+/g, '-')}`);
+  const result = await runCli(['run', SCENARIO, '--script', join(ROOT, script), '--redis', url, '--out', out, '--quiet', ...extra]);
   expect(result.stderr).not.toContain('internal error');
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as SummaryV1;
   const failed = summary.invariants.filter((i) => i.status === 'fail').map((i) => i.name);
@@ -77,10 +89,10 @@ const cases: { script: string; extra?: string[]; fails: string[]; evidence: RegE
   },
 ];
 
-describe('sellout run with a broken script', () => {
+for (const target of TARGETS) describe(`sellout run with a broken script on ${target.name}`, () => {
   for (const { script, extra = [], fails, evidence } of cases) {
     it(`${script}.lua fails exactly ${fails.join(', ')}`, async () => {
-      const { code, failed, summary, stdout } = await run(`test/fixtures/broken/${script}.lua`, extra);
+      const { code, failed, summary, stdout } = await run(`test/fixtures/broken/${script}.lua`, [...target.extra, ...extra], target.url());
       expect(code).toBe(1);
       expect(summary.status).toBe('fail');
       expect(failed).toEqual(fails);
@@ -98,7 +110,7 @@ describe('sellout run with a broken script', () => {
   it('a correct but slow script: timeouts are unknown outcomes, found in the journal as recovered, not failures', async () => {
     // IDs ending in 13 take 300 ms in the script; with a 30 ms timeout they (and what queues behind them) end
     // unknown: timeouts are noticed by a 50 ms timer, and 300 ms leaves room for it to run late on a busy machine.
-    const { code, failed, summary } = await run('test/fixtures/slow-deduct.lua', ['--set', 'timeoutMs=30']);
+    const { code, failed, summary } = await run('test/fixtures/slow-deduct.lua', [...target.extra, '--set', 'timeoutMs=30'], target.url());
     expect(failed).toEqual([]);
     expect(code).toBe(0);
     expect(summary.outcomes.unknown).toBeGreaterThan(0);
@@ -111,7 +123,7 @@ describe('sellout run with a broken script', () => {
 
   for (const script of ['lua/deduct.lua', 'lua/seed-deduct.lua']) {
     it(`${script} passes the same scenario (exit 0)`, async () => {
-      const { code, failed, summary } = await run(script);
+      const { code, failed, summary } = await run(script, target.extra, target.url());
       expect(failed).toEqual([]);
       expect(code).toBe(0);
       expect(summary.invariants).toHaveLength(12);
