@@ -85,10 +85,10 @@ describe('the embedded cluster (--redis cluster)', () => {
     expect(await refused(port)).toBe('ECONNREFUSED');
   });
 
-  it("Ctrl-C to the process group: exit 130, verified, every node and directory gone", async () => {
+  it("Ctrl-C to the process group: exit 130, verified, every node and directory gone (cluster.shards sizes it)", async () => {
     const out = join(dir, 'out-ctrlc');
     const file = scenarioFile('skus: {count: 6, stock: 100000000}\nduration: 60s\nload: {connections: 2, inFlight: 4}\n');
-    const child = track(spawn(process.execPath, [BIN, 'run', file, '--redis', 'cluster', '--out', out], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
+    const child = track(spawn(process.execPath, [BIN, 'run', file, '--redis', 'cluster', '--set', 'cluster.shards=2', '--out', out], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
     let stderr = '';
     let stdout = '';
     child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -102,7 +102,7 @@ describe('the embedded cluster (--redis cluster)', () => {
       child.once('close', () => reject(new Error(`exited before seeding: ${stderr}`)));
     });
     const nodes = await embeddedNodes(port);
-    expect(nodes).toHaveLength(3);
+    expect(nodes).toHaveLength(2);
     expect(nodes.every((n) => existsSync(n.dir))).toBe(true);
     // Deductions are flowing before the interrupt.
     await new Promise((r) => setTimeout(r, 1500));
@@ -152,6 +152,24 @@ describe('a cluster given by URL', () => {
     expect(failing(summary)).toEqual([]);
     expect(summary.redirects.moved + summary.redirects.ask).toBeGreaterThan(0);
     for (const node of cluster.nodes) expect(await node.keys(`sellout:${runId}:*`)).toEqual([]);
+  });
+
+  it('a hot SKU piles onto its shard: the console names it, and shard thresholds gate on it (exit 4)', async () => {
+    const out = join(dir, 'out-hot');
+    const file = scenarioFile([
+      'skus: {count: 30, stock: 1000000, selection: {type: hot, share: 0.9}}',
+      'requests: 3000',
+      'load: {connections: 2, inFlight: 4}',
+      'thresholds: {hottestShardShare: "< 0.5", shards.max.latency.ok.p99: "< 10s"}',
+      '',
+    ].join('\n'));
+    const r = await runCli(['run', file, '--redis', cluster.url, '--out', out]);
+    expect(r.code, r.stdout + r.stderr).toBe(4);
+    expect(r.stdout).toMatch(/warning\s+shard 127\.0\.0\.1:\d+ took \d+% of the requests, [\d.]+x its fair share of 33%; its busiest SKUs: SKU 0 /);
+    const summary = summaryOf(out);
+    expect(summary.hottestShardShare).toBeGreaterThan(0.9);
+    const gate = Object.fromEntries(summary.thresholds.map((t: { name: string; status: string }) => [t.name, t.status]));
+    expect(gate).toMatchObject({ hottestShardShare: 'fail', 'shards.max.latency.ok.p99': 'pass' });
   });
 
   it('the published script with its own key naming runs once the SKU is braced', async () => {
