@@ -11,7 +11,10 @@ import { freePort, startLocalRedis, type LocalRedis } from './local.js';
 import { SLOTS } from './slot.js';
 
 export interface LocalCluster {
+  /** The primaries (node i owns slots[i]). */
   readonly nodes: readonly LocalRedis[];
+  /** Replicas, `replicas` per primary: replicaNodes[i * replicas + r] replicates nodes[i]. */
+  readonly replicaNodes: readonly LocalRedis[];
   /** The slot ranges of node i: [[first, last]]. */
   readonly slots: readonly (readonly [number, number])[];
   stop(): Promise<void>;
@@ -19,6 +22,8 @@ export interface LocalCluster {
 
 export interface LocalClusterOptions {
   readonly shards?: number;
+  /** Replicas per primary (default 0), as a production cluster (and docker-compose's) has them. */
+  readonly replicas?: number;
   /** Extra redis-server arguments for every node. */
   readonly args?: readonly string[];
   /** How long the nodes get to agree (default 20 s). */
@@ -30,24 +35,27 @@ export const MAX_EMBEDDED_SHARDS = 16;
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
   const shards = options.shards ?? 3;
   if (!Number.isInteger(shards) || shards < 1 || shards > MAX_EMBEDDED_SHARDS) throw new TargetError(`an embedded cluster has 1 to ${MAX_EMBEDDED_SHARDS} shards, not ${shards}`);
+  const replicas = options.replicas ?? 0;
   const nodes: LocalRedis[] = [];
+  const replicaNodes: LocalRedis[] = [];
   const busPorts: number[] = [];
   const clients: Redis[] = [];
   const stop = async () => {
     for (const c of clients) c.disconnect();
-    await Promise.all(nodes.map((n) => n.stop()));
+    await Promise.all([...nodes, ...replicaNodes].map((n) => n.stop()));
   };
   try {
-    for (let i = 0; i < shards; i++) {
+    for (let i = 0; i < shards * (1 + replicas); i++) {
       // The cluster bus needs a second port; by default it is port + 10000, which may be taken.
       const busPort = await freePort();
       busPorts.push(busPort);
-      nodes.push(await startLocalRedis({
+      (i < shards ? nodes : replicaNodes).push(await startLocalRedis({
         args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort),
           '--cluster-node-timeout', '5000', '--cluster-require-full-coverage', 'yes', ...(options.args ?? [])],
       }));
     }
-    for (const node of nodes) {
+    const all = [...nodes, ...replicaNodes];
+    for (const node of all) {
       const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 1, enableReadyCheck: false });
       client.on('error', () => {});
       clients.push(client);
@@ -55,11 +63,25 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     }
     const slots = nodes.map((_, i) => [Math.floor((i * SLOTS) / shards), Math.floor(((i + 1) * SLOTS) / shards) - 1] as const);
     for (let i = 0; i < shards; i++) await clients[i]!.call('CLUSTER', 'ADDSLOTSRANGE', String(slots[i]![0]), String(slots[i]![1]));
-    for (let i = 1; i < shards; i++) await clients[0]!.call('CLUSTER', 'MEET', nodes[i]!.host, String(nodes[i]!.port), String(busPorts[i]));
+    for (let i = 1; i < all.length; i++) await clients[0]!.call('CLUSTER', 'MEET', all[i]!.host, String(all[i]!.port), String(busPorts[i]));
+    if (replicas > 0) {
+      // A replica can follow its primary once it knows it (gossip after the MEET).
+      const ids = await Promise.all(clients.slice(0, shards).map(async (c) => String(await c.call('CLUSTER', 'MYID'))));
+      for (let r = 0; r < replicaNodes.length; r++) {
+        const client = clients[shards + r]!;
+        const primary = ids[Math.floor(r / replicas)]!;
+        const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
+        while (!String(await client.call('CLUSTER', 'NODES')).includes(primary)) {
+          if (Date.now() > deadline) throw new TargetError('the embedded Redis Cluster\'s replicas did not learn of their primaries in time');
+          await new Promise((res) => setTimeout(res, 50));
+        }
+        await client.call('CLUSTER', 'REPLICATE', primary);
+      }
+    }
     await waitUntilAgreed(clients, shards, options.readyTimeoutMs ?? 20_000);
     for (const c of clients) c.disconnect();
     clients.length = 0;
-    return { nodes, slots, stop };
+    return { nodes, replicaNodes, slots, stop };
   } catch (err) {
     await stop();
     if (err instanceof TargetError) throw err;

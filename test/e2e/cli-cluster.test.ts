@@ -220,3 +220,20 @@ describe('bad cluster targets: one line, exit 3, nothing left behind', () => {
     }
   });
 });
+
+describe('a cluster with replicas (as docker-compose\'s cluster profile has them)', () => {
+  it('drives the primaries only and passes', async () => {
+    const cluster = await startTestCluster({ replicas: 1 });
+    try {
+      const out = join(dir, 'out-replicas');
+      const file = scenarioFile('skus: {count: 30, stock: 20}\nrequests: 1000\nload: {connections: 2, inFlight: 2}\n');
+      const r = await runCli(['run', file, '--redis', cluster.url, '--out', out]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const summary = summaryOf(out);
+      expect(summary.shards.map((s: { node: string }) => s.node).sort()).toEqual(cluster.cluster.nodes.map((n) => `127.0.0.1:${n.port}`).sort());
+      expect(failing(summary)).toEqual([]);
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
