@@ -369,10 +369,11 @@ export function clusterNotes(r: ClusterResults | undefined): string[] {
     `    The cluster's throughput (${m(r?.cluster, (x) => x.rps, 0)} vs ${m(r?.standalone, (x) => x.rps, 0)}/s standalone) is not scaling: a standalone server is one thread, it`,
     `    saturates one core (${m(r?.standalone, serverCores, 2)} core) and sellout does not fill the second; the primaries use the spare (${m(r?.cluster, serverCores, 2)} core together).`,
     '    More primaries would add nothing here. The row measures routing cost, not scaling: client CPU per deduction vs standalone.',
-    `    The 1-primary control isolates the routing code (SKU -> shard lookups, redirect checks): ${m(r?.single, (x) => x.steadyUsPerReply, 2)} vs ${m(r?.standalone, (x) => x.steadyUsPerReply, 2)} us steady.`,
-    `    So the ${SHARDS}-primary excess in the steady state (${m(r?.cluster, (x) => x.steadyUsPerReply, 2)} us) is not the routing code; it comes with ${SHARDS} servers sharing 2 cores`,
-    `    with sellout (likely smaller reply batches from half-busy primaries: ${m(r?.cluster, (x) => x.steadySyscallsPer100, 1)} vs ${m(r?.standalone, (x) => x.steadySyscallsPer100, 1)} syscalls per 100 deductions, and`,
-    `    contended caches: the servers' own CPU per deduction rises too, ${m(r?.cluster, (x) => x.serverUsPerReply, 2)} vs ${m(r?.standalone, (x) => x.serverUsPerReply, 2)} us). The target's whole-run figure also carries worker start.`,
+    `    The 1-primary control runs the routing code (SKU -> shard lookups, redirect checks) against one server: ${m(r?.single, (x) => x.steadyUsPerReply, 2)} vs`,
+    `    ${m(r?.standalone, (x) => x.steadyUsPerReply, 2)} us steady is what routing itself costs. The rest of the ${SHARDS}-primary steady figure (${m(r?.cluster, (x) => x.steadyUsPerReply, 2)} us) comes with ${SHARDS} servers`,
+    `    sharing 2 cores with sellout (likely smaller reply batches from half-busy primaries: ${m(r?.cluster, (x) => x.steadySyscallsPer100, 1)} vs ${m(r?.standalone, (x) => x.steadySyscallsPer100, 1)} syscalls per`,
+    `    100 deductions, and contended caches: the servers' own CPU per deduction rises too, ${m(r?.cluster, (x) => x.serverUsPerReply, 2)} vs ${m(r?.standalone, (x) => x.serverUsPerReply, 2)} us).`,
+    '    The target\'s whole-run figure also carries worker start (a fixed cost both arms pay), which dilutes its ratio.',
   ];
   if (!r || r.probes === undefined) {
     notes.push('C   redis-benchmark is not installed: no reference arm on the cluster.');
