@@ -12,7 +12,7 @@ function readInt(name: string, fallback: number, min: number): number {
   return value;
 }
 
-const PARTS = ['throughput', 'whole', 'memory'] as const;
+const PARTS = ['throughput', 'cluster', 'whole', 'memory'] as const;
 export type Part = (typeof PARTS)[number];
 
 function readParts(): Set<Part> {
@@ -31,6 +31,8 @@ export interface Knobs {
   readonly requests: number;
   /** Requests per 1x1 run (redis-benchmark, sellout). */
   readonly requests1x1: number;
+  /** Requests per run of the cluster part (sellout standalone, on 3 primaries, on 1; redis-benchmark --cluster). */
+  readonly clusterRequests: number;
   /** The open loop: constant rate (per second) and how long. */
   readonly openRate: number;
   readonly openSeconds: number;
@@ -59,6 +61,9 @@ export function readKnobs(): Knobs {
     wholeRounds: readInt('BENCH_WHOLE_ROUNDS', Math.min(rounds, 3), 1),
     requests: readInt('BENCH_REQUESTS', 400_000, 1000),
     requests1x1: readInt('BENCH_REQUESTS_1X1', 20_000, 1000),
+    // Four runs a round, 3-5 s each on 2 cores (enough for two progress ticks, the steady figure):
+    // about a minute and a half at 5 rounds.
+    clusterRequests: readInt('BENCH_CLUSTER_REQUESTS', 600_000, 1000),
     openRate: readInt('BENCH_OPEN_RATE', 20_000, 1),
     openSeconds: readInt('BENCH_OPEN_SECONDS', 5, 2),
     wholeRequests: readInt('BENCH_WHOLE_REQUESTS', 300_000, 1000),
@@ -81,9 +86,10 @@ export const KNOB_HELP = [
   'BENCH_REQUESTS (400000)     requests per 50x16 run (redis-benchmark, sellout, ioredis)',
   'BENCH_REQUESTS_1X1 (20000)  requests per 1x1 run',
   'BENCH_OPEN_RATE (20000), BENCH_OPEN_SECONDS (5)  the open loop',
+  'BENCH_CLUSTER_REQUESTS (600000)  requests per run of the cluster part (sellout standalone, 3-primary, 1-primary; redis-benchmark --cluster)',
   'BENCH_WHOLE_ROUNDS (min(BENCH_ROUNDS, 3)), BENCH_WHOLE_REQUESTS (300000), BENCH_SKUS (100000)  the whole `sellout run` children (targets 6, 7)',
   'BENCH_MEMORY_REQUESTS (3000000), BENCH_MEMORY_SMALL (100000), BENCH_MEMORY_ROUNDS (1)  memory per request',
   'BENCH_DURATION_S (30; 0 skips)  the duration run for RSS growth per minute',
   'BENCH_WORKERS (sellout default)  load workers of every sellout run',
-  'BENCH_ONLY (throughput,whole,memory)  run only these parts',
+  'BENCH_ONLY (throughput,cluster,whole,memory)  run only these parts',
 ].join('\n');

@@ -44,9 +44,15 @@ export function parseRedisBenchmark(out: string): Omit<ReferenceResult, 'cpuSeco
   return { rps, p50Us: Number(summary[3]) * 1000, p99Us: Number(summary[5]) * 1000, p999Us: at(99.9), total };
 }
 
-export function runRedisBenchmark(port: number, args: { sha: string; stockKey: string; journalKey: string; connections: number; pipeline: number; requests: number }): Promise<ReferenceResult> {
+/**
+ * `cluster`: --cluster against the cluster `port` is a node of. redis-benchmark then spreads its
+ * clients over the primaries (client i on primary i mod n, one thread per primary) and rewrites a
+ * `{tag}` in an argument to the hash tag of the first slot of that client's primary; it does not
+ * route a command by its key (see cluster.ts).
+ */
+export function runRedisBenchmark(port: number, args: { sha: string; stockKey: string; journalKey: string; connections: number; pipeline: number; requests: number; cluster?: boolean }): Promise<ReferenceResult> {
   const argv = [
-    '-h', '127.0.0.1', '-p', String(port), '-c', String(args.connections), '-P', String(args.pipeline), '-n', String(args.requests),
+    '-h', '127.0.0.1', '-p', String(port), ...(args.cluster ? ['--cluster'] : []), '-c', String(args.connections), '-P', String(args.pipeline), '-n', String(args.requests),
     // Two random fields make request IDs unique in practice (1e16 combinations): no duplicate replies.
     '-r', '100000000',
     'EVALSHA', args.sha, '2', args.stockKey, args.journalKey, '1', 'req:__rand_int__:__rand_int__',

@@ -48,22 +48,31 @@ export async function startBenchServer(): Promise<BenchServer> {
     server,
     admin,
     url: `redis://${server.host}:${server.port}`,
-    async reset() {
-      await admin.flushall('SYNC'); // our own server, started by the bench
-      for (let i = 0; i < 600; i++) {
-        const info = parseInfo(await admin.info('memory'));
-        if (Number(info['lazyfree_pending_objects'] ?? 0) === 0) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      await admin.script('LOAD', SCRIPT_SOURCE);
-    },
-    async cpuSeconds() {
-      const info = parseInfo(await admin.info('cpu'));
-      return Number(info['used_cpu_user'] ?? 0) + Number(info['used_cpu_sys'] ?? 0);
-    },
+    reset: () => resetServer(admin),
+    cpuSeconds: () => serverCpuSeconds(admin),
     async stop() {
       unregister();
       await stop();
     },
   };
+}
+
+/**
+ * FLUSHALL, wait for background frees, SCRIPT LOAD: on a server the bench started (the standalone
+ * one, or a node of the bench's embedded cluster, where FLUSHALL empties that node only).
+ */
+export async function resetServer(admin: Redis): Promise<void> {
+  await admin.flushall('SYNC');
+  for (let i = 0; i < 600; i++) {
+    const info = parseInfo(await admin.info('memory'));
+    if (Number(info['lazyfree_pending_objects'] ?? 0) === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await admin.script('LOAD', SCRIPT_SOURCE);
+}
+
+/** used_cpu_user + used_cpu_sys of a server (all its threads), seconds. */
+export async function serverCpuSeconds(admin: Redis): Promise<number> {
+  const info = parseInfo(await admin.info('cpu'));
+  return Number(info['used_cpu_user'] ?? 0) + Number(info['used_cpu_sys'] ?? 0);
 }
