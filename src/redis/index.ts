@@ -169,7 +169,7 @@ export function permissionError(err: unknown, endpoint: RedisEndpoint, command: 
   if (!message.startsWith('NOPERM')) return undefined;
   return new TargetError(
     `Redis at ${endpointUrl(endpoint)} refused ${command} to user ${JSON.stringify(endpoint.username ?? 'default')} (${message.split('\n')[0]})`,
-    `sellout needs ${REQUIRED_COMMANDS.join(', ')} on keys sellout:*, and whatever its script calls (README, "Redis permissions")`,
+    `sellout needs ${REQUIRED_COMMANDS.join(', ')} on keys sellout:* (or what the scenario's keys: templates name), and whatever its script calls (README, "Redis permissions")`,
   );
 }
 

@@ -16,6 +16,7 @@ import { keySlot } from '../../src/redis/slot.js';
 import { BIN, ROOT, cliEnv, runCli, track } from '../helpers/cli.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { migrateSlot } from '../helpers/migrate.js';
+import { freePort } from '../../src/redis/local.js';
 
 let dir: string;
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'sellout-cli-cluster-')); });
@@ -194,6 +195,44 @@ describe('bad cluster targets: one line, exit 3, nothing left behind', () => {
     expect(r.code).toBe(3);
     expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('sellout:'))).toHaveLength(1);
     expect(r.stderr).toMatch(/cannot connect to Redis at redis:\/\/127\.0\.0\.1:1: ECONNREFUSED/);
+  });
+
+  it('a MOVED to an address that refuses connections: exit 3 naming the node', async () => {
+    const cluster = await startTestCluster();
+    try {
+      const out = join(dir, 'out-bogus');
+      const file = scenarioFile('skus: {count: 3, stock: 100000000}\nduration: 4s\nload: {connections: 2, inFlight: 2}\n');
+      const child = track(spawn(process.execPath, [BIN, 'run', file, '--redis', cluster.url, '--out', out], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
+      let stderr = '';
+      let stdout = '';
+      child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      const runId = await new Promise<string>((resolve, reject) => {
+        child.stderr!.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          const m = /run (\S+) on c\d+: seeding/.exec(stderr);
+          if (m) resolve(m[1]!);
+        });
+        child.once('close', () => reject(new Error(`exited before seeding: ${stderr}`)));
+      });
+      const journal = `sellout:${runId}:journal:{0}`;
+      const owner = await cluster.ownerOf(journal);
+      while (Number(await owner.hlen(journal)) < 100) await new Promise((r) => setTimeout(r, 20));
+      const from = cluster.nodes.indexOf(owner);
+      const to = (from + 1) % 3;
+      // The new owner announces a port nothing listens on: the cluster redirects clients there.
+      const port = await freePort();
+      await cluster.nodes[to]!.config('SET', 'cluster-announce-port', String(port));
+      while (!String(await owner.call('CLUSTER', 'NODES')).includes(`127.0.0.1:${port}`)) await new Promise((r) => setTimeout(r, 50));
+      await migrateSlot(cluster.nodes, keySlot(journal), from, to);
+      expect(await exited, stdout + stderr).toBe(3);
+      expect(stdout).toContain(`the cluster redirected deductions to 127.0.0.1:${port}, which sellout could not connect to: connect ECONNREFUSED`);
+      const summary = summaryOf(out);
+      expect(summary.outcomes.error).toBeGreaterThan(0);
+      expect(summary.targetLost).toContain(`127.0.0.1:${port}`);
+    } finally {
+      await cluster.stop();
+    }
   });
 
   it('a cluster whose state is not ok, and one with a slot nobody owns', async () => {

@@ -16,6 +16,7 @@ import { discoverTopology, skuShards, type Topology } from '../../src/redis/topo
 import { ROOT } from '../helpers/cli.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { migrateSlot } from '../helpers/migrate.js';
+import { maxOutstanding } from '../helpers/concurrency.js';
 import { freePort } from '../../src/redis/local.js';
 
 let cluster: TestCluster;
@@ -82,6 +83,11 @@ describe('the engine on a Redis Cluster', () => {
       expect(back.journal.reduce((a, b) => a + b, 0)).toBe(1500);
       // 30 SKUs spread over three primaries: each holds some of the journal.
       expect(back.journal.every((n) => n > 0)).toBe(true);
+      if (load.startsWith('{connections')) {
+        // connections x inFlight per primary, never more.
+        const owners = skuShards(await topologyNow(), keys, s.skus.count);
+        for (let shard = 0; shard < 3; shard++) expect(maxOutstanding(result.records, (row) => owners[result.records.sku[row]!] === shard)).toBe(16);
+      }
     });
   }
 

@@ -12,6 +12,7 @@ import { checkAll } from '../../src/verify/invariants.js';
 import { takeSnapshot } from '../../src/verify/snapshot.js';
 import { ROOT } from '../helpers/cli.js';
 import { driveOn } from '../helpers/drive.js';
+import { maxOutstanding } from '../helpers/concurrency.js';
 import { runShards, startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 let redis: TestRedis;
@@ -87,6 +88,14 @@ describe('load engine (worker threads, real redis-server)', () => {
     const { snapshot, invariants } = await verify(s, runId, load);
     expect(snapshot.journal.count).toBe(load.counts.ok);
     expectAllHold(invariants);
+  });
+
+  it('the closed model keeps exactly connections x inFlight outstanding (the warm-up leaves it no extra slots)', async () => {
+    const s = scenario('skus: {count: 2, stock: 100000}\nrequests: 6000\nload: {connections: 4, inFlight: 3, workers: 2}');
+    const { load } = await run(s);
+    for (const h of [...load.histograms, ...(load.histogramsRaw ?? [])]) h.destroy();
+    expect(load.records.count).toBe(6000);
+    expect(maxOutstanding(load.records)).toBe(12);
   });
 
   for (const pattern of ['sequential', 'concurrent', 'cross-worker'] as const) {

@@ -56,6 +56,8 @@ export class ClosedExecutor implements Executor {
     // Connections are counted from here: one the server closed while the workers waited at the
     // barrier is being reopened (it counts, its slots come back when it is) or is gone.
     for (const conn of conns) {
+      // The warm-up's executor used these connections before: its idle count is not ours.
+      conn.idle = 0;
       if (!conn.alive && !conn.restarting) continue;
       this.alive++;
       if (!conn.alive) continue;
