@@ -32,8 +32,8 @@ export class ClosedExecutor implements Executor {
   private timer: NodeJS.Timeout | undefined;
   /** Idle slots per shard (cluster routing). */
   private idleByShard: number[] = [0];
-  /** Requests taken for a shard with no free slot, in plan order: index and twin flag, per shard. */
-  private parked: { index: number[]; twin: number[]; head: number }[] = [];
+  /** Requests taken for a shard with no free slot, in plan order, per shard (rings of parkCap). */
+  private parked: ParkedRing[] = [];
   private parkedTotal = 0;
   private parkCap = 0;
 
@@ -51,8 +51,8 @@ export class ClosedExecutor implements Executor {
     this.started = true;
     const shards = this.ctx.router?.shards ?? 1;
     this.idleByShard = new Array<number>(shards).fill(0);
-    this.parked = Array.from({ length: shards }, () => ({ index: [], twin: [], head: 0 }));
     this.parkCap = conns.length * this.slotsPerConnection;
+    this.parked = Array.from({ length: shards }, () => new ParkedRing(this.parkCap));
     // Connections are counted from here: one the server closed while the workers waited at the
     // barrier is being reopened (it counts, its slots come back when it is) or is gone.
     for (const conn of conns) {
@@ -148,7 +148,7 @@ export class ClosedExecutor implements Executor {
     for (const conn of conns) {
       while (this.idleByShard.length <= conn.shard) {
         this.idleByShard.push(0);
-        this.parked.push({ index: [], twin: [], head: 0 });
+        this.parked.push(new ParkedRing(this.parkCap));
       }
       this.conns.push(conn);
       this.alive++;
@@ -192,14 +192,10 @@ export class ClosedExecutor implements Executor {
     }
     const shard = conn.shard;
     const parked = this.parked[shard]!;
-    if (parked.head < parked.index.length) {
-      const at = parked.head++;
+    if (parked.count > 0) {
       this.parkedTotal--;
-      this.sendOn(conn, parked.index[at]!, parked.twin[at] === 1, nowUs);
-      if (parked.head === parked.index.length) {
-        parked.index.length = parked.twin.length = 0;
-        parked.head = 0;
-      }
+      const twin = parked.twinAtHead();
+      this.sendOn(conn, parked.shift(), twin, nowUs);
       return true;
     }
     while (this.parkedTotal < this.parkCap && source.take(nowUs)) {
@@ -218,9 +214,7 @@ export class ClosedExecutor implements Executor {
         this.sendOn(other, index, twin, nowUs);
         continue;
       }
-      const queue = this.parked[owner]!;
-      queue.index.push(index);
-      queue.twin.push(twin ? 1 : 0);
+      this.parked[owner]!.push(index, twin);
       this.parkedTotal++;
     }
     return false;
@@ -281,5 +275,35 @@ export class ClosedExecutor implements Executor {
     this.finished = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.resolveDone();
+  }
+}
+
+/**
+ * One shard's parked requests, oldest first. A fixed ring: at most parkCap requests wait in all, and
+ * a queue that is never empty for long must not grow with every request it ever held.
+ */
+class ParkedRing {
+  count = 0;
+  private head = 0;
+  private readonly index: Uint32Array;
+  private readonly twin: Uint8Array;
+  constructor(private readonly capacity: number) {
+    this.index = new Uint32Array(capacity);
+    this.twin = new Uint8Array(capacity);
+  }
+  push(index: number, twin: boolean): void {
+    const at = (this.head + this.count) % this.capacity;
+    this.index[at] = index;
+    this.twin[at] = twin ? 1 : 0;
+    this.count++;
+  }
+  twinAtHead(): boolean {
+    return this.twin[this.head] === 1;
+  }
+  shift(): number {
+    const index = this.index[this.head]!;
+    this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
+    this.count--;
+    return index;
   }
 }
