@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Scenario } from '../scenario/load.js';
 import type { Topology } from '../redis/topology.js';
+import type { RedisEndpoint } from '../redis/url.js';
 import { skuShards } from '../redis/topology.js';
 import { keySlot } from '../redis/slot.js';
 import type { RunKeys } from '../keys.js';
@@ -26,7 +27,7 @@ import { SeriesBuilder, type IntervalHistogram } from '../metrics/series.js';
 import type { RequestRecords } from '../metrics/records.js';
 import type { SeriesV1 } from '../summary/summary.js';
 import { scheduleOf } from './executors/index.js';
-import { threadClock, wallClockOf } from './clock.js';
+import { threadClock, wallClockOf, type ThreadClock } from './clock.js';
 import type { ErrorReplyCount, RefusalCode } from './error-replies.js';
 import { mergeResults } from './merge-results.js';
 import { WorkerPool, type PoolTask } from './pool.js';
@@ -49,6 +50,18 @@ export interface LoadRequest {
   readonly onProgress?: (progress: LoadProgress) => void;
   /** Awaited once every worker is connected and warmed up, just before t0 (server readings that must not count the warm-up). */
   readonly beforeStart?: () => Promise<void>;
+  /** Called at t0 (ms on the clock every thread shares), e.g. to schedule faults; `control` acts on the running load. */
+  readonly onStart?: (t0: number, clock: ThreadClock, control: LoadControl) => void;
+  /** CLIENT SETNAME of the load connections (a client-kill fault finds them by it). */
+  readonly clientName?: string;
+  /** How long a connection the server closed keeps reconnecting (default: timeoutMs, at most 2 s). */
+  readonly reconnectWindowMs?: number;
+}
+
+/** What can be done to a running load from outside it. */
+export interface LoadControl {
+  /** A failover moved a shard's primary: every load connection to it reopens there. */
+  retarget(shard: number, endpoint: RedisEndpoint, reason: string): void;
 }
 
 export interface LoadResult {
@@ -169,6 +182,8 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     runId,
     scriptSha,
     liveCounts: liveCounts[worker]!,
+    reconnectWindowMs: request.reconnectWindowMs ?? Math.min(scenario.timeoutMs, 2000),
+    ...(request.clientName !== undefined ? { clientName: request.clientName } : {}),
     ...(warmed ? { warmUp: warmKeys[worker]! } : {}),
   }));
   const pool: WorkerPool = new WorkerPool(tasks, {
@@ -225,6 +240,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     const startedAt = wallClockOf(t0, clock);
     pool.start(t0);
     sampler.start(t0, clock);
+    request.onStart?.(t0, clock, { retarget: (shard, endpoint, reason) => pool.retarget(shard, endpoint, reason) });
 
     const { results, crash, crashed } = await pool.finished();
     sampler.stop();

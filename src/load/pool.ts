@@ -12,6 +12,7 @@ import { Piscina } from 'piscina';
 import { CONTROL_ABORT, CONTROL_SLOTS, CONTROL_STOP, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
 import type { IntervalReport } from '../metrics/interval.js';
 import type { RefusalCode } from './error-replies.js';
+import type { RedisEndpoint } from '../redis/url.js';
 
 /** What the pool hears from its workers while they run. */
 export interface PoolEvents {
@@ -123,6 +124,11 @@ export class WorkerPool {
   /** Releases every worker at t0 (on the shared clock, see clock.ts). */
   start(t0: number): void {
     this.postAll({ type: 'start', t0 });
+  }
+
+  /** Points every worker's connections to `shard` at a new primary (after a failover). */
+  retarget(shard: number, endpoint: RedisEndpoint, reason: string): void {
+    this.postAll({ type: 'retarget', shard, endpoint, reason });
   }
 
   /** Releases the workers without a load (after failures at the barrier) and waits for them. */

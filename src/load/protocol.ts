@@ -57,12 +57,19 @@ export interface WorkerTask {
    */
   readonly liveCounts: SharedArrayBuffer;
   readonly port: MessagePort;
+  /** CLIENT SETNAME of the load connections (a client-kill fault finds them by it); absent: unnamed. */
+  readonly clientName?: string;
+  /** How long a connection the server closed keeps trying to reconnect (faults that restart the server need longer). */
+  readonly reconnectWindowMs: number;
   /** Keys this worker warms its connections on before t0, per shard (absent: no warm-up). */
   readonly warmUp?: readonly WarmUpKeys[];
 }
 
 /** t0 is on the clock every thread shares (clock.ts: the process's monotonic clock, ms). */
-export type CoordinatorMessage = { readonly type: 'start'; readonly t0: number };
+export type CoordinatorMessage =
+  | { readonly type: 'start'; readonly t0: number }
+  /** A failover moved a shard's primary: its connections reopen there (requests in flight become unknown). */
+  | { readonly type: 'retarget'; readonly shard: number; readonly endpoint: RedisEndpoint; readonly reason: string };
 
 export type WorkerMessage =
   | { readonly type: 'ready'; readonly worker: number }

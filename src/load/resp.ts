@@ -100,6 +100,8 @@ export interface DeductClientOptions {
    * was 16 copies of a 100,000-SKU table, built one request at a time during the load.
    */
   readonly skuPrefixes?: (Buffer | undefined)[];
+  /** CLIENT SETNAME sent in the setup, so a client-kill fault can find the run's load connections. */
+  readonly clientName?: string;
   /**
    * Opens the byte stream to the server (default: a TCP or TLS socket to `endpoint`). A seam for
    * the parser's tests, which hand replies to the client split exactly where they want.
@@ -145,6 +147,8 @@ export class DeductClient {
 
   private socket: Socket | undefined;
   private readonly options: DeductClientOptions;
+  /** Where it connects: `options.endpoint` until a failover moves the primary (retarget). */
+  private endpoint: RedisEndpoint;
   private handler: ReplyHandler;
   private readonly flusher: Flusher;
   private readonly shaBytes: Buffer;
@@ -196,6 +200,7 @@ export class DeductClient {
     this.id = id;
     this.shard = options.shard ?? 0;
     this.options = options;
+    this.endpoint = options.endpoint;
     this.handler = handler;
     this.flusher = flusher;
     this.now = now;
@@ -212,7 +217,7 @@ export class DeductClient {
    * here, with the server's own words, instead of failing the first deduction.
    */
   connect(): Promise<void> {
-    const { endpoint } = this.options;
+    const endpoint = this.endpoint;
     const timeoutMs = this.options.connectTimeoutMs ?? 3000;
     this.closing = false;
     return new Promise((resolve, reject) => {
@@ -260,6 +265,7 @@ export class DeductClient {
           commands.push(endpoint.username !== undefined ? ['AUTH', endpoint.username, endpoint.password] : ['AUTH', endpoint.password]);
         }
         if (endpoint.db !== 0) commands.push(['SELECT', String(endpoint.db)]);
+        if (this.options.clientName !== undefined) commands.push(['CLIENT', 'SETNAME', this.options.clientName]);
         commands.push(['PING']);
         this.handshake = done;
         this.handshakeLeft = commands.length;
@@ -345,6 +351,14 @@ export class DeductClient {
     if (back) this.fail('closed by sellout');
     this.handler.onClosed(this, lastError ? `${reason}; reconnecting failed: ${lastError}` : reason, false);
     return false;
+  }
+
+  /** The primary moved (a failover): reconnect there; requests in flight become unknown. */
+  retarget(endpoint: RedisEndpoint, reason: string): void {
+    this.endpoint = endpoint;
+    if (this.closing) return;
+    if (this.restarting) return; // its next attempt goes to the new endpoint
+    void this.restart(reason);
   }
 
   /**

@@ -75,7 +75,8 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     errors,
     // Filled as SKUs are first sent to; sized up front so lookups stay on a packed array.
     skuPrefixes: new Array<Buffer | undefined>(scenario.skus.count).fill(undefined),
-    reconnectWindowMs: Math.min(scenario.timeoutMs, 2000),
+    reconnectWindowMs: task.reconnectWindowMs,
+    ...(task.clientName !== undefined ? { clientName: task.clientName } : {}),
   };
   // `connections` to every shard (connection i of shard s at i * shards + s).
   const shards = task.shards.length;
@@ -121,7 +122,10 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     }
     if (task.warmUp !== undefined) await warmUp(task.warmUp);
     const start = new Promise<number>((resolve) => {
-      port.once('message', (message: CoordinatorMessage) => resolve(message.t0));
+      port.on('message', (message: CoordinatorMessage) => {
+        if (message.type === 'start') resolve(message.t0);
+        else if (message.type === 'retarget') for (const c of conns) if (c.shard === message.shard) c.retarget(message.endpoint, message.reason);
+      });
     });
     post({ type: 'ready', worker });
     t0 = await start;
