@@ -119,8 +119,11 @@ export function applyOverrides(raw: unknown, overrides: readonly Override[]): Re
   const root: Record<string, unknown> = isPlainObject(raw) ? structuredClone(raw) : {};
   for (const { path, value } of overrides) {
     let node = root;
-    for (const key of path.slice(0, -1)) {
-      if (!isPlainObject(node[key])) node[key] = {};
+    for (let i = 0; i < path.length - 1; i++) {
+      const key = path[i]!;
+      // A list is walked by index (`--set faults.0.mode=unsafe`); anything else not a mapping is replaced by one.
+      const child = node[key];
+      if (!isPlainObject(child) && !(Array.isArray(child) && /^\d+$/.test(path[i + 1]!))) node[key] = {};
       node = node[key] as Record<string, unknown>;
     }
     if (value === null) delete node[path.at(-1)!];

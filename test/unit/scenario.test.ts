@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ScenarioError, UsageError } from '../../src/errors.js';
-import { loadScenario, parseOverride, parseScenario } from '../../src/scenario/load.js';
+import { applyOverrides, loadScenario, parseOverride, parseScenario } from '../../src/scenario/load.js';
 import { parseDurationMs } from '../../src/duration.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sellout-scenario-'));
@@ -92,6 +92,15 @@ describe('scenario loading', () => {
     expect(({} as Record<string, unknown>)['x']).toBeUndefined();
     expect(() => parseOverride('noequals')).toThrow(UsageError);
     expect(() => parseOverride('=3')).toThrow(/--set: expected path=value/);
+  });
+
+  it('--set walks into a list by index (faults.0.mode=unsafe) and leaves the rest of the list alone', () => {
+    const raw = { faults: [{ at: '2s', action: 'failover', mode: 'safe' }, { at: '4s', action: 'script-flush' }], load: { connections: 2 } };
+    const out = applyOverrides(raw, ['faults.0.mode=unsafe', 'load.connections=3'].map(parseOverride));
+    expect(out).toEqual({ faults: [{ at: '2s', action: 'failover', mode: 'unsafe' }, { at: '4s', action: 'script-flush' }], load: { connections: 3 } });
+    expect(raw.faults[0]!.mode).toBe('safe');
+    // A name, not an index, into a list makes a mapping there, which the schema then rejects by name.
+    expect(applyOverrides(raw, [parseOverride('faults.mode=x')])['faults']).toEqual({ mode: 'x' });
   });
 
   it('resolves the script relative to the scenario file, then cwd, then the project; a missing one is one line', () => {
