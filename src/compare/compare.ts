@@ -8,7 +8,7 @@
  * not grow at all.
  */
 import { parseLatencyUs } from '../duration.js';
-import type { SummaryV1, ThresholdUnit as Unit } from '../summary/summary.js';
+import { outsideFaults, type SummaryV1, type ThresholdUnit as Unit } from '../summary/summary.js';
 import { formatValue } from '../thresholds/evaluate.js';
 import type { Outcome } from '../outcomes.js';
 import { parseMetric, SHARD_FIELDS, shardFigure } from '../thresholds/parse.js';
@@ -86,6 +86,8 @@ export function compareMetric(name: string): CompareMetric | undefined {
     case 'requests': return { name, unit: 'count', better: 'higher', value: (s) => s.requests };
     case 'dropped': return { name, unit: 'count', better: 'lower', value: (s) => s.dropped ?? (s.load.model === 'closed' ? 0 : null) };
     case 'outcome': return { name, unit: 'count', better: outcomeDirection(m.outcome), value: (s) => s.outcomes[m.outcome] ?? null };
+    // Not gated by default: asked for with --tolerance (`outcomesOutsideFaults.error=0`).
+    case 'outsideFaults': return { name, unit: 'count', better: 'lower', value: (s) => outsideFaults(s, m.outcome) };
     // More of an edge condition reached is better; not in the defaults (it varies from run to run).
     case 'coverage': return { name, unit: 'count', better: 'higher', value: (s) => s.coverage?.[m.count] ?? null };
     // Not gated by default: asked for with --tolerance (`shards.max.latency.ok.p99=15%`).

@@ -50,6 +50,7 @@ export function formatSummary(summary: SummaryV1, reportDir?: string, options: C
   for (const e of summary.errorReplies?.slice(0, 5) ?? []) lines.push(`  error reply ${int(e.count)} x ${e.reply}${e.refusal ? ' (the server refused the command)' : ''}`);
   if ((summary.errorReplies?.length ?? 0) > 5) lines.push(`              (${summary.errorReplies!.length - 5} more distinct error replies in summary.json)`);
   if (summary.connectionErrors?.length) lines.push(`  connections closed: ${summary.connectionErrors.join('; ')}${summary.reconnects ? ` (reopened ${int(summary.reconnects)} time(s))` : ''}`);
+  lines.push(...formatFaults(summary));
   if (summary.crashed !== undefined) lines.push(`  crashed     ${summary.crashed}`);
   if (summary.capped !== undefined) lines.push(`  capped      ${summary.capped}`);
   if (summary.targetLost !== undefined) lines.push(`  target lost ${summary.targetLost}`);
@@ -133,5 +134,44 @@ export function formatShards(summary: SummaryV1): string[] {
   for (const w of summary.shardWarnings ?? []) lines.push(`  warning     ${w}`);
   const r = summary.redirects;
   if (r && (shards.length > 1 || r.moved + r.ask + r.tryagain > 0)) lines.push(`  redirects   moved ${int(r.moved)} · ask ${int(r.ask)} · tryagain ${int(r.tryagain)}`);
+  return lines;
+}
+
+/** Milliseconds since t0 as seconds, e.g. `5.00 s`. */
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/**
+ * The fault table: one row per timed fault with its window and effect (requests, errors and
+ * unknown outcomes in the window, the latency peak there, the recovery time), the runner's detail
+ * and why a fault failed under its row; then the error and unknown outcomes outside every window,
+ * which the default `outcomes.error == 0` counts.
+ */
+export function formatFaults(summary: SummaryV1): string[] {
+  const faults = summary.faults ?? [];
+  if (faults.length === 0) return [];
+  const outside = summary.outcomesOutsideFaults;
+  const lines = [
+    `  faults      ${faults.length} fault(s): errors and unknown outcomes inside a window are expected${outside ? `; outside every window: error ${int(outside.error)} · unknown ${int(outside.unknown)}` : ''}`,
+  ];
+  const rows = [
+    ['#', 'action', 'at', 'window', 'requests', 'errors', 'unknown', 'latency peak', 'recovery'],
+    ...faults.map((f) => [
+      String(f.index), f.action, seconds(f.at),
+      `${seconds(f.window.fromMs)} - ${f.effect.recoveryMs === null ? 'end (no ok after)' : seconds(f.window.toMs)}`,
+      int(f.effect.requests), int(f.effect.errors), int(f.effect.unknown),
+      f.effect.latencyPeakUs === null ? '-' : formatUs(Math.round(f.effect.latencyPeakUs)),
+      f.effect.recoveryMs === null ? 'none' : formatUs(Math.round(f.effect.recoveryMs * 1000)),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  // Text columns left, figures right.
+  const line = (r: string[]) => r.map((cell, i) => (i === 1 || i === 3 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+  const indent = ' '.repeat(4 + widths[0]! + 2);
+  lines.push(`    ${line(rows[0]!)}`);
+  faults.forEach((f, i) => {
+    lines.push(`    ${line(rows[i + 1]!)}`);
+    if (f.failed !== undefined) lines.push(`${indent}FAILED: ${f.failed}`);
+    if (f.detail !== undefined) lines.push(`${indent}${f.detail}`);
+  });
   return lines;
 }

@@ -26,6 +26,12 @@ export const OUTCOME_COLORS: Record<Outcome, string> = {
   error: '#d73027',
   unknown: '#e7298a',
 };
+/**
+ * Fault windows on the over-time charts: the window (from the fault's start to the first ok after
+ * it ends) in the light shade, the fault's own action (start to end) in the darker one, opaque and
+ * drawn under the grid and the lines; `label` names the fault at the top of its band.
+ */
+export const FAULT_BAND_COLORS = { window: '#fde4c4', action: '#f7c17e', label: '#8a5300' } as const;
 const SKU_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 /** Spectrum x positions: 1/(1 - percentile), log-spaced from 0% to 99.999% as in HdrHistogram's plotter. */
@@ -111,6 +117,18 @@ export function shardChart(summary: SummaryV1): ChartSpec | null {
   };
 }
 
+/** A fault's band on the time charts, in seconds since t0 (the charts' x axis). */
+export interface FaultBand { label: string; from: number; ended: number; to: number }
+
+export function faultBands(summary: SummaryV1): FaultBand[] {
+  return (summary.faults ?? []).map((f) => ({
+    label: `#${f.index} ${f.action}${f.failed !== undefined ? ' (failed)' : ''}`,
+    from: f.window.fromMs / 1000,
+    ended: Math.max(f.window.fromMs, f.endedMs) / 1000,
+    to: f.window.toMs / 1000,
+  }));
+}
+
 let uplotAssets: { js: string; css: string } | undefined;
 function uplot(): { js: string; css: string } {
   if (!uplotAssets) {
@@ -194,6 +212,31 @@ function shardSection(s: SummaryV1, chart: ChartSpec | null): string {
   return `${warnings}${table}${charts}${redirects}<p class="muted">A SKU's two keys share a slot, so each SKU lives on one shard. Server CPU: cores the server used over the load (CPU seconds from INFO cpu over wall seconds); per EVALSHA: the server's microseconds per script call (INFO commandstats). Thresholds address them as <code>shards.max.latency.ok.p99</code>, <code>shards.0.serverCpu</code>, <code>hottestShardShare</code>.</p>`;
 }
 
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** The Faults section: one row per timed fault with its window and effect, then the outcomes outside every window. */
+function faultTable(s: SummaryV1): string {
+  const faults = s.faults ?? [];
+  const outside = s.outcomesOutsideFaults;
+  const cell = (v: string) => `<td class="num">${h(v)}</td>`;
+  const rows = faults.map((f) => {
+    const notes = [
+      f.failed !== undefined ? `<div class="failed">failed: ${h(f.failed)}</div>` : '',
+      f.detail !== undefined ? `<div class="muted">${h(f.detail)}</div>` : '',
+    ].join('');
+    return `<tr${f.failed !== undefined ? ' class="fail"' : ''}><td class="num">${f.index}</td><td><code>${h(f.action)}</code>${notes}</td>${[
+      seconds(f.at),
+      `${seconds(f.window.fromMs)} – ${f.effect.recoveryMs === null ? 'end (no ok after)' : seconds(f.window.toMs)}`,
+      int(f.effect.requests), int(f.effect.errors), int(f.effect.unknown),
+      f.effect.latencyPeakUs === null ? '—' : us(f.effect.latencyPeakUs),
+      f.effect.recoveryMs === null ? 'none' : us(f.effect.recoveryMs * 1000),
+    ].map(cell).join('')}</tr>`;
+  });
+  const table = `<table class="faults"><thead><tr><th class="num">#</th><th>action</th><th class="num">at</th><th class="num">window</th><th class="num">requests</th><th class="num">errors</th><th class="num">unknown</th><th class="num">latency peak</th><th class="num">recovery</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const outsideLine = outside ? `<p id="outside-faults">Outside every fault window: <strong>${h(int(outside.error))}</strong> error(s), <strong>${h(int(outside.unknown))}</strong> unknown outcome(s).</p>` : '';
+  return `${outsideLine}${table}<p class="muted">A fault's window runs from its start to the first ok reply of a request sent after it ended (to the run's end when none came); its requests, errors and unknown outcomes are those answered (or given up) in the window, and its latency peak the slowest reply there. Errors and unknown outcomes inside a window are expected: the default <code>outcomes.error == 0</code> counts those outside every window (<code>outcomesOutsideFaults.error</code>). Recovery: from the fault's end to that first ok. The over-time charts shade each window, darker while the fault itself lasted.</p>`;
+}
+
 function invariantTable(s: SummaryV1): string {
   const rows = s.invariants.map((i) => {
     const evidence = i.examples.length
@@ -231,7 +274,9 @@ function thresholdTable(s: SummaryV1): string {
   if (!s.thresholds?.length) return '<p class="muted">No thresholds in this scenario (or they were turned off with --no-thresholds).</p>';
   const rows = s.thresholds.map((t) => {
     const margin = t.margin === null ? '—' : `${t.margin >= 0 ? '+' : '−'}${formatValue(Math.abs(t.margin), t.unit)}`;
-    return `<tr class="${t.status}"><td><span class="badge ${t.status}">${STATUS_LABEL[t.status]}</span></td><td><code>${h(t.name)} ${h(t.condition)}</code></td><td class="num">${h(t.actual === null ? t.reason ?? 'not measured' : formatValue(t.actual, t.unit))}</td><td class="num">${h(t.limit === null ? t.reason ?? '—' : formatValue(t.limit, t.unit))}</td><td class="num">${h(margin)}</td></tr>`;
+    // A reason next to a value says what it counts (the default outcomes.error in a run with faults) or why it was skipped.
+    const actual = t.actual === null ? h(t.reason ?? 'not measured') : `${h(formatValue(t.actual, t.unit))}${t.reason ? `<div class="muted">${h(t.reason)}</div>` : ''}`;
+    return `<tr class="${t.status}"><td><span class="badge ${t.status}">${STATUS_LABEL[t.status]}</span></td><td><code>${h(t.name)} ${h(t.condition)}</code></td><td class="num">${actual}</td><td class="num">${h(t.limit === null ? t.reason ?? '—' : formatValue(t.limit, t.unit))}</td><td class="num">${h(margin)}</td></tr>`;
   });
   return `<table class="checks"><thead><tr><th></th><th>threshold</th><th class="num">actual</th><th class="num">limit</th><th class="num">margin</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -282,6 +327,9 @@ tr.fail td{background:#fff4f4}
 ul.warnings{margin:0 0 10px;padding-left:20px;color:#8a5300}
 table.coverage tr.zero td{color:#8a5300}
 table.checks td:first-child{width:56px}
+table.faults .failed{color:#c62828;font-size:12.5px}
+td.num .muted{white-space:normal}
+.fault-key{display:inline-block;width:14px;height:10px;margin:0 4px 0 8px;vertical-align:baseline}
 .dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px}
 td.barcell{width:45%}.bar{height:12px;border-radius:3px;min-width:2px}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f7f9;border-radius:6px;padding:10px;margin:0;font-size:12.5px}
@@ -295,6 +343,32 @@ const SCRIPT = `
 (function(){
   var data = JSON.parse(document.getElementById('report-data').textContent);
   var plots = [];
+  var faults = data.faults || [], bandColors = data.faultColors;
+  // Each fault's window as a shaded interval under the grid and the lines (drawClear runs first).
+  function drawFaults(u){
+    if (!faults.length) return;
+    var ctx = u.ctx, b = u.bbox, left = b.left, right = b.left + b.width, ratio = window.devicePixelRatio || 1;
+    var labels = [];
+    ctx.save();
+    faults.forEach(function(f){
+      var x0 = u.valToPos(f.from, 'x', true), xe = u.valToPos(f.ended, 'x', true), x1 = u.valToPos(f.to, 'x', true);
+      if (!(x1 >= left && x0 <= right)) return;
+      x0 = Math.max(left, x0); xe = Math.min(right, Math.max(x0, xe)); x1 = Math.min(right, x1);
+      // At least 2 px: an instant fault whose ok came at once still shows.
+      ctx.fillStyle = bandColors.window; ctx.fillRect(x0, b.top, Math.max(2 * ratio, x1 - x0), b.height);
+      ctx.fillStyle = bandColors.action; ctx.fillRect(x0, b.top, Math.max(2 * ratio, xe - x0), b.height);
+      ctx.fillStyle = bandColors.label; ctx.font = (11 * ratio) + 'px system-ui, sans-serif'; ctx.textBaseline = 'top';
+      // Right of the band's start, or left of it when that would run past the plot; a label that
+      // would overlap one already drawn goes a line lower.
+      var tx = x0 + 3 * ratio, tw = ctx.measureText(f.label).width;
+      if (tx + tw > right) tx = Math.max(left, x0 - 3 * ratio - tw);
+      var line = 0;
+      while (labels.some(function(l){ return l.line === line && tx < l.end + 6 * ratio && tx + tw + 6 * ratio > l.start; })) line++;
+      labels.push({ line: line, start: tx, end: tx + tw });
+      ctx.fillText(f.label, tx, b.top + (3 + 14 * line) * ratio);
+    });
+    ctx.restore();
+  }
   function pctLabel(x){ if (x <= 1) return '0%'; var p = 100 - 100 / x; return (Math.round(p * 1000) / 1000) + '%'; }
   function fmt(v){ return v == null ? '—' : (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : +v.toPrecision(3)); }
   data.charts.forEach(function(spec){
@@ -320,7 +394,8 @@ const SCRIPT = `
               return out.length >= 2 ? out : [u.scales.y.min, u.scales.y.max]; } }
           : { label: spec.yLabel, size: 60, values: function(u, splits){ return splits.map(fmt); } }
       ],
-      legend: { live: true }
+      legend: { live: true },
+      hooks: spectrum ? {} : { drawClear: [drawFaults] }
     };
     plots.push({ el: el, plot: new uPlot(opts, [spec.x].concat(spec.series.map(function(s){ return s.values; })), el) });
   });
@@ -341,13 +416,18 @@ export function renderHtml(input: ReportInput): string {
   const byShard = shardChart(s);
   const charts = [...(spectrum ? [spectrum] : []), ...over, ...(byShard ? [byShard] : [])];
   const assets = uplot();
+  const bands = faultBands(s);
+  const faultKey = bands.length && over.length
+    ? `<p class="muted">Shaded: fault windows (<span class="fault-key" style="background:${FAULT_BAND_COLORS.action}"></span>the fault itself<span class="fault-key" style="background:${FAULT_BAND_COLORS.window}"></span>until the first ok after it; see Faults).</p>`
+    : '';
   const body = [
     `<header><h1>sellout · ${h(s.scenario.name)}</h1>`,
     `<div class="muted">${h(s.scenario.description ?? '')}${s.scenario.description ? ' · ' : ''}run ${h(s.run.id)} · ${h(s.run.startedAt)} · ${h(s.scenario.file)}</div></header>`,
     `<div id="verdict" class="verdict ${verdict.status}" data-status="${verdict.status}" data-exit-code="${verdict.exitCode}"><div class="headline">${h(headline)}</div>${verdict.reasons.length ? `<ul>${verdict.reasons.map((r) => `<li>${h(r)}</li>`).join('')}</ul>` : ''}</div>`,
     `<section>${keyFigures(s)}</section>`,
     section('Latency', `<div class="charts">${spectrum ? chartBox(spectrum) : '<p class="muted">No latency recorded.</p>'}</div><div style="margin-top:10px">${latencyTable(s)}</div><p class="muted">Latency per outcome: fast sold-out replies must not hide the p99 of real deductions. The spectrum's x axis is 1/(1 − percentile), log-scaled, as in HdrHistogram's plotter (the y axis is log-scaled too); each line ends at its maximum, where its sample count runs out.</p>`, 'latency'),
-    section('Over time', over.length ? `<div class="charts">${over.map(chartBox).join('')}</div>` : '<p class="muted">This run was shorter than two per-second intervals: nothing to draw over time.</p>', 'over-time'),
+    section('Over time', over.length ? `<div class="charts">${over.map(chartBox).join('')}</div>${faultKey}` : '<p class="muted">This run was shorter than two per-second intervals: nothing to draw over time.</p>', 'over-time'),
+    ...(bands.length ? [section('Faults', faultTable(s), 'faults')] : []),
     // A standalone server is one shard: its row would repeat the figures above.
     ...((s.shards?.length ?? 0) > 1 ? [section('Shards', shardSection(s, byShard), 'shards')] : []),
     section('Outcomes', outcomeBreakdown(s), 'outcomes'),
@@ -371,7 +451,7 @@ export function renderHtml(input: ReportInput): string {
 <main>
 ${body}
 </main>
-<script type="application/json" id="report-data">${jsonForScript({ charts })}</script>
+<script type="application/json" id="report-data">${jsonForScript({ charts, faults: bands, faultColors: FAULT_BAND_COLORS })}</script>
 <script>${assets.js}</script>
 <script>${SCRIPT}</script>
 </body>

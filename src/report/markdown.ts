@@ -46,6 +46,8 @@ export function renderMarkdown(summary: SummaryV1): string {
     out.push(...table(['reply', 'deductions'], summary.errorReplies.map((e) => [`\`${escapeMdCell(e.reply).replace(/`/g, "'")}\`${e.refusal ? ' (refused by the server)' : ''}`, int(e.count)])), '');
   }
 
+  out.push(...faultSection(summary));
+
   out.push('### Latency', '');
   out.push(...table(
     ['outcome', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'],
@@ -81,7 +83,8 @@ export function renderMarkdown(summary: SummaryV1): string {
       summary.thresholds.map((r) => [
         MARK[r.status],
         escapeMdCell(`${r.name} ${r.condition}`),
-        r.actual === null ? escapeMdCell(r.reason ?? 'not measured') : formatValue(r.actual, r.unit),
+        // A reason next to a value says what it counts (the default outcomes.error in a run with faults) or why it was skipped.
+        r.actual === null ? escapeMdCell(r.reason ?? 'not measured') : `${formatValue(r.actual, r.unit)}${r.reason ? ` (${escapeMdCell(r.reason)})` : ''}`,
         // No limit (e.g. `0.9*target` on a model without a target): the reason says why.
         r.limit === null ? escapeMdCell(r.reason ?? '—') : formatValue(r.limit, r.unit),
         r.margin === null ? '—' : `${r.margin >= 0 ? '+' : '−'}${formatValue(Math.abs(r.margin), r.unit)}`,
@@ -127,6 +130,32 @@ export function renderMarkdown(summary: SummaryV1): string {
     '',
   );
   return out.join('\n');
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** The timed faults: one row each with its window and effect, then what happened outside every window. */
+function faultSection(summary: SummaryV1): string[] {
+  const faults = summary.faults ?? [];
+  if (faults.length === 0) return [];
+  const outside = summary.outcomesOutsideFaults;
+  const out = ['### Faults', ''];
+  out.push(
+    `Errors and unknown outcomes inside a fault's window (from its start to the first ok after it ends) are expected: the default \`outcomes.error == 0\` counts only those outside every window${outside ? ` (error ${int(outside.error)}, unknown ${int(outside.unknown)})` : ''}.`,
+    '',
+  );
+  out.push(...table(
+    ['#', 'action', 'at', 'window', 'requests', 'errors', 'unknown', 'latency peak', 'recovery', 'detail'],
+    faults.map((f) => [
+      String(f.index), `\`${escapeMdCell(f.action)}\``, seconds(f.at),
+      `${seconds(f.window.fromMs)} – ${f.effect.recoveryMs === null ? 'end (no ok after)' : seconds(f.window.toMs)}`,
+      int(f.effect.requests), int(f.effect.errors), int(f.effect.unknown),
+      f.effect.latencyPeakUs === null ? '—' : ms(f.effect.latencyPeakUs),
+      f.effect.recoveryMs === null ? 'none' : ms(f.effect.recoveryMs * 1000),
+      [f.failed !== undefined ? `❌ failed: ${escapeMdCell(f.failed)}` : '', f.detail !== undefined ? escapeMdCell(f.detail) : ''].filter(Boolean).join('; '),
+    ]),
+  ), '');
+  return out;
 }
 
 export const markdownOutput: ReportOutput = {

@@ -198,6 +198,47 @@ export type ShardFigures = z.infer<typeof shardFiguresSchema>;
 export const redirectsSchema = z.object({ moved: count, ask: count, tryagain: count }, { error: 'a mapping of moved, ask and tryagain to counts' });
 export type RedirectsV1 = z.infer<typeof redirectsSchema>;
 
+/**
+ * What one timed fault of the scenario did (metrics/faults.ts computes it from the runner's fault
+ * events and the per-request records). Times are milliseconds since the run's t0, latencies
+ * microseconds.
+ */
+export const faultSchema = z.object({
+  /** The fault's position in the scenario's `faults` list (0-based). */
+  index: count,
+  /** kill, pause, client-pause, script-flush, client-kill, failover (a plain string: a newer sellout may add actions). */
+  action: text,
+  /** When the scenario planned it. */
+  at: num,
+  /** When its action began, and when it ended (restart done, SIGCONT sent, pause over; = startedMs for an instant fault). */
+  startedMs: num,
+  endedMs: num,
+  /**
+   * From the fault's start to the first ok reply of a request sent at or after its end (the run's
+   * end when none came): errors and unknown outcomes whose reply time falls inside are the fault's.
+   */
+  window: z.object({ fromMs: num, toMs: num }, { error: 'a mapping of fromMs and toMs' }),
+  effect: z.object({
+    /** Requests whose reply (or unknown outcome) time falls in the window, twins included. */
+    requests: count,
+    errors: count,
+    unknown: count,
+    /** The largest latency of a request answered in the window (unknown outcomes excluded); null when none was. */
+    latencyPeakUs: num.nullable(),
+    /** From `endedMs` to the first ok after it (the window's end); null when no ok came. */
+    recoveryMs: num.nullable(),
+  }, { error: 'a mapping of requests, errors, unknown, latencyPeakUs and recoveryMs' }),
+  /** What the runner said it did, e.g. `restarted after 500 ms`, `failover safe: new primary 127.0.0.1:6400`. */
+  detail: text.optional(),
+  /** Why the fault did not do all it should (a restart that failed, a failover refused). */
+  failed: text.optional(),
+});
+export type FaultV1 = z.infer<typeof faultSchema>;
+
+/** Error and unknown outcomes outside every fault window (each request counted once). */
+export const outcomesOutsideFaultsSchema = z.object({ error: count, unknown: count }, { error: 'a mapping of error and unknown to counts' });
+export type OutcomesOutsideFaultsV1 = z.infer<typeof outcomesOutsideFaultsSchema>;
+
 /** Where the run ran, for reports (filled by the CLI). */
 export const environmentSchema = z.object({
   /** Git commit of the sellout checkout that ran, or null outside a git checkout. */
@@ -282,6 +323,10 @@ export const summarySchema = z.object({
   shardWarnings: list(text, 'a list of strings').optional(),
   /** MOVED / ASK / TRYAGAIN replies the load followed (a cluster whose slots moved during the run). */
   redirects: redirectsSchema.optional(),
+  /** The scenario's timed faults, in the order they ran, each with its window and effect; absent when the scenario has none. */
+  faults: list(faultSchema, 'a list of faults').optional(),
+  /** Error and unknown outcomes outside every fault window; present with `faults`. The default `outcomes.error == 0` threshold counts these. */
+  outcomesOutsideFaults: outcomesOutsideFaultsSchema.optional(),
   target: targetInfoSchema,
   /** The scenario's thresholds, evaluated after the run (absent with --no-thresholds or none declared). */
   thresholds: list(thresholdResultSchema, 'a list of threshold results').optional(),
@@ -291,6 +336,16 @@ export const summarySchema = z.object({
   verdict: verdictSchema.optional(),
 });
 export type SummaryV1 = z.infer<typeof summarySchema>;
+
+/**
+ * Error or unknown outcomes outside every fault window: summary.json's `outcomesOutsideFaults`, or
+ * every one of them when the run had no fault (no window to be inside); null when a summary has
+ * faults but not the counts (hand-edited).
+ */
+export function outsideFaults(summary: Pick<SummaryV1, 'outcomes' | 'faults' | 'outcomesOutsideFaults'>, outcome: 'error' | 'unknown'): number | null {
+  if (summary.outcomesOutsideFaults !== undefined) return summary.outcomesOutsideFaults[outcome];
+  return summary.faults === undefined || summary.faults.length === 0 ? summary.outcomes[outcome] : null;
+}
 
 export function statusOf(invariants: readonly InvariantResult[], interrupted: boolean, targetLost = false, crashed = false): RunStatus {
   if (crashed) return 'crashed';

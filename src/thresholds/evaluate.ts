@@ -3,7 +3,7 @@
  * actual value, the resolved limit and the margin (how much headroom is left, or by how much the
  * limit was missed), so a CI log says "latency.ok.p99 < 1us failed: 312 us, over by 311 us".
  */
-import type { SummaryV1, ThresholdResult, ThresholdUnit as Unit } from '../summary/summary.js';
+import { outsideFaults, type SummaryV1, type ThresholdResult, type ThresholdUnit as Unit } from '../summary/summary.js';
 import { shardFigure, type Operator, type Threshold } from './parse.js';
 
 function compare(actual: number, operator: Operator, limit: number): boolean {
@@ -44,7 +44,11 @@ export function formatValue(value: number, unit: Unit): string {
   }
 }
 
-interface Measured { actual: number | null; reason?: string; skip?: boolean }
+/**
+ * `scope`: what the actual value counts when that is narrower than the metric's name says (the
+ * default `outcomes.error` in a run with faults); it follows the value in the result's text.
+ */
+interface Measured { actual: number | null; reason?: string; skip?: boolean; scope?: string }
 
 function measure(t: Threshold, s: SummaryV1): Measured {
   const m = t.metric;
@@ -67,7 +71,13 @@ function measure(t: Threshold, s: SummaryV1): Measured {
       return { actual: t.unit === 'share' ? (s.requests > 0 ? dropped / s.requests : 0) : dropped };
     }
     case 'outcome': {
+      if (t.isDefault && m.outcome === 'error' && (s.faults?.length ?? 0) > 0) return defaultErrorsWithFaults(t, s);
       const count = s.outcomes[m.outcome];
+      return { actual: t.unit === 'share' ? (s.requests > 0 ? count / s.requests : 0) : count };
+    }
+    case 'outsideFaults': {
+      const count = outsideFaults(s, m.outcome);
+      if (count === null) return { actual: null, reason: 'not measured: this summary has faults but no outcomesOutsideFaults' };
       return { actual: t.unit === 'share' ? (s.requests > 0 ? count / s.requests : 0) : count };
     }
     case 'coverage':
@@ -96,10 +106,27 @@ function measure(t: Threshold, s: SummaryV1): Measured {
   }
 }
 
+/**
+ * The default `outcomes.error == 0` in a run with timed faults: errors inside a fault's window are
+ * the fault's doing and expected, so it counts those outside every window, and says so.
+ */
+function defaultErrorsWithFaults(t: Threshold, s: SummaryV1): Measured {
+  const outside = outsideFaults(s, 'error');
+  if (outside === null) return { actual: null, reason: 'not measured: this summary has faults but no outcomesOutsideFaults, so errors outside the fault windows cannot be told apart' };
+  const inside = s.outcomes.error - outside;
+  const windows = s.faults!.length === 1 ? 'the fault window' : `the ${s.faults!.length} fault windows`;
+  const actual = t.unit === 'share' ? (s.requests > 0 ? outside / s.requests : 0) : outside;
+  return { actual, scope: `outside fault windows (${inside.toLocaleString('en-US')} inside ${windows}, expected)` };
+}
+
 export function evaluateThreshold(t: Threshold, summary: SummaryV1): ThresholdResult {
   const result = evaluateOne(t, summary);
   if (!t.isDefault) return result;
-  const hint = result.status === 'fail' ? `; a default threshold: set thresholds.${t.name} in the scenario to allow some` : ' (default)';
+  const withFaults = t.name === 'outcomes.error' && (summary.faults?.length ?? 0) > 0;
+  const allow = withFaults
+    ? `; a default threshold counting errors outside fault windows: set thresholds.outcomesOutsideFaults.error (or outcomes.error, every error) in the scenario to allow some`
+    : `; a default threshold: set thresholds.${t.name} in the scenario to allow some`;
+  const hint = result.status === 'fail' ? allow : ' (default)';
   return { ...result, default: true, text: `${result.text}${hint}` };
 }
 
@@ -109,7 +136,7 @@ function evaluateOne(t: Threshold, summary: SummaryV1): ThresholdResult {
   if (t.targetFactor !== undefined) {
     limit = summary.targetRate !== undefined ? t.targetFactor * summary.targetRate : null;
   }
-  const { actual, reason, skip } = measure(t, summary);
+  const { actual, reason, skip, scope } = measure(t, summary);
   // Skipped: nothing to judge (no reply of that outcome), or a value that says nothing (one shard's share).
   if (actual === null || limit === null || skip) {
     const why = reason ?? `not measured: the ${summary.load.model} load model has no target rate`;
@@ -142,7 +169,9 @@ function evaluateOne(t: Threshold, summary: SummaryV1): ThresholdResult {
     actual,
     limit,
     margin,
-    text: `${t.name} ${t.condition}: actual ${formatValue(actual, t.unit)}, limit ${shownLimit}, ${how}`,
+    text: `${t.name} ${t.condition}: actual ${formatValue(actual, t.unit)}${scope ? ` ${scope}` : ''}, limit ${shownLimit}, ${how}`,
+    // The reports show `reason` next to the actual value: what it counts.
+    ...(scope ? { reason: `counted ${scope}` } : {}),
   };
 }
 

@@ -12,6 +12,10 @@ import type { ShardFigures, ThresholdUnit as Unit } from '../summary/summary.js'
 export const OPERATORS = ['<=', '>=', '==', '!=', '<', '>'] as const;
 export type Operator = (typeof OPERATORS)[number];
 
+/** The outcomes a fault's window excuses: `outcomesOutsideFaults.<outcome>`. */
+export const OUTSIDE_FAULTS_OUTCOMES = ['error', 'unknown'] as const;
+export type OutsideFaultsOutcome = (typeof OUTSIDE_FAULTS_OUTCOMES)[number];
+
 export const LATENCY_STATS = ['p50', 'p90', 'p99', 'p999', 'max', 'mean'] as const;
 export type LatencyStat = (typeof LATENCY_STATS)[number];
 
@@ -26,6 +30,8 @@ export type Metric =
   | { kind: 'requests' }
   | { kind: 'dropped' }
   | { kind: 'outcome'; outcome: Outcome }
+  /** Error or unknown outcomes outside every fault window (summary.json's `outcomesOutsideFaults`). */
+  | { kind: 'outsideFaults'; outcome: OutsideFaultsOutcome }
   /** A count of summary.json's `coverage`, e.g. `coverage.partialBoundary: "> 0"` requires the run to reach that boundary. */
   | { kind: 'coverage'; count: CoverageCount }
   /** A figure of summary.json's `shards`: the largest or smallest over the shards, or shard i's (0-based). */
@@ -94,7 +100,7 @@ export interface ThresholdProblem {
 
 const SHARD_METRIC_NAMES = `shards.<max|min|N>.<${Object.keys(SHARD_FIELDS).join('|')}>`;
 const METRIC_NAMES =
-  `latency.<outcome>.<p50|p90|p99|p999|max|mean>, throughput, achievedRate, requests, dropped, outcomes.<outcome>, ${SHARD_METRIC_NAMES}, hottestShardShare, ` +
+  `latency.<outcome>.<p50|p90|p99|p999|max|mean>, throughput, achievedRate, requests, dropped, outcomes.<outcome>, outcomesOutsideFaults.<error|unknown>, ${SHARD_METRIC_NAMES}, hottestShardShare, ` +
   `coverage.<${COVERAGE_COUNTS.join('|')}>`;
 
 export function parseMetric(name: string): Metric | undefined {
@@ -112,6 +118,10 @@ export function parseMetric(name: string): Metric | undefined {
   if (parts[0] === 'outcomes' && parts.length === 2) {
     const o = outcome(parts[1]);
     return o ? { kind: 'outcome', outcome: o } : undefined;
+  }
+  if (parts[0] === 'outcomesOutsideFaults' && parts.length === 2) {
+    const o = (OUTSIDE_FAULTS_OUTCOMES as readonly string[]).includes(parts[1]!) ? (parts[1] as OutsideFaultsOutcome) : undefined;
+    return o ? { kind: 'outsideFaults', outcome: o } : undefined;
   }
   if (parts[0] === 'coverage' && parts.length === 2) {
     const count = (COVERAGE_COUNTS as readonly string[]).includes(parts[1]!) ? (parts[1] as CoverageCount) : undefined;
@@ -148,6 +158,7 @@ function expectedFor(metric: Metric): string {
       return 'a condition on a share of the requests, like "< 0.5" or "< 50%" (operators <, <=, >, >=, ==, !=)';
     case 'dropped':
     case 'outcome':
+    case 'outsideFaults':
       return 'a condition on a count or a share of requests, like "== 0" or "< 0.1%" (operators <, <=, >, >=, ==, !=)';
   }
 }
@@ -208,7 +219,8 @@ function parseConditionUnchecked(name: string, metric: Metric, condition: string
       return share <= 1 ? { ...base, unit: 'share', limit: share } : expected;
     }
     case 'dropped':
-    case 'outcome': {
+    case 'outcome':
+    case 'outsideFaults': {
       const pct = PERCENT_RE.exec(value);
       if (pct) return Number(pct[1]) <= 100 ? { ...base, unit: 'share', limit: Number(pct[1]) / 100 } : expected;
       const p = PLAIN_RE.exec(value);
@@ -256,10 +268,14 @@ export function parseThresholds(raw: unknown): { thresholds: Threshold[]; proble
  * deduction that neither happened nor was refused for a reason the contract names, so a run with
  * one fails by default (exit 4). A scenario that expects errors says so
  * (`outcomes.error: "< 1%"`), and --no-thresholds turns this off with the rest.
+ *
+ * In a run with timed faults the default counts only the errors outside every fault's window
+ * (evaluate.ts): errors a declared fault causes are expected. A scenario that sets
+ * `outcomesOutsideFaults.error` has said how many it allows there, so it has no default either.
  */
 export function withDefaultThresholds(declared: readonly Threshold[]): Threshold[] {
   const defaults: Threshold[] = [];
-  if (!declared.some((t) => t.name === 'outcomes.error')) {
+  if (!declared.some((t) => t.name === 'outcomes.error' || t.name === 'outcomesOutsideFaults.error')) {
     const parsed = parseCondition('outcomes.error', { kind: 'outcome', outcome: 'error' }, '== 0');
     if ('limit' in parsed) defaults.push({ ...parsed, isDefault: true });
   }

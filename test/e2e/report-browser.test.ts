@@ -2,7 +2,9 @@
  * report.html in a real headless Chromium: no console error, no request leaving the page, every
  * chart drawn (a canvas of non-zero size with pixels in its series' colours), the verdict banner
  * matching summary.json, no horizontal scrolling on a laptop screen. Two reports: a fixture with a
- * full per-second series re-rendered by `sellout report`, and a real `sellout run` of smoke.yaml.
+ * full per-second series and timed faults re-rendered by `sellout report` (each fault a shaded
+ * band on every chart over time, and a row of the Faults table), and a real `sellout run` of
+ * smoke.yaml (no fault, no band).
  * The reports and their screenshots (report.png) go to a temporary folder removed afterwards; set
  * SELLOUT_SCREENSHOTS=<dir> to keep them there for a person to look at.
  */
@@ -13,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFiles } from '../../src/cli/output.js';
+import { FAULT_BAND_COLORS } from '../../src/report/html.js';
 import { renderOutputs } from '../../src/report/registry.js';
 import type { SummaryV1 } from '../../src/summary/summary.js';
 import { buildFixture } from '../fixtures/report.js';
@@ -44,7 +47,8 @@ afterAll(async () => {
   if (KEEP === undefined) rmSync(OUT, { recursive: true, force: true });
 });
 
-interface ChartCheck { id: string; width: number; height: number; seriesPixels: number }
+/** `bandPixels`: pixels in the fault bands' two shades (a fault window drawn on the chart). */
+interface ChartCheck { id: string; width: number; height: number; seriesPixels: number; bandPixels: number }
 
 async function openReport(dir: string) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
@@ -56,7 +60,7 @@ async function openReport(dir: string) {
   const url = pathToFileURL(join(dir, 'report.html')).href;
   await page.goto(url, { waitUntil: 'load' });
   await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((el) => el.querySelector('canvas')), undefined, { timeout: 10_000 });
-  const charts: ChartCheck[] = await page.evaluate(() => {
+  const charts: ChartCheck[] = await page.evaluate((bandColors) => {
     const data = JSON.parse(document.getElementById('report-data')!.textContent!) as { charts: { id: string; series: { color: string }[] }[] };
     const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
     return [...document.querySelectorAll<HTMLElement>('.chart')].map((el) => {
@@ -65,15 +69,19 @@ async function openReport(dir: string) {
       const colors = data.charts.find((c) => c.id === id)!.series.map((s) => rgb(s.color));
       const { data: px } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
       // Count pixels drawn in one of the chart's series colours: axes and grid alone don't count.
+      const bands = bandColors.map(rgb);
       let seriesPixels = 0;
+      let bandPixels = 0;
       for (let i = 0; i < px.length; i += 4) {
         if (px[i + 3]! < 200) continue;
         if (colors.some(([r, g, b]) => Math.abs(px[i]! - r!) + Math.abs(px[i + 1]! - g!) + Math.abs(px[i + 2]! - b!) < 30)) seriesPixels++;
+        else if (bands.some(([r, g, b]) => Math.abs(px[i]! - r!) + Math.abs(px[i + 1]! - g!) + Math.abs(px[i + 2]! - b!) < 6)) bandPixels++;
       }
       const box = canvas.getBoundingClientRect();
-      return { id, width: box.width, height: box.height, seriesPixels };
+      return { id, width: box.width, height: box.height, seriesPixels, bandPixels };
     });
-  });
+  }, [FAULT_BAND_COLORS.window, FAULT_BAND_COLORS.action]);
+  const faultRows = await page.evaluate(() => [...document.querySelectorAll('#faults table.faults tbody tr')].map((tr) => tr.textContent!.replace(/\s+/g, ' ').trim()));
   const banner = await page.evaluate(() => {
     const el = document.getElementById('verdict')!;
     return { headline: el.querySelector('.headline')!.textContent!, status: el.dataset.status!, exitCode: Number(el.dataset.exitCode) };
@@ -85,7 +93,7 @@ async function openReport(dir: string) {
   }));
   await page.screenshot({ path: join(dir, 'report.png'), fullPage: true });
   await page.close();
-  return { errors, requests, charts, banner, layout, url };
+  return { errors, requests, charts, banner, layout, url, faultRows };
 }
 
 function expectVerdictMatches(summary: SummaryV1, banner: { headline: string; status: string; exitCode: number }) {
@@ -115,12 +123,13 @@ function expectHealthyPage(r: Awaited<ReturnType<typeof openReport>>, chartIds: 
 }
 
 describe('report.html in Chromium', () => {
-  it('draws every chart of a report with a full series and three shards, re-rendered by `sellout report`', async () => {
+  it('draws every chart of a report with a full series, three shards and timed faults, re-rendered by `sellout report`', async () => {
     const dir = join(OUT, 'fixture');
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     // Three shards, so the per-shard chart and table are drawn too.
-    const input = await buildFixture({ shards: 3 });
+    // Timed faults, so the Faults table and the bands on the charts over time are drawn too.
+    const input = await buildFixture({ shards: 3, faults: true });
     // Only the data files: `sellout report` must rebuild the views from summary.json and latency.hlog.
     writeFiles(dir, renderOutputs(input, ['summary', 'hlog', 'hgrm']));
     const cli = await runCli(['report', dir]);
@@ -129,8 +138,22 @@ describe('report.html in Chromium', () => {
     expect(cli.stdout).toContain('wrote report.html, summary.md, junit.xml');
     const r = await openReport(dir);
     expectHealthyPage(r, ['spectrum', 'replies', 'p99', 'stock', 'shards']);
-    expectVerdictMatches(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as SummaryV1, r.banner);
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as SummaryV1;
+    expectVerdictMatches(summary, r.banner);
     expect(existsSync(join(dir, 'report.png'))).toBe(true);
+    // Every fault is a row of the table (with its effect; a failed one says why) and a band on every chart over time.
+    expect(summary.faults).toHaveLength(3);
+    expect(r.faultRows).toHaveLength(3);
+    summary.faults!.forEach((f, i) => {
+      expect(r.faultRows[i]).toContain(f.action);
+      expect(r.faultRows[i]).toContain(`${f.effect.requests.toLocaleString('en-US')}`);
+    });
+    expect(r.faultRows[2]).toContain('failed: no replica to promote <none>');
+    for (const c of r.charts) {
+      // The spectrum has no time axis: no band. The 0.6 s pause and 1.2 s kill cover ~15% of a 12 s chart.
+      if (c.id === 'spectrum') expect(c.bandPixels, 'spectrum band pixels').toBe(0);
+      else expect(c.bandPixels, `${c.id} band pixels`).toBeGreaterThan(2000);
+    }
   });
 
   it('shows a real failing-threshold run of smoke.yaml with the verdict of its summary.json', async () => {
@@ -144,5 +167,8 @@ describe('report.html in Chromium', () => {
     expectHealthyPage(r, summary.series ? ['spectrum', 'replies', 'p99', 'stock'] : ['spectrum']);
     expectVerdictMatches(summary, r.banner);
     expect(r.banner.headline).toBe('FAIL: 1 threshold failed (latency.ok.p99)');
+    // No fault: no table, no band.
+    expect(r.faultRows).toEqual([]);
+    for (const c of r.charts) expect(c.bandPixels, `${c.id} band pixels`).toBe(0);
   });
 });

@@ -97,7 +97,7 @@ describe('threshold parsing', () => {
     expect(e.exitCode).toBe(ExitCode.usage);
     expect(e.problems).toEqual([
       't.yaml: thresholds.latency.ok.p99: expected a condition on a duration with a unit, like "< 5ms" (operators <, <=, >, >=, ==, !=; units us, ms, s), got "< 5 parsecs"',
-      't.yaml: thresholds.latency.ok.p95: expected a metric name (latency.<outcome>.<p50|p90|p99|p999|max|mean>, throughput, achievedRate, requests, dropped, outcomes.<outcome>, ' +
+      't.yaml: thresholds.latency.ok.p95: expected a metric name (latency.<outcome>.<p50|p90|p99|p999|max|mean>, throughput, achievedRate, requests, dropped, outcomes.<outcome>, outcomesOutsideFaults.<error|unknown>, ' +
         'shards.<max|min|N>.<latency.ok.p50|latency.ok.p99|latency.ok.p999|requests|throughput|usecPerCall|serverCpu>, hottestShardShare, ' +
         'coverage.<concurrentTwin|twinAfterOk|twinAfterSoldOut|soldOutToZero|partialBoundary|afterSellOut|unknownRecovered|unknownAbsent>), got "latency.ok.p95"',
     ]);
