@@ -31,6 +31,8 @@ export interface AuditReport {
 
 export interface AuditCaseReport {
   readonly number: number;
+  /** Stable name of the case (its keys' hash tag), for scripts reading audit.json. */
+  readonly slug: string;
   readonly name: string;
   readonly about: string;
   readonly keys: { readonly stock: string; readonly journal: string };
@@ -77,6 +79,7 @@ function parsedEntry(raw: string | null): unknown {
 export function caseReport(r: CaseResult): AuditCaseReport {
   return {
     number: r.case.number,
+    slug: r.case.slug,
     name: r.case.name,
     about: r.case.about,
     keys: r.keys,
