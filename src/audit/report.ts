@@ -151,7 +151,7 @@ export function caseRow(c: AuditCaseReport): [string, string, string, string, st
     String(c.number),
     c.name,
     stocks.join(' -> '),
-    c.calls.map((call) => cell(replyText(call.reply), c.calls.length > 1 ? 30 : 44)).join(' / '),
+    c.calls.map((call) => cell(replyText(call.reply), c.calls.length > 1 ? 30 : 32)).join(' / '),
     c.calls.map((call) => JOURNAL_WORD[call.journal.written]).join(' / '),
     `${c.verdict === 'safe' ? 'safe' : 'UNSAFE'}: ${c.reasons.join('; ')}`,
   ];
