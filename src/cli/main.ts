@@ -115,8 +115,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('feed a deduction script one bad input at a time on fresh keys and say, case by case, whether it left state it should not have; exit 1 when a case is unsafe')
     .option('--script <path>', 'Lua script to audit (default: lua/deduct.lua; relative to the current directory or the sellout project)')
     .option('--redis <url|docker|cluster>', 'redis://[user@]host:port[/db], rediss://…, "docker", or "cluster" (default: SELLOUT_REDIS_URL or REDIS_URL if set, else a private redis-server from PATH; a password can come from SELLOUT_REDIS_PASSWORD)')
+    .option('--tls-ca <file>', 'PEM file of the CA that signed the server\'s certificate, for a rediss:// server with a private CA')
     .option('--out <dir>', 'directory for audit.json and audit.md (default: reports/<UTC time>-audit/)')
-    .action(async (options: { script?: string; redis?: string; out?: string }) => {
+    .action(async (options: { script?: string; redis?: string; tlsCa?: string; out?: string }) => {
       let keys: string | undefined;
       const signal = auditInterrupts(() => keys);
       setExit(await auditCommand(options, { stdout, stderr, signal, onKeys: (pattern) => { keys = pattern; } }));

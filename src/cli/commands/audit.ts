@@ -1,5 +1,5 @@
 /**
- * `sellout audit [--script PATH] [--redis URL] [--out DIR]`: feeds the script one bad input at a
+ * `sellout audit [--script PATH] [--redis URL] [--tls-ca FILE] [--out DIR]`: feeds the script one bad input at a
  * time on fresh keys, prints the table, writes audit.json and audit.md. Exit 1 when a case is
  * unsafe, 0 when every case is safe, 2 bad usage (a script file that cannot be read), 3 target
  * problems, 130 interrupted (the cases that ran are still reported).
@@ -16,10 +16,13 @@ import { chooseRedis } from '../../redis/url.js';
 import { formatBytes, MAX_SCRIPT_BYTES, PROJECT_ROOT, readCapped } from '../../scenario/load.js';
 import { SELLOUT_VERSION } from '../../version.js';
 import { defaultReportDir, discardReportDir, prepareReportDir, writeReport } from '../output.js';
+import { readTlsCa } from './run.js';
 
 export interface AuditCommandOptions {
   script?: string;
   redis?: string;
+  /** --tls-ca: PEM file of the CA that signed a rediss:// server's certificate (as for run). */
+  tlsCa?: string;
   out?: string;
 }
 
@@ -67,13 +70,14 @@ function readAuditScript(script: string): { path: string; source: string } {
 export async function auditCommand(options: AuditCommandOptions, io: AuditIO): Promise<number> {
   const script = readAuditScript(options.script ?? DEFAULT_AUDIT_SCRIPT);
   const redis = chooseRedis(options.redis, io.env ?? process.env);
+  const tlsCa = options.tlsCa !== undefined ? readTlsCa(options.tlsCa, redis.redis) : undefined;
   const out = prepareReportDir(options.out ?? defaultReportDir('audit'));
   const id = newRunId();
   const startedAt = new Date();
   let run: Awaited<ReturnType<typeof runAudit>>;
   let target: Awaited<ReturnType<typeof openTarget>> | undefined;
   try {
-    target = await openTarget({ redis: redis.redis });
+    target = await openTarget({ redis: redis.redis, ...(tlsCa !== undefined ? { tlsCa } : {}) });
     io.onKeys?.(auditKeyPattern(id));
     io.stderr(`sellout: audit ${id} of ${script.path} on ${target.info.url} (${target.info.kind}${target.topology.cluster ? `, a cluster of ${target.topology.shards.length} primaries` : ''})\n`);
     run = await runAudit(target, script, { auditId: id, ...(io.signal ? { signal: io.signal } : {}) });
