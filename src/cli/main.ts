@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, ScenarioError, SelloutError } from '../errors.js';
 import { redactUrl } from '../redis/url.js';
 import { SELLOUT_VERSION } from '../version.js';
+import { auditCommand } from './commands/audit.js';
 import { compareCommand } from './commands/compare.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
@@ -47,6 +48,32 @@ function interruptControllers(runKeys: () => string | undefined): { signal: Abor
   return { signal: soft.signal, hardSignal: hard.signal };
 }
 
+/**
+ * Ctrl-C and SIGTERM during an audit: the first lets the case running finish, then the audit's
+ * keys are deleted and the cases that ran are reported (exit 130); another quits at once, naming
+ * the keys that may be left.
+ */
+function auditInterrupts(keys: () => string | undefined): AbortSignal {
+  const soft = new AbortController();
+  let lastAt = 0;
+  const onSignal = (name: NodeJS.Signals) => {
+    const now = Date.now();
+    if (now - lastAt < 500) return;
+    lastAt = now;
+    if (!soft.signal.aborted) {
+      stderr(`\nsellout: ${name === 'SIGINT' ? 'interrupted' : `got ${name}`}, stopping after this case, removing the audit's keys and reporting what ran (interrupt again to quit at once)\n`);
+      soft.abort();
+    } else {
+      const pattern = keys();
+      stderr(`\nsellout: quitting now${pattern ? `; keys ${pattern} may be left in Redis` : ''}\n`);
+      process.exit(ExitCode.interrupted);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return soft.signal;
+}
+
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command();
   program
@@ -81,6 +108,19 @@ function buildProgram(setExit: (code: number) => void): Command {
         stderrIsTTY: process.stderr.isTTY === true,
         stderrColumns: process.stderr.columns || 120,
       }));
+    });
+
+  program
+    .command('audit')
+    .description('feed a deduction script one bad input at a time on fresh keys and say, case by case, whether it left state it should not have; exit 1 when a case is unsafe')
+    .option('--script <path>', 'Lua script to audit (default: lua/deduct.lua; relative to the current directory or the sellout project)')
+    .option('--redis <url|docker|cluster>', 'redis://[user@]host:port[/db], rediss://…, "docker", or "cluster" (default: SELLOUT_REDIS_URL or REDIS_URL if set, else a private redis-server from PATH; a password can come from SELLOUT_REDIS_PASSWORD)')
+    .option('--tls-ca <file>', 'PEM file of the CA that signed the server\'s certificate, for a rediss:// server with a private CA')
+    .option('--out <dir>', 'directory for audit.json and audit.md (default: reports/<UTC time>-audit/)')
+    .action(async (options: { script?: string; redis?: string; tlsCa?: string; out?: string }) => {
+      let keys: string | undefined;
+      const signal = auditInterrupts(() => keys);
+      setExit(await auditCommand(options, { stdout, stderr, signal, onKeys: (pattern) => { keys = pattern; } }));
     });
 
   program

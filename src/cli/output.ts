@@ -13,8 +13,8 @@ import { SELLOUT_VERSION } from '../version.js';
 /** The file that marks a directory as sellout's own report directory (written first). */
 export const MANIFEST = '.sellout-report.json';
 
-/** Files a report directory may hold (what `writeReport` writes, and the browser test's screenshot). */
-const REPORT_FILE = /^(summary\.json|summary\.md|junit\.xml|report\.html|report\.png|skus\.csv|latency\.hlog|latency-[a-z_]+\.hgrm)$/;
+/** Files a report directory may hold (what `writeReport` writes for `run` and `audit`, and the browser test's screenshot). */
+const REPORT_FILE = /^(summary\.json|summary\.md|junit\.xml|report\.html|report\.png|skus\.csv|latency\.hlog|latency-[a-z_]+\.hgrm|audit\.json|audit\.md)$/;
 
 export interface ReportManifest {
   readonly tool: 'sellout';
@@ -149,7 +149,7 @@ export function writeReport(dir: string, files: readonly { name: string; content
   ensureDir(dir);
   const manifest: ReportManifest = {
     tool: 'sellout',
-    about: 'a sellout report directory: `sellout run --out` may replace its report files',
+    about: 'a sellout report directory: `sellout run --out` or `sellout audit --out` may replace its report files',
     selloutVersion: SELLOUT_VERSION,
     summaryVersion: SUMMARY_VERSION,
     runId: run.runId,

@@ -93,8 +93,9 @@ export async function openTarget(options: OpenTargetOptions = {}): Promise<Targe
  * timeout and the caller decides: reads are retried, see `retrying`). Load connections use the
  * RESP client in src/load/resp.ts.
  */
-function clientOptions(endpoint: RedisEndpoint, connectTimeoutMs: number, commandTimeoutMs: number) {
+function clientOptions(endpoint: RedisEndpoint, connectTimeoutMs: number, commandTimeoutMs: number, stringNumbers: boolean) {
   return {
+    stringNumbers,
     host: endpoint.host,
     port: endpoint.port,
     db: endpoint.db,
@@ -122,10 +123,11 @@ export const ADMIN_COMMAND_TIMEOUT_MS = 5000;
 /**
  * An admin connection, checked with PING (and SELECT) before it is returned. `check: false` skips
  * the PING, for a connection whose first job is to free a server that answers everything with
- * BUSY (SCRIPT KILL).
+ * BUSY (SCRIPT KILL). `stringNumbers`: integer replies come as decimal strings, exact beyond 2^53
+ * (`sellout audit` records what a script replied, digit for digit).
  */
-export async function connectAdmin(endpoint: RedisEndpoint, connectTimeoutMs = 3000, commandTimeoutMs = ADMIN_COMMAND_TIMEOUT_MS, check = true): Promise<Redis> {
-  const redis = new Redis(clientOptions(endpoint, connectTimeoutMs, commandTimeoutMs));
+export async function connectAdmin(endpoint: RedisEndpoint, connectTimeoutMs = 3000, commandTimeoutMs = ADMIN_COMMAND_TIMEOUT_MS, check = true, options: { readonly stringNumbers?: boolean } = {}): Promise<Redis> {
+  const redis = new Redis(clientOptions(endpoint, connectTimeoutMs, commandTimeoutMs, options.stringNumbers ?? false));
   trackReconnects(redis);
   let lastError: Error | undefined;
   redis.on('error', (err: Error) => { lastError = err; });

@@ -88,6 +88,16 @@ describe('sellout run against a TLS-only redis-server', () => {
     expect(await withAdmin((redis) => redis.dbsize())).toBe(0); // the run's keys were removed
   });
 
+  it('sellout audit --tls-ca: every case runs over TLS, lua/deduct.lua safe, exit 0, no key left', async () => {
+    const dir = out();
+    const r = await runCli(['audit', '--redis', url, '--tls-ca', file('ca.pem'), '--out', dir]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, 'audit.json'), 'utf8')) as { target: { url: string }; counts: { unsafe: number; safe: number } };
+    expect(report.target.url).toBe(url);
+    expect(report.counts).toMatchObject({ unsafe: 0, safe: 21 });
+    expect(await withAdmin((redis) => redis.dbsize())).toBe(0);
+  });
+
   it('without --tls-ca: the certificate is refused in one line naming --tls-ca, exit 3', async () => {
     const dir = out();
     const r = await runCli(['run', 'scenarios/smoke.yaml', '--redis', url, '--out', dir, ...small]);

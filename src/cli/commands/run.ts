@@ -108,7 +108,7 @@ const TLS_CA_MAX_BYTES = 4 * 1024 * 1024;
  * The PEM text of `--tls-ca FILE`, checked before anything is created: the target must be TLS and
  * the file a readable PEM certificate; each problem is one line, exit 2.
  */
-function readTlsCa(file: string, redis: string | undefined): string {
+export function readTlsCa(file: string, redis: string | undefined): string {
   checkTlsCaTarget(redis);
   let text: string;
   try {
