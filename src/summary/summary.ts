@@ -106,6 +106,19 @@ export const targetInfoSchema = z.object({
 });
 export type TargetInfo = z.infer<typeof targetInfoSchema>;
 
+/** The scenario's `persistence` modes (src/redis/embedded.ts says what each starts the embedded server with). */
+export const PERSISTENCE_MODES = ['none', 'rdb', 'aof-everysec', 'aof-always'] as const;
+
+/**
+ * The persistence the scenario declared, and what the server said it runs with (CONFIG GET, best
+ * effort: absent where CONFIG is refused or renamed). For the embedded server sellout started it so.
+ */
+export const persistenceInfoSchema = z.object({
+  declared: z.enum(PERSISTENCE_MODES, { error: `one of ${PERSISTENCE_MODES.join(', ')}` }),
+  found: z.object({ appendonly: text, appendfsync: text, save: text }).optional(),
+});
+export type PersistenceInfo = z.infer<typeof persistenceInfoSchema>;
+
 /** One distinct error reply and how many deductions got it (the load engine counts them). */
 export const errorReplyCountSchema = z.object({
   reply: text,
@@ -283,6 +296,8 @@ export const summarySchema = z.object({
   /** MOVED / ASK / TRYAGAIN replies the load followed (a cluster whose slots moved during the run). */
   redirects: redirectsSchema.optional(),
   target: targetInfoSchema,
+  /** The persistence declared and found on the target; absent in summaries written before faults existed. */
+  persistence: persistenceInfoSchema.optional(),
   /** The scenario's thresholds, evaluated after the run (absent with --no-thresholds or none declared). */
   thresholds: list(thresholdResultSchema, 'a list of threshold results').optional(),
   /** Where the run ran, for reports (filled by the CLI). */
