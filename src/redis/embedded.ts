@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { TargetError } from '../errors.js';
 import { PERSISTENCE_MODES } from '../summary/summary.js';
-import { startLocalRedis, type LocalRedis } from './local.js';
+import { assertRedisServer, startLocalRedis, type LocalRedis } from './local.js';
 
 export { PERSISTENCE_MODES };
 export type Persistence = (typeof PERSISTENCE_MODES)[number];
@@ -120,8 +120,10 @@ class DirGuard {
   constructor(readonly dir: string) {
     // detached: its own process group, so a terminal's Ctrl-C does not end it before the servers.
     this.child = spawn('sh', ['-c', DIR_WATCHDOG, 'sellout-dir-watchdog', dir], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    // Errors are not ours to report: without it, the directory is still removed by close().
+    this.child.on('error', () => {});
     this.child.stdin!.on('error', () => {});
-    this.exited = new Promise((done) => this.child.once('exit', () => done()));
+    this.exited = new Promise((done) => { this.child.once('exit', () => done()); this.child.once('error', () => done()); });
     this.child.unref();
     (this.child.stdin as unknown as { unref?: () => void }).unref?.();
   }
@@ -209,6 +211,7 @@ class Seat {
 }
 
 export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedServer> {
+  assertRedisServer(); // before anything is created: there is nothing to start
   const root = mkdtempSync(join(tmpdir(), 'sellout-redis-'));
   const guard = new DirGuard(root);
   const seats: Seat[] = [];

@@ -75,6 +75,13 @@ export function findRedisServer(binary = 'redis-server'): string | undefined {
   return found.error || found.status !== 0 ? undefined : binary;
 }
 
+/** Throws the TargetError saying how to install redis-server when there is none to start. */
+export function assertRedisServer(binary = 'redis-server'): void {
+  if (!findRedisServer(binary)) {
+    throw new TargetError(`no ${binary} binary on PATH to start the embedded Redis`, INSTALL_HINT);
+  }
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
@@ -90,9 +97,7 @@ export async function freePort(): Promise<number> {
 
 export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<LocalRedis> {
   const binary = options.binary ?? 'redis-server';
-  if (!findRedisServer(binary)) {
-    throw new TargetError(`no ${binary} binary on PATH to start the embedded Redis`, INSTALL_HINT);
-  }
+  assertRedisServer(binary);
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sellout-redis-'));
   // A port picked by the OS can be taken by someone else before redis binds it: retry a few times.
