@@ -17,6 +17,7 @@ import { emptyCounts, OUTCOMES, type Outcome } from './outcomes.js';
 import { latencyByOutcome, statusOf, SUMMARY_VERSION, type InvariantResult, type SummaryV1, type TargetInfo, type VerdictV1 } from './summary/summary.js';
 import type { Scenario } from './scenario/load.js';
 import { PROJECT_ROOT } from './scenario/load.js';
+import { checkFaultsTarget } from './scenario/faults.js';
 import { marksChanged, openTarget, serverMarks, type ServerMarks, type Target } from './redis/index.js';
 import { loadScript } from './redis/script.js';
 import { removeRunKeys, seedStock, type Cleanup } from './redis/seed.js';
@@ -75,12 +76,15 @@ export interface RunOutput {
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<RunOutput> {
+  // Faults the target cannot take (kill/pause/failover, replicas: 1 need the embedded server): before anything starts.
+  const faultProblems = checkFaultsTarget(scenario, options.redis, displayPath(scenario.file));
+  if (faultProblems.length > 0) throw new ScenarioError(faultProblems);
   await initHistograms();
   const stage = options.onStage ?? (() => {});
   stage('target');
   // Known to be standalone without starting anything; a URL is asked once connected.
   if (options.redis === undefined || options.redis === 'docker') checkClusterSection(scenario, options.redis, undefined);
-  const target = await openTarget({ redis: options.redis, tlsCa: options.tlsCa, shards: scenario.cluster?.shards });
+  const target = await openTarget({ redis: options.redis, tlsCa: options.tlsCa, shards: scenario.cluster?.shards, persistence: scenario.persistence, replicas: scenario.replicas });
   const runId = newRunId();
   const keys = new RunKeys(scenario.keys, runId);
   let shards: ShardAdmins | undefined;
@@ -230,6 +234,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       skus,
       skuTotals: skuTotalsOf(skuTable, skus.length),
       target: target.info,
+      persistence: target.persistence,
       histograms,
       intervals: load.intervals,
       skuTable,

@@ -45,13 +45,14 @@ export async function assertContainerRuntime(timeoutMs = 1000, env: NodeJS.Proce
   }
 }
 
-export async function startContainerRedis(): Promise<ContainerRedis> {
+/** `args`: extra redis-server arguments (the scenario's persistence), after `--save '' --appendonly no`. */
+export async function startContainerRedis(args: readonly string[] = []): Promise<ContainerRedis> {
   await assertContainerRuntime();
   const { GenericContainer, Wait } = await import('testcontainers');
   try {
     const container = await new GenericContainer(IMAGE)
       .withExposedPorts(6379)
-      .withCommand(['redis-server', '--save', '', '--appendonly', 'no'])
+      .withCommand(['redis-server', '--save', '', '--appendonly', 'no', ...args])
       .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
       .start();
     return {

@@ -5,13 +5,13 @@
  */
 import { Redis, ReplyError } from 'ioredis';
 import { trackReconnects } from './retry.js';
-import { TargetError } from '../errors.js';
+import { TargetError, UsageError } from '../errors.js';
 import { startContainerRedis } from './container.js';
-import { startLocalRedis } from './local.js';
+import { persistenceArgs, startEmbedded, type EmbeddedServer, type Persistence } from './embedded.js';
 import { startLocalCluster } from './local-cluster.js';
 import { discoverTopology, isClusterNode, standaloneTopology, type Topology } from './topology.js';
 import { checkTlsCaTarget, endpointUrl, parseRedisUrl, type RedisEndpoint } from './url.js';
-import type { TargetInfo, TargetKind } from '../summary/summary.js';
+import type { PersistenceInfo, TargetInfo, TargetKind } from '../summary/summary.js';
 
 export interface Target {
   /** The server sellout was pointed at (in a cluster: the node it learned the topology from). */
@@ -21,6 +21,10 @@ export interface Target {
   readonly info: TargetInfo;
   /** Who owns which slots when the run starts (a standalone server: one shard owning all). */
   readonly topology: Topology;
+  /** The embedded redis-server (the default target) for faults to act on; undefined for a URL, a container or a cluster. */
+  readonly embedded?: EmbeddedServer;
+  /** The persistence the scenario declared, and what the server says it runs with (best effort). */
+  readonly persistence: PersistenceInfo;
   close(): Promise<void>;
 }
 
@@ -32,26 +36,38 @@ export interface OpenTargetOptions {
   readonly connectTimeoutMs?: number;
   /** PEM text of the CA that signed a `rediss://` server's certificate (`--tls-ca FILE`); a usage error for any other target. */
   readonly tlsCa?: string | undefined;
+  /**
+   * The scenario's persistence (default none): how the servers sellout starts (the embedded one,
+   * the embedded cluster's, a container) persist; for a URL, only what the summary says was declared.
+   */
+  readonly persistence?: Persistence | undefined;
+  /** 1: the embedded redis-server gets a replica (failover faults). The embedded default only (src/scenario/faults.ts checks). */
+  readonly replicas?: 0 | 1 | undefined;
 }
 
 export async function openTarget(options: OpenTargetOptions = {}): Promise<Target> {
   let endpoint: RedisEndpoint;
   let kind: TargetKind;
   let stopServer: () => Promise<void> = async () => {};
+  let embedded: EmbeddedServer | undefined;
+  const persistence = options.persistence ?? 'none';
   if (options.tlsCa !== undefined) checkTlsCaTarget(options.redis);
+  if ((options.replicas ?? 0) !== 0 && options.redis !== undefined) {
+    throw new UsageError(`replicas: ${options.replicas} starts a replica of the embedded redis-server only, not of --redis ${options.redis === 'docker' || options.redis === 'cluster' ? options.redis : 'URL'}`);
+  }
   if (options.redis === undefined) {
-    const local = await startLocalRedis();
-    endpoint = { host: local.host, port: local.port, db: 0, tls: false };
+    embedded = await startEmbedded({ persistence, replicas: options.replicas ?? 0 });
+    endpoint = { host: embedded.host, port: embedded.port, db: 0, tls: false };
     kind = 'embedded';
-    stopServer = local.stop;
+    stopServer = embedded.stop;
   } else if (options.redis === 'cluster') {
-    const cluster = await startLocalCluster({ shards: options.shards ?? 3 });
+    const cluster = await startLocalCluster({ shards: options.shards ?? 3, args: persistenceArgs(persistence) });
     const first = cluster.nodes[0]!;
     endpoint = { host: first.host, port: first.port, db: 0, tls: false };
     kind = 'embedded';
     stopServer = cluster.stop;
   } else if (options.redis === 'docker') {
-    const container = await startContainerRedis();
+    const container = await startContainerRedis(persistenceArgs(persistence));
     endpoint = { host: container.host, port: container.port, db: 0, tls: false };
     kind = 'docker';
     stopServer = container.stop;
@@ -67,11 +83,14 @@ export async function openTarget(options: OpenTargetOptions = {}): Promise<Targe
     const info = await describeServer(admin, endpoint, kind);
     const topology = (await isClusterNode(admin)) ? await discoverTopology(admin, endpoint) : standaloneTopology(endpoint);
     if (topology.cluster && endpoint.db !== 0) throw new TargetError(`${endpointUrl(endpoint)} is a Redis Cluster node: a cluster has only database 0, not ${endpoint.db}`, 'drop the database number from --redis');
+    const found = await readPersistence(admin);
     return {
       endpoint,
       admin,
       info: topology.cluster ? { ...info, mode: 'cluster' } : info,
       topology,
+      ...(embedded !== undefined ? { embedded } : {}),
+      persistence: { declared: persistence, ...(found !== undefined ? { found } : {}) },
       close: async () => {
         admin!.disconnect();
         await stopServer();
@@ -197,6 +216,25 @@ async function describeServer(admin: Redis, endpoint: RedisEndpoint, kind: Targe
     url: endpointUrl(endpoint),
     kind,
   };
+}
+
+/**
+ * CONFIG GET appendonly, appendfsync and save: how the server persists, as it says. Best effort:
+ * undefined where CONFIG is refused (an ACL user without it, a managed Redis that renames it) or
+ * does not answer. One command per parameter (CONFIG GET takes several only since Redis 7).
+ */
+export async function readPersistence(admin: Redis): Promise<PersistenceInfo['found']> {
+  try {
+    const get = async (name: string) => {
+      const reply = (await admin.call('CONFIG', 'GET', name)) as string[];
+      const value = reply[1];
+      if (typeof value !== 'string') throw new Error(`no ${name}`);
+      return value;
+    };
+    return { appendonly: await get('appendonly'), appendfsync: await get('appendfsync'), save: await get('save') };
+  } catch {
+    return undefined;
+  }
 }
 
 export function parseInfo(text: string): Record<string, string> {

@@ -10,7 +10,7 @@
  * server is ever left behind.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,13 @@ export interface LocalRedis {
   readonly pid: number;
   /** Sends a signal to the redis-server process (SIGSTOP / SIGCONT / SIGKILL in fault tests). */
   kill(signal: NodeJS.Signals): void;
+  /**
+   * SIGKILL to the server and to a snapshot or AOF rewrite it forked: a crash that leaves nothing
+   * running. The watchdog reaps the server and exits (see `exited`). Nothing once it has exited.
+   */
+  crash(): void;
+  /** Settles when the watchdog has exited (the server is gone: stopped, crashed or killed). */
+  readonly exited: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -33,6 +40,8 @@ export interface LocalRedisOptions {
   readonly binary?: string;
   readonly port?: number;
   readonly dir?: string;
+  /** How long the server gets to say it is ready (default 10 s; a restart loading a big AOF needs longer). */
+  readonly readyTimeoutMs?: number;
 }
 
 const INSTALL_HINT =
@@ -66,6 +75,13 @@ export function findRedisServer(binary = 'redis-server'): string | undefined {
   return found.error || found.status !== 0 ? undefined : binary;
 }
 
+/** Throws the TargetError saying how to install redis-server when there is none to start. */
+export function assertRedisServer(binary = 'redis-server'): void {
+  if (!findRedisServer(binary)) {
+    throw new TargetError(`no ${binary} binary on PATH to start the embedded Redis`, INSTALL_HINT);
+  }
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
@@ -81,9 +97,7 @@ export async function freePort(): Promise<number> {
 
 export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<LocalRedis> {
   const binary = options.binary ?? 'redis-server';
-  if (!findRedisServer(binary)) {
-    throw new TargetError(`no ${binary} binary on PATH to start the embedded Redis`, INSTALL_HINT);
-  }
+  assertRedisServer(binary);
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sellout-redis-'));
   // A port picked by the OS can be taken by someone else before redis binds it: retry a few times.
@@ -98,16 +112,25 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => { if (output.length < 20_000) output += chunk.toString(); });
     child.stderr!.on('data', (chunk: Buffer) => { if (output.length < 20_000) output += chunk.toString(); });
-    const ready = await waitUntilReady(child, port, () => output);
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    const ready = await waitUntilReady(child, port, () => output, options.readyTimeoutMs ?? 10_000);
     const pid = Number(/sellout-watchdog redis-pid (\d+)/.exec(output)?.[1] ?? 0);
     if (ready === 'ready' && pid > 0) {
       unrefChild(child);
       const kill = (signal: NodeJS.Signals) => {
         try { process.kill(pid, signal); } catch { /* already gone */ }
       };
+      const running = () => child.exitCode === null && child.signalCode === null;
+      const crash = () => {
+        if (!running()) return;
+        // Its forks first: once the server is gone they would belong to init and run on.
+        for (const fork of childrenOf(pid)) {
+          try { process.kill(fork, 'SIGKILL'); } catch { /* already gone */ }
+        }
+        kill('SIGKILL');
+      };
       const stop = async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          const exited = new Promise<void>((done) => child.once('exit', () => done()));
+        if (running()) {
           kill('SIGCONT'); // a server stopped by a fault test must be able to act on SIGTERM
           child.stdin!.end();
           const timer = setTimeout(() => { kill('SIGKILL'); killGroup(child, 'SIGKILL'); }, 3000);
@@ -116,7 +139,7 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
         }
         if (ownsDir) rmSync(dir, { recursive: true, force: true });
       };
-      return { host: '127.0.0.1', port, dir, pid, kill, stop };
+      return { host: '127.0.0.1', port, dir, pid, kill, crash, exited, stop };
     }
     killGroup(child, 'SIGKILL');
     if (!/Address already in use/i.test(output) || options.port !== undefined) {
@@ -135,6 +158,17 @@ function unrefChild(child: ChildProcess): void {
   for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
 }
 
+/** The pids of a process's children (/proc on Linux, else pgrep -P). */
+function childrenOf(pid: number): number[] {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  } catch {
+    text = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout ?? '';
+  }
+  return text.split(/\s+/).filter(Boolean).map(Number);
+}
+
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
     // The watchdog leads its own group (detached): this reaches it and the server.
@@ -144,8 +178,8 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-async function waitUntilReady(child: ChildProcess, port: number, output: () => string): Promise<'ready' | 'failed'> {
-  const deadline = Date.now() + 10_000;
+async function waitUntilReady(child: ChildProcess, port: number, output: () => string, timeoutMs: number): Promise<'ready' | 'failed'> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) return 'failed';
     if (/Ready to accept connections/.test(output()) && (await canConnect(port))) return 'ready';

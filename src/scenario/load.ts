@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ScenarioError, UsageError } from '../errors.js';
+import { faultScheduleIssues, formatMs } from './faults.js';
 import { scenarioSchema, type ScenarioConfig } from './schema.js';
 
 export interface Scenario extends ScenarioConfig {
@@ -114,20 +115,24 @@ export function parseOverride(text: string): Override {
   return { path: path.split('.'), value: value ?? null, text };
 }
 
-/** Applies `--set` overrides; a null value (`--set requests=` or `=~`) removes the key. */
+/**
+ * Applies `--set` overrides; a null value (`--set requests=` or `=~`) removes the key. A number
+ * indexes into a list (`--set faults.0.restartAfter=0ms`; removing an entry removes it from the list).
+ */
 export function applyOverrides(raw: unknown, overrides: readonly Override[]): Record<string, unknown> {
   const root: Record<string, unknown> = isPlainObject(raw) ? structuredClone(raw) : {};
+  const isIndex = (key: string | undefined) => key !== undefined && /^\d+$/.test(key);
   for (const { path, value } of overrides) {
     let node = root;
-    for (let i = 0; i < path.length - 1; i++) {
-      const key = path[i]!;
-      // A list is walked by index (`--set faults.0.mode=unsafe`); anything else not a mapping is replaced by one.
+    path.slice(0, -1).forEach((key, i) => {
       const child = node[key];
-      if (!isPlainObject(child) && !(Array.isArray(child) && /^\d+$/.test(path[i + 1]!))) node[key] = {};
+      if (!isPlainObject(child) && !(Array.isArray(child) && isIndex(path[i + 1]))) node[key] = {};
       node = node[key] as Record<string, unknown>;
-    }
-    if (value === null) delete node[path.at(-1)!];
-    else node[path.at(-1)!] = value;
+    });
+    const last = path.at(-1)!;
+    if (value !== null) node[last] = value;
+    else if (Array.isArray(node) && isIndex(last)) node.splice(Number(last), 1);
+    else delete node[last];
   }
   return root;
 }
@@ -184,8 +189,10 @@ export function parseScenario(text: string, absoluteFile: string, options: LoadO
   // Checked outside zod, whose object-level refinements only run once every field is valid:
   // this way a missing `requests` is reported together with every other mistake.
   const howLong = requestsOrDuration(merged, shown);
-  if (!parsed.success || howLong) {
-    throw new ScenarioError([...(parsed.success ? [] : formatIssues(parsed.error.issues, shown, overriddenPaths)), ...(howLong ? [howLong] : [])]);
+  // Faults against the rest of the scenario (run length, one another, replicas), for the same reason.
+  const schedule = formatIssues(faultScheduleIssues(merged).map((issue) => ({ code: 'custom' as const, ...issue })), shown, overriddenPaths);
+  if (!parsed.success || howLong || schedule.length > 0) {
+    throw new ScenarioError([...(parsed.success ? [] : formatIssues(parsed.error.issues, shown, overriddenPaths)), ...(howLong ? [howLong] : []), ...schedule]);
   }
   const config = parsed.data;
   const scriptPath = resolveScript(config.script, dirname(absoluteFile), cwd);
@@ -239,10 +246,16 @@ function resolveScript(script: string, scenarioDir: string, cwd: string): string
 function toYamlShape(config: ScenarioConfig): unknown {
   const quantity =
     config.quantity.length === 1 ? config.quantity[0]!.quantity : Object.fromEntries(config.quantity.map((q) => [q.quantity, q.weight]));
-  const { duration, ...rest } = config;
+  const { duration, faults, ...rest } = config;
   // Durations are stored in ms; written back with their unit so asRun loads again as it ran.
   const load = config.load.stages ? { ...config.load, stages: config.load.stages.map((s) => ({ ...s, duration: `${s.duration}ms` })) } : config.load;
-  return { ...rest, load, quantity, ...(duration !== undefined ? { duration: `${duration}ms` } : {}) };
+  const faultsAsWritten = faults.map((f) => ({
+    ...f,
+    at: formatMs(f.at),
+    ...('restartAfter' in f && f.restartAfter !== undefined ? { restartAfter: formatMs(f.restartAfter) } : {}),
+    ...('duration' in f ? { duration: formatMs(f.duration) } : {}),
+  }));
+  return { ...rest, load, quantity, ...(duration !== undefined ? { duration: `${duration}ms` } : {}), ...(faults.length > 0 ? { faults: faultsAsWritten } : {}) };
 }
 
 const SECTION_KEYS: Record<string, readonly string[]> = {

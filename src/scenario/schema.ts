@@ -8,6 +8,7 @@ import { parseDurationMs } from '../duration.js';
 import { DEFAULT_KEY_TEMPLATES } from '../keys.js';
 import { MAX_EMBEDDED_SHARDS } from '../redis/local-cluster.js';
 import { parseThresholds } from '../thresholds/parse.js';
+import { faultsSchema, persistenceSchema, replicasSchema } from './faults.js';
 import { validateLoadModel } from './load-models/index.js';
 
 const MAX_STOCK = 99_999_999_999_999; // 14 digits: the widest integer lua/deduct.lua handles exactly
@@ -182,6 +183,12 @@ export const scenarioSchema = z
         shards: positiveInt(`a number of shards from 1 to ${MAX_EMBEDDED_SHARDS}`).max(MAX_EMBEDDED_SHARDS, { error: `a number of shards from 1 to ${MAX_EMBEDDED_SHARDS}` }).default(3),
       })
       .optional(),
+    /** How the embedded server persists (src/redis/embedded.ts); with --redis, what the server is declared to do. */
+    persistence: persistenceSchema.default('none'),
+    /** 1: the embedded server gets a replica (failover faults). */
+    replicas: replicasSchema.default(0),
+    /** Timed faults during the load (src/scenario/faults.ts; cross-checks in faultScheduleIssues, run by load.ts). */
+    faults: faultsSchema.default([]),
   })
   .superRefine((s, ctx) => {
     // Runs only once every field is valid (zod skips object refinements otherwise); the

@@ -106,6 +106,19 @@ export const targetInfoSchema = z.object({
 });
 export type TargetInfo = z.infer<typeof targetInfoSchema>;
 
+/** The scenario's `persistence` modes (src/redis/embedded.ts says what each starts the embedded server with). */
+export const PERSISTENCE_MODES = ['none', 'rdb', 'aof-everysec', 'aof-always'] as const;
+
+/**
+ * The persistence the scenario declared, and what the server said it runs with (CONFIG GET, best
+ * effort: absent where CONFIG is refused or renamed). For the embedded server sellout started it so.
+ */
+export const persistenceInfoSchema = z.object({
+  declared: z.enum(PERSISTENCE_MODES, { error: `one of ${PERSISTENCE_MODES.join(', ')}` }),
+  found: z.object({ appendonly: text, appendfsync: text, save: text }).optional(),
+});
+export type PersistenceInfo = z.infer<typeof persistenceInfoSchema>;
+
 /** One distinct error reply and how many deductions got it (the load engine counts them). */
 export const errorReplyCountSchema = z.object({
   reply: text,
@@ -328,6 +341,8 @@ export const summarySchema = z.object({
   /** Error and unknown outcomes outside every fault window; present with `faults`. The default `outcomes.error == 0` threshold counts these. */
   outcomesOutsideFaults: outcomesOutsideFaultsSchema.optional(),
   target: targetInfoSchema,
+  /** The persistence declared and found on the target; absent in summaries written before faults existed. */
+  persistence: persistenceInfoSchema.optional(),
   /** The scenario's thresholds, evaluated after the run (absent with --no-thresholds or none declared). */
   thresholds: list(thresholdResultSchema, 'a list of threshold results').optional(),
   /** Where the run ran, for reports (filled by the CLI). */
