@@ -18,7 +18,7 @@ import { latencyByOutcome, statusOf, SUMMARY_VERSION, type InvariantResult, type
 import type { Scenario } from './scenario/load.js';
 import { PROJECT_ROOT } from './scenario/load.js';
 import { checkFaultsTarget } from './scenario/faults.js';
-import { marksChanged, openTarget, serverMarks, type ServerMarks, type Target } from './redis/index.js';
+import { connectAdmin, marksChanged, openTarget, serverMarks, type ServerMarks, type Target } from './redis/index.js';
 import { loadScript } from './redis/script.js';
 import { removeRunKeys, seedStock, type Cleanup } from './redis/seed.js';
 import { ShardAdmins } from './redis/shards.js';
@@ -30,9 +30,14 @@ import { ScenarioError, TargetError } from './errors.js';
 import { verdictOf } from './summary/verdict.js';
 import { evaluateThresholds } from './thresholds/evaluate.js';
 import { parseThresholds, withDefaultThresholds } from './thresholds/parse.js';
-import { checkAll, notChecked, prepare } from './verify/invariants.js';
+import { notChecked } from './verify/invariants.js';
 import type { CoverageV1 } from './summary/coverage.js';
-import { coverageOf } from './verify/coverage.js';
+import { judgeRun } from './verify/judge.js';
+import type { DurabilityFigures } from './verify/durability.js';
+import { faultEffects, type FaultEvent } from './metrics/faults.js';
+import { crashesOf, FaultSession } from './faults/session.js';
+import { standaloneTopology } from './redis/topology.js';
+import type { Redis } from 'ioredis';
 import { skuTableOf } from './verify/sku-table.js';
 import { missingKeys, takeSnapshot, type Snapshot } from './verify/snapshot.js';
 import { listedSkus, skuTotalsOf, type SkuTable } from './summary/skus.js';
@@ -88,6 +93,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const runId = newRunId();
   const keys = new RunKeys(scenario.keys, runId);
   let shards: ShardAdmins | undefined;
+  /** Admin connections opened after faults (the target closes only its own). */
+  const extraAdmins: Redis[] = [];
   let seeded = false;
   let cleanup: Cleanup | undefined;
   let built: Omit<SummaryV1, 'run' | 'status'> & { startedAt: Date; interrupted: boolean; histograms: Partial<Record<Outcome, string>>; intervals: IntervalHistogram[]; skuTable: SkuTable };
@@ -111,6 +118,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // workers are warmed up so their warm-up does not count.
     const shardAdmins = shards.admins;
     let statsBefore: (ServerStats | undefined)[] = [];
+    const home = shards;
+    const faults = FaultSession.create(scenario.faults, target, () => home.admins[0]!, runId);
+    let faultEvents: FaultEvent[] = [];
     try {
       load = await driveLoad({
         scenario,
@@ -119,6 +129,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         runId,
         scriptSha: script.sha,
         beforeStart: async () => { statsBefore = await Promise.all(shardAdmins.map(readServerStats)); },
+        ...faults?.loadOptions(scenario.timeoutMs),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
@@ -128,7 +139,22 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       // reported (and its keys removed), as a target failure.
       targetProblems.push(err.message);
       load = emptyLoad(loadStarted, resolveWorkers(scenario));
+    } finally {
+      // Faults not started are not run; one in progress is ended (a paused server resumed, a killed one restarted as asked).
+      if (faults !== undefined) faultEvents = await faults.finish();
     }
+    if (faults !== undefined) {
+      // The admin connections may have given up while the server was down, or point at a primary
+      // that is not one any more (failover): verification and cleanup use fresh ones.
+      const endpoint = faults.primaryMoved ?? target.endpoint;
+      const admin = await connectAdmin(endpoint).catch(() => undefined);
+      if (admin !== undefined) {
+        extraAdmins.push(admin);
+        shards.close();
+        shards = await ShardAdmins.open({ admin, endpoint, topology: standaloneTopology(endpoint) }, keys, scenario.skus.count);
+      }
+    }
+    const crashes = crashesOf(faultEvents, scenario.faults);
     const statsAfter = await Promise.all(shardAdmins.map(readServerStats));
     const byShard = await shardFigures({
       records: load.records,
@@ -139,6 +165,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       serverBefore: statsBefore,
       serverAfter: statsAfter,
     });
+    const faultFigures = faultEvents.length > 0 ? faultEffects({ records: load.records, events: faultEvents, durationMs: load.durationMs }) : undefined;
     targetProblems.push(...refusalProblems(load), ...load.routeProblems);
     if (load.loadLost !== undefined) targetProblems.push(load.loadLost);
     const latency = latencyByOutcome(load.histograms.map(percentiles));
@@ -157,6 +184,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     let coverage: CoverageV1 | undefined;
     // Violations per SKU, when the invariants were checked.
     let skuViolations: Uint32Array | undefined;
+    let durability: DurabilityFigures | undefined;
     if (load.crashed !== undefined) {
       invariants = notChecked(`not verified: ${load.crashed}; the crashed worker's records are lost with it, so Redis's record cannot be checked against what was sent`);
     } else if (load.records.count === 0 && targetProblems.length > 0) {
@@ -168,16 +196,27 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         // Slots may have moved during the run (a resharding, a failover): read each key where it is now.
         await shards.refresh();
         snapshot = await takeSnapshot(shards, scenario.seed, options.hardSignal);
-        const outside = deletedFromOutside(snapshot, marksBefore, await serverMarks(shards), keys);
+        // A crash the scenario asked for explains a restart and lost keys: durability judges those.
+        const outside = crashes.length > 0 ? undefined : deletedFromOutside(snapshot, marksBefore, await serverMarks(shards), keys);
         if (outside !== undefined) {
           // The record Redis holds is not the sale's any more: checking it would blame the script.
           targetProblems.push(outside);
           invariants = notChecked(outside);
         } else {
-          const verifying = prepare({ snapshot, records: load.records, initialStock: scenario.skus.stock, seed: scenario.seed });
-          invariants = checkAll(verifying);
-          coverage = coverageOf(verifying);
-          skuViolations = verifying.skuViolations;
+          const judged = judgeRun({
+            snapshot,
+            records: load.records,
+            initialStock: scenario.skus.stock,
+            seed: scenario.seed,
+            faults: faultEvents.map((e) => e.action),
+            crashes,
+            // Crashes need the embedded server, which runs the persistence the scenario declared.
+            persistence: scenario.persistence,
+          });
+          invariants = judged.invariants;
+          coverage = judged.coverage;
+          skuViolations = judged.skuViolations;
+          durability = judged.durability;
         }
       } catch (err) {
         if (options.hardSignal?.aborted) {
@@ -222,6 +261,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       hottestShardShare: byShard.hottestShardShare,
       ...(byShard.warnings.length > 0 ? { shardWarnings: byShard.warnings } : {}),
       ...(target.topology.cluster ? { redirects: load.redirects } : {}),
+      ...(faultFigures !== undefined ? { faults: faultFigures.faults, outcomesOutsideFaults: faultFigures.outcomesOutsideFaults } : {}),
+      ...(durability !== undefined ? { durability } : {}),
       invariants,
       ...(coverage !== undefined ? { coverage } : {}),
       ...(targetProblems.length > 0 ? { targetLost: targetProblems.join('; then ') } : {}),
@@ -249,6 +290,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       cleanup = await removeRunKeys(shards).catch((err: Error) => ({ keysLeft: -1, error: err.message }));
     }
     shards?.close();
+    for (const admin of extraAdmins) admin.disconnect();
     await target.close();
   }
 

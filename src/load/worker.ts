@@ -18,6 +18,9 @@ import { RequestSource } from './source.js';
 import { createExecutor } from './executors/index.js';
 import { isOpenModel } from '../scenario/load-models/index.js';
 
+/** The error "reply" of a send that found no live connection (it was never written). */
+const NOT_SENT_TEXT = Buffer.from('not sent: no live connection to the server (it was down, restarting or moving); the deduction did not run', 'latin1');
+
 /** How often the worker checks the stop flag, the deadline, timeouts and the interval clock. */
 const TICK_MS = 50;
 
@@ -62,7 +65,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     ? new Router({ cluster: true, skuShard: task.skuShard, ...(task.skuSlot ? { skuSlot: task.skuSlot } : {}), nodes: task.shards.map((s) => s.node), openShard })
     : undefined;
   const executor = createExecutor(
-    { plan, source, recorder, flusher, nowUs, deadlineUs, worker, workers, maxInFlight: task.maxInFlight, onRefused, ...(router ? { router } : {}) },
+    { plan, source, recorder, flusher, nowUs, deadlineUs, worker, workers, maxInFlight: task.maxInFlight, onRefused, onNotSent, ...(router ? { router } : {}) },
     scenario.load,
     scenario.duration,
   );
@@ -100,6 +103,12 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     return opened;
   }
   let finished = false;
+
+  /** Sends that found every connection down are error outcomes; the run lists them under this text. */
+  const notSentEntry = errors.lookup(NOT_SENT_TEXT, 0, NOT_SENT_TEXT.length);
+  function onNotSent(): void {
+    errors.count(notSentEntry);
+  }
 
   /** The server refused a deduction outright: tell the coordinator once per kind; a BUSY script stops the run. */
   function onRefused(entry: ErrorReplyEntry): void {

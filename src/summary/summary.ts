@@ -252,6 +252,20 @@ export type FaultV1 = z.infer<typeof faultSchema>;
 export const outcomesOutsideFaultsSchema = z.object({ error: count, unknown: count }, { error: 'a mapping of error and unknown to counts' });
 export type OutcomesOutsideFaultsV1 = z.infer<typeof outcomesOutsideFaultsSchema>;
 
+/** After a crash (a kill, an unsafe failover): what was lost and sold twice (invariant 11, durability). */
+export const durabilitySchema = z.object({
+  persistence: z.enum([...PERSISTENCE_MODES, 'unknown'], { error: `one of ${PERSISTENCE_MODES.join(', ')}, unknown` }),
+  /** Crashes injected. */
+  crashes: count,
+  /** Acknowledged (ok) before a crash and missing from the journal after it. */
+  lost: z.object({ requests: count, units: count }),
+  /** Units acknowledged beyond the initial stock, over all SKUs. */
+  soldTwice: count,
+  /** SKUs whose stock and journal keys were both gone afterwards. */
+  skusGone: count,
+});
+export type DurabilityV1 = z.infer<typeof durabilitySchema>;
+
 /** Where the run ran, for reports (filled by the CLI). */
 export const environmentSchema = z.object({
   /** Git commit of the sellout checkout that ran, or null outside a git checkout. */
@@ -340,6 +354,8 @@ export const summarySchema = z.object({
   faults: list(faultSchema, 'a list of faults').optional(),
   /** Error and unknown outcomes outside every fault window; present with `faults`. The default `outcomes.error == 0` threshold counts these. */
   outcomesOutsideFaults: outcomesOutsideFaultsSchema.optional(),
+  /** After a crash: acknowledged deductions lost, units sold twice (durability); absent without a crash. */
+  durability: durabilitySchema.optional(),
   target: targetInfoSchema,
   /** The persistence declared and found on the target; absent in summaries written before faults existed. */
   persistence: persistenceInfoSchema.optional(),

@@ -21,9 +21,11 @@ import { journalRowIn, type Tally } from './tally.js';
 
 export type Persistence = 'none' | 'rdb' | 'aof-everysec' | 'aof-always';
 
-/** A crash the run injected: when (ms since t0) and what it was. */
+/** A crash the run injected: when it began and when the server was back (ms since t0), and what it was. */
 export interface Crash {
   readonly atMs: number;
+  /** The restart or the promotion done: a reply read before this was sent before the crash (it was in transit). */
+  readonly untilMs: number;
   readonly what: string;
 }
 
@@ -53,19 +55,40 @@ const TEXT: CheckText = {
   expected: 'no acknowledged deduction lost and no unit acknowledged beyond the initial stock',
 };
 
-/** Rows of ok replies received before the last crash whose ID is not in their SKU's journal. */
+/**
+ * Rows of ok replies read before the last crash was over whose deduction is not in their SKU's
+ * journal: no entry for the ID, or an entry that records another deduction (a retry of the same ID
+ * that ran again after the restart forgot the first: its `to` is not the stock this reply gave).
+ */
 export function lostAckRows(records: RequestRecords, snapshot: Snapshot, tally: Tally, crashes: readonly Crash[]): number[] {
   if (crashes.length === 0) return [];
-  const lastCrashUs = Math.max(...crashes.map((c) => c.atMs)) * 1000;
+  const lastCrashUs = Math.max(...crashes.map((c) => c.untilMs)) * 1000;
   const rows: number[] = [];
   for (let row = 0; row < records.count; row++) {
     if (records.outcome[row] !== Code.ok || records.repliedUs[row]! > lastCrashUs) continue;
+    const entry = journalRowIn(tally, snapshot, records.index[row]!, records.sku[row]!);
+    if (entry < 0 || snapshot.journal.to[entry] !== records.value[row]) rows.push(row);
+  }
+  return rows;
+}
+
+/**
+ * Rows of duplicate replies read before the last crash was over whose ID is not in the journal any
+ * more: the deduction they pointed to was lost with the crash (reported with it), so they are not
+ * a duplicate rejected without cause.
+ */
+export function lostDuplicateRows(records: RequestRecords, snapshot: Snapshot, tally: Tally, crashes: readonly Crash[]): number[] {
+  if (crashes.length === 0) return [];
+  const lastCrashUs = Math.max(...crashes.map((c) => c.untilMs)) * 1000;
+  const rows: number[] = [];
+  for (let row = 0; row < records.count; row++) {
+    if (records.outcome[row] !== Code.duplicate || records.repliedUs[row]! > lastCrashUs) continue;
     if (journalRowIn(tally, snapshot, records.index[row]!, records.sku[row]!) < 0) rows.push(row);
   }
   return rows;
 }
 
-/** The records as the other checks should judge them: each lost acknowledgement an unknown outcome. */
+/** The records as the other checks should judge them: each reply the crash made untrue an unknown outcome. */
 export function forgivingLostAcks(records: RequestRecords, lostRows: readonly number[]): RequestRecords {
   if (lostRows.length === 0) return records;
   const outcome = Uint8Array.from(records.outcome);
@@ -84,7 +107,7 @@ export function checkDurabilityAfterCrash(input: {
 }): { result: InvariantResult; figures: DurabilityFigures } {
   const { records, snapshot, lostRows, crashes, initialStock, seed, persistence } = input;
   const bad = new Examples();
-  const crashAt = (us: number) => crashes.find((c) => c.atMs * 1000 >= us) ?? crashes[crashes.length - 1]!;
+  const crashAt = (us: number) => crashes.find((c) => c.untilMs * 1000 >= us) ?? crashes[crashes.length - 1]!;
   let lostUnits = 0;
   for (const row of lostRows) {
     const q = records.quantity[row]!;

@@ -5,7 +5,7 @@ import { checkAll } from '../../src/verify/invariants.js';
 import { buildTally } from '../../src/verify/tally.js';
 import { recordsOf, S0, SEED, snapshotOf } from '../helpers/verify.js';
 
-const CRASH = [{ atMs: 100, what: 'kill -9' }];
+const CRASH = [{ atMs: 100, untilMs: 100, what: 'kill -9' }];
 
 function durability(snapshot: ReturnType<typeof snapshotOf>, records: ReturnType<typeof recordsOf>, persistence: 'none' | 'rdb' | 'aof-everysec' = 'rdb') {
   const tally = buildTally(snapshot, records);

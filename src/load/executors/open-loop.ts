@@ -4,7 +4,7 @@
  * intended send time (corrected for coordinated omission) and, separately, from the actual send.
  * A due send that would exceed this worker's share of max in flight is dropped and counted.
  */
-import type { OutcomeCode } from '../../outcomes.js';
+import { Code, type OutcomeCode } from '../../outcomes.js';
 import type { ErrorReplyEntry } from '../error-replies.js';
 import type { DeductClient } from '../resp.js';
 import { Pacer, type ArrivalSchedule } from '../schedule.js';
@@ -22,6 +22,8 @@ const IDLE_SLEEP_MAX_MS = 2;
  * tick finer than a timer's millisecond.)
  */
 const BATCH_GAP_US = 500;
+/** At most this long in one pump() before the event loop gets its turn. */
+const PUMP_MAX_US = 20_000;
 
 export class OpenLoopExecutor implements Executor {
   readonly connectionErrors = new Set<string>();
@@ -142,6 +144,9 @@ export class OpenLoopExecutor implements Executor {
    * and its latency is taken from the intended send either way, so nothing is hidden.
    */
   private pump(): void {
+    // The event loop must get its turn (timers: reconnects, the worker's ticker): sleeping in
+    // Atomics.wait is for the gap before a send that will go out, never for long in a row.
+    const spinUntilUs = this.ctx.nowUs() + PUMP_MAX_US;
     for (;;) {
       if (this.stopping) return;
       const nowUs = this.ctx.nowUs();
@@ -156,7 +161,9 @@ export class OpenLoopExecutor implements Executor {
       this.wakeAtUs = Math.max(nextMs * 1000, this.lastBatchUs + BATCH_GAP_US);
       const waitMs = (this.wakeAtUs - this.ctx.nowUs()) / 1000;
       if (waitMs <= 0) continue;
-      if (this.inFlight === 0 && waitMs < IDLE_SLEEP_MAX_MS) {
+      // With every connection down (a killed server) nothing can go out: wait on a timer, which lets
+      // the reconnects run, rather than sleeping here from one dropped send to the next.
+      if (this.inFlight === 0 && waitMs < IDLE_SLEEP_MAX_MS && this.ctx.nowUs() < spinUntilUs && this.anyAlive()) {
         Atomics.wait(this.sleeper, 0, 0, waitMs);
         continue;
       }
@@ -178,18 +185,13 @@ export class OpenLoopExecutor implements Executor {
     const dropped = this.pacer.dropped - droppedBefore;
     const intended = this.pacer.intendedMs;
     const router = this.ctx.router;
-    let conn = n > 0 ? this.pickConnection() : undefined;
+    const conn = n > 0 ? this.pickConnection() : undefined;
+    if (n > 0 && conn === undefined && !this.conns.some((c) => c.restarting)) {
+      this.stop();
+      return false;
+    }
     this.batch++;
     for (let i = 0; i < n; i++) {
-      if (conn === undefined) {
-        if (!this.conns.some((c) => c.restarting)) {
-          this.stop();
-          return false;
-        }
-        // Every connection is being reopened after a timeout: these sends cannot start now.
-        this.pacer.dropped += n - i;
-        break;
-      }
       if (!source.take(nowUs)) {
         if (!source.exhausted) {
           // What is left of `requests` is kept for twins still owed (waiting for a reply or
@@ -207,13 +209,17 @@ export class OpenLoopExecutor implements Executor {
       const sku = plan.skuOf(index);
       // In a cluster the request goes to its shard's connection for this batch.
       const target = router === undefined ? conn : this.batchConnection(router, router.shardOf(sku));
-      this.inFlight++;
       if (target === undefined) {
-        // Every connection of its shard is being reopened: it cannot start now.
-        this.inFlight--;
-        this.pacer.dropped++;
+        // Every connection (of its shard) is down and being reopened (a killed server, a failover):
+        // it could not be written, so it definitely did not run: an error outcome, at its time.
+        const twin = source.twin;
+        this.ctx.recorder.record(index, twin ? 1 : 0, sku, plan.quantityOf(index), Code.error, NaN, intended[i]! * 1000, nowUs, nowUs);
+        this.notSent++;
+        this.ctx.onNotSent?.();
+        source.replied(index, twin);
         continue;
       }
+      this.inFlight++;
       target.send(index, source.twin ? 1 : 0, sku, plan.quantityOf(index), intended[i]! * 1000, nowUs);
     }
     // A dropped send uses up its request: a run of `requests` makes that many sends or drops, so
@@ -228,6 +234,14 @@ export class OpenLoopExecutor implements Executor {
     }
     flusher.flush();
     return true;
+  }
+
+  /** Sends that found no live connection (recorded as error outcomes). */
+  notSent = 0;
+
+  private anyAlive(): boolean {
+    for (const c of this.conns) if (c.alive) return true;
+    return false;
   }
 
   /** One backstop timer, re-armed only when the next send is due earlier than it fires. */

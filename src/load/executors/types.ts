@@ -29,6 +29,8 @@ export interface ExecutorContext {
    * connection serves every SKU (a standalone server, the warm-up).
    */
   readonly router?: Router;
+  /** A due send found no live connection (an error outcome, never written): the worker lists why. */
+  readonly onNotSent?: () => void;
   /** A deduction was refused by the server (OOM, NOPERM, BUSY, …): the worker reports it. */
   readonly onRefused?: (entry: ErrorReplyEntry) => void;
 }
