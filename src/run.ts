@@ -166,7 +166,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       serverAfter: statsAfter,
     });
     const faultFigures = faultEvents.length > 0 ? faultEffects({ records: load.records, events: faultEvents, durationMs: load.durationMs }) : undefined;
-    targetProblems.push(...refusalProblems(load), ...load.routeProblems);
+    targetProblems.push(...refusalProblems(load, faultFigures !== undefined && faultFigures.outcomesOutsideFaults.error === 0), ...load.routeProblems);
     if (load.loadLost !== undefined) targetProblems.push(load.loadLost);
     const latency = latencyByOutcome(load.histograms.map(percentiles));
     const latencyRaw = load.histogramsRaw ? latencyByOutcome(load.histogramsRaw.map(percentiles)) : undefined;
@@ -318,10 +318,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 }
 
 /** One sentence per kind of outright refusal (OOM, NOPERM, BUSY, …), with how many deductions met it. */
-function refusalProblems(load: LoadResult): string[] {
+function refusalProblems(load: LoadResult, duringFaultsOnly = false): string[] {
   const problems: string[] = [];
   for (const { reply, count, refusal } of load.errorReplies) {
     if (refusal === undefined) continue;
+    // Every error fell inside a fault's window: a replica refusing writes during a failover, a
+    // restarted server still loading its data are what the scenario asked for, not the target failing.
+    if (duringFaultsOnly && refusal !== 'BUSY') continue;
     const what = refusal === 'BUSY'
       ? `Redis answered BUSY: the script ran longer than the server's busy-reply-threshold (lua-time-limit), so sellout stopped the load${load.busy ? `; ${load.busy}` : ''}`
       : `Redis refused ${count.toLocaleString('en-US')} deduction(s) outright: ${reply}`;
@@ -329,7 +332,8 @@ function refusalProblems(load: LoadResult): string[] {
   }
   // Refusals of what the load needs besides deductions (a SCRIPT LOAD after NOSCRIPT, say): the
   // deductions then fail with their own error, the refusal is the cause.
-  for (const { reply } of load.refusals) {
+  for (const { reply, code } of load.refusals) {
+    if (duringFaultsOnly && code !== 'BUSY') continue;
     if (!load.errorReplies.some((e) => e.reply === reply)) problems.push(`Redis refused a command the load needed: ${reply}`);
   }
   return problems;

@@ -67,14 +67,14 @@ export class FaultSession {
   }
 }
 
-/** The faults that crashed the server (a kill, an unsafe failover), for durability. */
+/** The faults after which acknowledged deductions may be gone (a kill, a failover), for durability. */
 export function crashesOf(events: readonly FaultEvent[], faults: readonly Fault[]): Crash[] {
   const crashes: Crash[] = [];
   for (const event of events) {
     if (event.failed !== undefined && event.detail === undefined) continue;
     const fault = faults[event.index];
     if (fault?.action === 'kill') crashes.push({ atMs: event.startedMs, untilMs: event.endedMs, what: fault.restartAfter === undefined ? 'kill -9' : 'kill -9 and restart' });
-    else if (fault?.action === 'failover' && fault.mode === 'unsafe') crashes.push({ atMs: event.startedMs, untilMs: event.endedMs, what: 'unsafe failover' });
+    else if (fault?.action === 'failover') crashes.push({ atMs: event.startedMs, untilMs: event.endedMs, what: `${fault.mode} failover`, failover: fault.mode });
   }
   return crashes;
 }

@@ -27,7 +27,15 @@ export interface Crash {
   /** The restart or the promotion done: a reply read before this was sent before the crash (it was in transit). */
   readonly untilMs: number;
   readonly what: string;
+  /** A failover (safe or unsafe) is judged by what replication promises, a kill by the persistence mode. */
+  readonly failover?: 'safe' | 'unsafe';
 }
+
+/** What replication promises through a failover. */
+const FAILOVER_PROMISES = {
+  safe: 'a safe failover (FAILOVER) waits until the replica has every write before it takes over: nothing acknowledged is lost',
+  unsafe: 'an unsafe failover promotes the replica as it is: acknowledged writes it had not received yet are lost',
+} as const;
 
 export interface DurabilityFigures {
   readonly persistence: Persistence | 'unknown';
@@ -131,16 +139,24 @@ export function checkDurabilityAfterCrash(input: {
   let skusGone = 0;
   for (let sku = 0; sku < snapshot.skuCount; sku++) if (snapshot.finalRaw[sku] === null && snapshot.journalLength[sku] === 0) skusGone++;
   const figures: DurabilityFigures = { persistence, crashes: crashes.length, lost: { requests: lostRows.length, units: lostUnits }, soldTwice, skusGone };
-  const what = `${plural(crashes.length, 'crash', 'crashes')} (${crashes.map((c) => `${c.what} at ${fmtMs(c.atMs)}`).join(', ')})`;
+  const failovers = crashes.filter((c) => c.failover !== undefined).length;
+  const noun = failovers === 0 ? ['crash', 'crashes'] as const : failovers === crashes.length ? ['failover', 'failovers'] as const : ['fault', 'faults'] as const;
+  const what = `${plural(crashes.length, noun[0], noun[1])} (${crashes.map((c) => `${c.what} at ${fmtMs(c.atMs)}`).join(', ')})`;
   const found = `${plural(lostRows.length, 'acknowledged deduction')} (${plural(lostUnits, 'unit')}) lost, ${plural(soldTwice, 'unit')} sold twice${skusGone > 0 ? `, ${plural(skusGone, 'SKU')} with no key left` : ''}`;
   const result: InvariantResult = {
     ...TEXT,
     status: bad.total === 0 ? 'pass' : 'fail',
-    actual: `${found} after ${what}; ${PROMISES[persistence]}`,
+    actual: `${found} after ${what}; ${promisesOf(crashes, persistence)}`,
     violations: bad.total,
     examples: bad.list,
   };
   return { result, figures };
+}
+
+function promisesOf(crashes: readonly Crash[], persistence: Persistence | 'unknown'): string {
+  const promises = new Set<string>();
+  for (const c of crashes) promises.add(c.failover !== undefined ? FAILOVER_PROMISES[c.failover] : PROMISES[persistence]);
+  return [...promises].join('; ');
 }
 
 function fmtMs(ms: number): string {

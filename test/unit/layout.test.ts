@@ -19,7 +19,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 /** Top layer first. A directory of src/ or a file at its top names its layer. */
 const LAYERS: readonly (readonly string[])[] = [
   ['cli'],
-  ['index.ts', 'run.ts', 'capacity', 'agents', 'audit'],
+  ['index.ts', 'run.ts', 'capacity', 'agents', 'audit', 'faults'],
   ['load', 'verify', 'report', 'compare'],
   ['scenario', 'version.ts'],
   ['thresholds'],
