@@ -44,8 +44,10 @@ describe('scenarios/crash-restart.yaml: kill -9 at 2.5 s, restart after 500 ms, 
     expect(r.code, r.stdout).toBe(1);
     expect(r.summary.durability).toMatchObject({ persistence: 'rdb', crashes: 1, skusGone: 0 });
     expect(r.summary.durability.lost.requests).toBeGreaterThan(0);
-    // The sale sells out after the restart: every lost unit was sold again.
-    expect(r.summary.durability.soldTwice).toBe(r.summary.durability.lost.units);
+    // The sale goes on selling the restored stock: lost units are sold again (all of them when the
+    // sale sells out before its end, which a loaded machine may not reach), never more than were lost.
+    expect(r.summary.durability.soldTwice).toBeGreaterThan(0);
+    expect(r.summary.durability.soldTwice).toBeLessThanOrEqual(r.summary.durability.lost.units);
     expect(failing(r.summary)).toEqual(['durability']);
     expect(statuses(r.summary)['conservation']).toBe('pass');
   });
