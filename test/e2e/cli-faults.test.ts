@@ -5,10 +5,12 @@
  * measurements written, no hang, and no invariant failing but durability where data was lost.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { BIN, ROOT, cliEnv, runCli, track } from '../helpers/cli.js';
 
 let dir: string;
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'sellout-cli-faults-')); });
@@ -77,3 +79,41 @@ it('a kill with no restart: the load ends with the server down, the report says 
   expect(r.summary.outcomes.ok).toBeGreaterThan(0);
   expect(r.summary.targetLost).toMatch(/could not read the run's keys back|dropped every load connection|cannot connect/);
 });
+
+it('a restart that fails (its port taken meanwhile): one line in the fault table, the run goes on with the server down and says so (exit 3)', async () => {
+  const file = join(dir, 'taken.yaml');
+  writeFileSync(file, `name: taken\nscript: ${ROOT}/lua/deduct.lua\nskus: {count: 2, stock: 100000}\nduration: 3s\nload: {model: constant-rate, rate: 1000, connections: 2}\nfaults:\n  - {at: 1s, action: kill, restartAfter: 1s}\ntimeoutMs: 1000\n`);
+  const out = join(dir, 'out-taken');
+  const child = track(spawn(process.execPath, [BIN, 'run', file, '--out', out], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /seeding \d+ SKU\(s\) on redis:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('close', () => reject(new Error(`exited before seeding: ${stderr}`)));
+  });
+  // Once the server is killed, something else takes its port before the restart.
+  const squatter = createServer();
+  for (;;) {
+    const bound = await new Promise<boolean>((resolve) => {
+      squatter.once('error', () => resolve(false));
+      squatter.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  try {
+    expect(await exited, stdout + stderr).toBe(3);
+  } finally {
+    squatter.close();
+  }
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  expect(summary.faults[0].failed).toMatch(new RegExp(`^cannot restart the embedded redis-server on 127\\.0\\.0\\.1:${port}: `));
+  expect(stdout).toContain(summary.faults[0].failed);
+  expect(summary.targetLost).toBeDefined();
+}, 60_000);
