@@ -116,7 +116,7 @@ export class FaultRunner {
         await this.hold(index, fault.restartAfter);
         const before = this.now();
         await server.restart();
-        return `killed (kill -9), restarted ${Math.round(this.now() - before)} ms after the restart began`;
+        return `killed (kill -9), restarted after ${Math.round(fault.restartAfter)} ms (up again in ${Math.round(this.now() - before)} ms)`;
       }
       case 'pause': {
         const server = this.embedded(fault);
