@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ScenarioError, UsageError } from '../errors.js';
-import { faultScheduleIssues, formatMs } from './faults.js';
+import { didYouMean, faultScheduleIssues, formatMs } from './faults.js';
 import { scenarioSchema, type ScenarioConfig } from './schema.js';
 
 export interface Scenario extends ScenarioConfig {
@@ -278,16 +278,35 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], shown: string,
       for (const key of issue.keys) {
         const path = [...at, key].join('.');
         lines.push(
-          `${shown}: ${path}: expected ${allowed ? `one of the keys ${allowed.join(', ')}` : 'no such key'}, got unknown key ${JSON.stringify(key)}${isOverridden(overridden, path) ? ' (from --set)' : ''}`,
+          `${shown}: ${path}: expected ${allowed ? `one of the keys ${allowed.join(', ')}` : 'no such key'}, got unknown key ${JSON.stringify(key)}${allowed ? didYouMean(key, allowed) : ''}${isOverridden(overridden, path) ? ' (from --set)' : ''}`,
         );
       }
       continue;
     }
-    const got = 'input' in issue ? describe(issue.input) : 'nothing';
-    lines.push(`${shown}: ${where}: expected ${expectedText(issue)}, got ${got}${from}`);
+    const input = 'input' in issue ? shorthand(at, issue.input) : undefined;
+    const got = 'input' in issue ? describe(input) : 'nothing';
+    lines.push(`${shown}: ${where}: expected ${expectedText(issue)}, got ${got}${suggestion(issue, at, input)}${from}`);
   }
   return lines;
 }
+
+/**
+ * `selection: zipff` is turned into `{type: "zipff"}` before it is checked: show what was written,
+ * not the mapping made of it.
+ */
+function shorthand(at: readonly string[], input: unknown): unknown {
+  if (at.at(-1) === 'type' && at.at(-2) === 'selection' && isPlainObject(input) && Object.keys(input).length === 1) return input['type'];
+  return input;
+}
+
+/** ` (did you mean "zipf"?)` for a word close to one of the values the field takes. */
+function suggestion(issue: z.core.$ZodIssue, at: readonly string[], input: unknown): string {
+  if (issue.code === 'invalid_value') return didYouMean(input, issue.values.map(String));
+  if (at.at(-1) === 'type' && at.at(-2) === 'selection') return didYouMean(input, SELECTION_TYPES);
+  return '';
+}
+
+const SELECTION_TYPES = ['uniform', 'zipf', 'hot'];
 
 /** A problem at `path` came from --set when an override wrote that path or a section above it. */
 function isOverridden(overridden: ReadonlySet<string>, path: string): boolean {

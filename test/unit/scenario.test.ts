@@ -67,7 +67,7 @@ describe('scenario loading', () => {
   });
 
   it('rejects unknown top-level keys and both requests and duration', () => {
-    expect(problems(`${minimal}duratoin: 5s\n`)).toEqual([expect.stringMatching(/^test\.yaml: duratoin: expected one of the keys name, .*got unknown key "duratoin"$/)]);
+    expect(problems(`${minimal}duratoin: 5s\n`)).toEqual([expect.stringMatching(/^test\.yaml: duratoin: expected one of the keys name, .*got unknown key "duratoin" \(did you mean "duration"\?\)$/)]);
     expect(problems(`${minimal}duration: 5s\n`)).toEqual([expect.stringMatching(/requests: expected exactly one .* got both$/)]);
     expect(problems('name: t\nskus: {stock: 1}\nduration: 5\n')).toEqual([expect.stringMatching(/duration: expected a duration with a unit, like "30s" or "500ms", got 5$/)]);
   });
@@ -92,6 +92,18 @@ describe('scenario loading', () => {
     expect(({} as Record<string, unknown>)['x']).toBeUndefined();
     expect(() => parseOverride('noequals')).toThrow(UsageError);
     expect(() => parseOverride('=3')).toThrow(/--set: expected path=value/);
+  });
+
+  it('a misspelled key or value names the closest one; `selection: zipff` is shown as written, not as a mapping', () => {
+    expect(problems('name: t\nskus: {stock: 10, selection: zipff}\nrequsts: 5\nload: {conections: 2}\n')).toEqual([
+      'test.yaml: skus.selection.type: expected one of uniform, zipf, hot (or {type: zipf, exponent: 1.1} / {type: hot, share: 0.9}), got "zipff" (did you mean "zipf"?)',
+      expect.stringMatching(/^test\.yaml: load\.conections: expected one of the keys model, connections, .*, got unknown key "conections" \(did you mean "connections"\?\)$/),
+      expect.stringMatching(/^test\.yaml: requsts: expected one of the keys name, .*, got unknown key "requsts" \(did you mean "requests"\?\)$/),
+      expect.stringMatching(/^test\.yaml: requests: expected exactly one of/),
+    ]);
+    expect(problems(minimal, ['load.model=closd'])).toEqual(['test.yaml: load.model: expected one of closed, constant-rate, ramping-rate, got "closd" (did you mean "closed"?) (from --set)']);
+    // Nothing close: no guess.
+    expect(problems(minimal, ['zzzzzz=1'])[0]).toMatch(/got unknown key "zzzzzz" \(from --set\)$/);
   });
 
   it('--set walks into a list by index (faults.0.mode=unsafe) and leaves the rest of the list alone', () => {
@@ -192,7 +204,7 @@ describe('key templates, preflight and the cluster section', () => {
 
   it('rejects an unknown key, a preflight that is not a boolean and shards out of 1..16, each on its line', () => {
     expect(problems(`${minimal}keys: {stok: "a:<sku>"}\npreflight: "no"\ncluster: {shards: 17, nodes: 3}\n`)).toEqual(expect.arrayContaining([
-      'test.yaml: keys.stok: expected one of the keys stock, journal, got unknown key "stok"',
+      'test.yaml: keys.stok: expected one of the keys stock, journal, got unknown key "stok" (did you mean "stock"?)',
       'test.yaml: preflight: expected true or false, got "no"',
       'test.yaml: cluster.shards: expected a number of shards from 1 to 16, got 17',
       'test.yaml: cluster.nodes: expected one of the keys shards, got unknown key "nodes"',
