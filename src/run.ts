@@ -97,7 +97,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const extraAdmins: Redis[] = [];
   let seeded = false;
   let cleanup: Cleanup | undefined;
-  let built: Omit<SummaryV1, 'run' | 'status'> & { startedAt: Date; interrupted: boolean; histograms: Partial<Record<Outcome, string>>; intervals: IntervalHistogram[]; skuTable: SkuTable };
+  let built: Omit<SummaryV1, 'run' | 'status'> & { startedAt: Date; interrupted: boolean; histograms: Partial<Record<Outcome, string>>; intervals: IntervalHistogram[]; skuTable: SkuTable; keysInRedis: number };
   try {
     checkClusterSection(scenario, options.redis, target);
     // Before anything is written: a naming the cluster cannot run.
@@ -279,6 +279,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       histograms,
       intervals: load.intervals,
       skuTable,
+      // What --keep leaves: each SKU's stock key and, once deducted from, its journal (-1: Redis could not be read back).
+      keysInRedis: snapshot === undefined ? -1 : snapshot.finalRaw.filter((v) => v !== null).length + snapshot.journalLength.filter((n) => n > 0).length,
     };
   } finally {
     // The embedded server (and a container) goes away with its data: nothing to clean up there.
@@ -294,7 +296,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     await target.close();
   }
 
-  const { startedAt, interrupted, histograms, intervals, skuTable, ...rest } = built;
+  const { startedAt, interrupted, histograms, intervals, skuTable, keysInRedis, ...rest } = built;
   const keysLeft = cleanup !== undefined && cleanup.keysLeft !== 0
     ? { pattern: keys.pattern, count: cleanup.keysLeft, reason: cleanup.error ?? 'unknown' }
     : undefined;
@@ -307,6 +309,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       // True whenever the run's keys are still in Redis: asked for with --keep, or left by a cleanup that failed.
       keysKept: (options.keep ?? false) || keysLeft !== undefined,
       ...(keysLeft !== undefined ? { keysLeft } : {}),
+      ...(options.keep ? { kept: { pattern: keys.pattern, count: keysInRedis } } : {}),
     },
     status: statusOf(rest.invariants, interrupted, rest.targetLost !== undefined, rest.crashed !== undefined),
   };

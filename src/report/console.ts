@@ -66,6 +66,8 @@ export function formatSummary(summary: SummaryV1, reportDir?: string, options: C
     if (summary.coverage) lines.push(...formatCoverage(summary.coverage));
   }
   const left = summary.run.keysLeft;
+  const kept = summary.run.kept;
+  if (kept && !left) lines.push(`  keys kept   ${kept.count < 0 ? 'the' : int(kept.count)} key(s) ${kept.pattern} are still in Redis (--keep); remove them with: redis-cli --scan --pattern '${kept.pattern}' | xargs redis-cli unlink`);
   if (left) lines.push(`  keys left   ${left.count < 0 ? 'an unknown number of' : int(left.count)} key(s) ${left.pattern} are still in Redis (cleanup failed: ${left.reason}); delete them with: redis-cli --scan --pattern '${left.pattern}' | xargs redis-cli unlink`);
   if (reportDir) lines.push(`  report      ${reportDir}`);
   return lines.join('\n');

@@ -297,6 +297,8 @@ export const summarySchema = z.object({
     /** The run's keys are still in Redis: --keep, or a cleanup that failed (then `keysLeft` says how many). */
     keysKept: flag,
     keysLeft: z.object({ pattern: text, count: num, reason: text }).optional(),
+    /** --keep: the run's keys left in Redis on purpose (count -1 when Redis could not be read back). */
+    kept: z.object({ pattern: text, count: num }).optional(),
   }),
   scenario: z.object({ name: text, description: text.optional(), file: text, script: text, scriptSha: text, asRun: text }),
   status: runStatusSchema,

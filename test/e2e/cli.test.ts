@@ -115,8 +115,13 @@ describe('sellout run', () => {
     const dir = out();
     const kept = await runCli(['run', 'scenarios/smoke.yaml', '--redis', redis.url, '--out', dir, '--keep', ...small]);
     expect(kept.code).toBe(0);
-    const runId = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).run.id as string;
+    const run = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).run;
+    const runId = run.id as string;
     const keys = await c.keys(`sellout:${runId}:*`);
     expect(keys.sort()).toEqual([0, 1, 2, 3, 4].flatMap((s) => [`sellout:${runId}:inv:{${s}}`, `sellout:${runId}:journal:{${s}}`]).sort());
+    // It says which keys it kept and how many, and how to remove them.
+    expect(run.kept).toEqual({ pattern: `sellout:${runId}:*`, count: 10 });
+    expect(kept.stdout).toContain(`keys kept   10 key(s) sellout:${runId}:* are still in Redis (--keep); remove them with: redis-cli --scan --pattern 'sellout:${runId}:*' | xargs redis-cli unlink`);
+    await c.unlink(...keys);
   });
 });
