@@ -1,6 +1,6 @@
 /** The console summary of a run, as a string (the CLI prints it). */
 import { OUTCOMES } from '../outcomes.js';
-import { COVERAGE_COUNTS, type CoverageV1 } from '../summary/coverage.js';
+import { COVERAGE_COUNTS, soldOutTwinsNote, type CoverageV1 } from '../summary/coverage.js';
 import type { InvariantResult, SummaryV1 } from '../summary/summary.js';
 import { skuTotalsOfSummary } from '../summary/skus.js';
 import { verdictOf } from '../summary/verdict.js';
@@ -39,6 +39,8 @@ export function formatSummary(summary: SummaryV1, reportDir?: string, options: C
   );
   const outcomes = OUTCOMES.filter((o) => summary.outcomes[o] > 0).map((o) => `${o} ${int(summary.outcomes[o])}`);
   lines.push(`  outcomes    ${outcomes.join(' · ') || 'none'}`);
+  const twins = soldOutTwinsNote(summary.coverage);
+  if (twins) lines.push(`              ${twins}`);
   for (const outcome of OUTCOMES) {
     const p = summary.latency[outcome];
     if (!p) continue;

@@ -3,7 +3,7 @@
  * `$GITHUB_STEP_SUMMARY` (verdict first, then the figures a reviewer asks about).
  */
 import { OUTCOMES } from '../outcomes.js';
-import { COVERAGE_COUNTS, COVERAGE_MEANING } from '../summary/coverage.js';
+import { COVERAGE_COUNTS, COVERAGE_MEANING, soldOutTwinsNote } from '../summary/coverage.js';
 import { formatValue } from '../thresholds/evaluate.js';
 import { escapeMdCell } from './escape.js';
 import type { ReportOutput } from './output.js';
@@ -37,6 +37,8 @@ export function renderMarkdown(summary: SummaryV1): string {
       ...OUTCOMES.filter((o) => summary.outcomes[o] > 0).map((o) => int(summary.outcomes[o])),
     ]],
   ), '');
+  const twins = soldOutTwinsNote(summary.coverage);
+  if (twins) out.push(`${escapeMdCell(twins)}.`, '');
   if (summary.dropped !== undefined || summary.achievedRate !== undefined) {
     out.push(`Open model: achieved ${summary.achievedRate ?? '?'}/s of a target ${summary.targetRate ?? '?'}/s; dropped ${summary.dropped ?? 0}.`, '');
   }

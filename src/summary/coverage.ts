@@ -30,6 +30,17 @@ export const coverageSchema = z.object({
   /** One line per safety claim the run did not exercise (a count of 0 that matters). */
   warnings: z.array(z.string({ error: 'a string' }), { error: 'a list of strings' }),
 });
+/**
+ * Why `duplicate` counts fewer than the duplicates sent: a twin whose original was answered
+ * sold_out finds nothing deducted under its request ID, so it is answered sold_out too. Said next
+ * to the counts, so nobody reads it as a lost retry.
+ */
+export function soldOutTwinsNote(coverage: { readonly twinAfterSoldOut: number } | undefined): string | undefined {
+  const n = coverage?.twinAfterSoldOut ?? 0;
+  if (n === 0) return undefined;
+  return `${n.toLocaleString('en-US')} duplicate(s) were sent after their original was answered sold_out: nothing was deducted under that request ID, so they are answered sold_out too, not duplicate`;
+}
+
 export type CoverageV1 = z.infer<typeof coverageSchema>;
 
 /** What each count counts, in a few words (for report tables; docs/summary.md has the precise definitions). */

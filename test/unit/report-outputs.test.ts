@@ -194,3 +194,16 @@ describe('report outputs', () => {
     expect(data.charts.map((c) => c.id)).toEqual(['spectrum', 'replies', 'p99', 'stock']);
   });
 });
+
+describe('duplicates answered sold_out', () => {
+  it('the console and summary.md say why duplicate counts fewer than the twins sent, and say nothing when none was', () => {
+    const summary = { ...input.summary, coverage: { ...input.summary.coverage!, twinAfterSoldOut: 37 } };
+    const note = '37 duplicate(s) were sent after their original was answered sold_out: nothing was deducted under that request ID, so they are answered sold_out too, not duplicate';
+    const lines = formatSummary(summary).split('\n');
+    const at = lines.findIndex((l) => l.startsWith('  outcomes    '));
+    expect(lines[at + 1]).toBe(`${' '.repeat(14)}${note}`);
+    const md = renderOutputs({ ...input, summary }).find((f) => f.name === 'summary.md')!;
+    expect(String(md.content)).toContain(note);
+    expect(formatSummary(input.summary)).not.toContain('answered sold_out too');
+  });
+});
