@@ -48,7 +48,14 @@ export async function assertContainerRuntime(timeoutMs = 1000, env: NodeJS.Proce
 /** `args`: extra redis-server arguments (the scenario's persistence), after `--save '' --appendonly no`. */
 export async function startContainerRedis(args: readonly string[] = []): Promise<ContainerRedis> {
   await assertContainerRuntime();
-  const { GenericContainer, Wait } = await import('testcontainers');
+  // An optional dependency (its install scripts are native): a plain install may not have it.
+  let testcontainers: typeof import('testcontainers');
+  try {
+    testcontainers = await import('testcontainers');
+  } catch {
+    throw new TargetError('--redis docker needs the optional package testcontainers, which is not installed', 'npm install testcontainers@12.0.1 next to sellout, or pass --redis redis://host:port');
+  }
+  const { GenericContainer, Wait } = testcontainers;
   try {
     const container = await new GenericContainer(IMAGE)
       .withExposedPorts(6379)
