@@ -74,6 +74,47 @@ function auditInterrupts(keys: () => string | undefined): AbortSignal {
   return soft.signal;
 }
 
+/** What `sellout --help` adds after the commands: the exit codes a gate reads, and where to start. */
+const PROGRAM_HELP = `
+Exit codes (the most serious wins):
+  0    every invariant and threshold passed
+  1    an invariant failed (oversold, a deduction lost or applied twice)
+  2    bad usage or scenario: the line printed says file, field, expected, found
+  3    the target failed the run (Redis unavailable, refusing, lost the keys)
+  4    a threshold failed, or compare found a regression
+  130  interrupted (Ctrl-C / SIGTERM): what ran is still verified and reported
+  70   a load worker crashed (a bug in sellout)
+
+Examples:
+  sellout run scenarios/smoke.yaml                      a sale on a private redis-server
+  sellout run sale.yaml --redis redis://cache:6379      against your Redis (password: SELLOUT_REDIS_PASSWORD)
+  sellout run sale.yaml --redis cluster                 on an embedded 3-primary Redis Cluster
+  sellout audit --script lua/stock.lua                  feed your script bad inputs, one at a time
+  sellout compare reports/A reports/B                   exit 4 on a regression
+
+Docs: README.md (scenario keys, faults, cluster), docs/ci-gate.md (thresholds, CI), docs/summary.md.
+`;
+
+/** What `sellout run --help` adds: the scenario's keys at a glance (README "Scenarios" has them all). */
+const RUN_HELP = `
+Scenario keys (YAML; README "Scenarios"):
+  name, description, script          the Lua script: relative to the scenario file (then the current directory)
+  skus: {count, stock, selection}    selection: uniform | zipf | hot
+  quantity                           1, or weights like {1: 0.8, 2: 0.2}
+  requests | duration                exactly one: a count, or like 30s
+  load: {model, connections, inFlight, workers, rate, startRate, stages, maxInFlight}
+                                     model: closed | constant-rate | ramping-rate
+  duplicates: {ratio, pattern, delayMs}  pattern: sequential | concurrent | delayed | cross-worker
+  keys: {stock, journal}             key templates with <run> and <sku>
+  faults, persistence, replicas      timed faults: kill, pause, client-pause, script-flush, client-kill, failover
+  thresholds                         like {latency.ok.p99: "< 5ms", outcomes.error: "== 0"}
+  seed, timeoutMs, maxRecords, preflight, cluster
+
+Examples:
+  sellout run scenarios/smoke.yaml --set load.connections=16 --set duration=30s --set requests=
+  sellout run scenarios/crash-restart.yaml --set persistence=aof-everysec
+`;
+
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command();
   program
@@ -82,7 +123,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .version(SELLOUT_VERSION)
     .exitOverride()
     .configureOutput({ writeOut: stdout, writeErr: (text) => stderr(text.startsWith('error:') ? `sellout: ${text}` : text) })
-    .showHelpAfterError('(run `sellout --help` for usage)');
+    .showHelpAfterError('(run `sellout --help` for usage)')
+    .addHelpText('after', PROGRAM_HELP);
 
   program
     .command('run')
@@ -91,15 +133,16 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--redis <url|docker|cluster>', 'redis://[user@]host:port[/db], rediss://…, "docker", or "cluster" (an embedded Redis Cluster of cluster.shards primaries) (default: SELLOUT_REDIS_URL or REDIS_URL if set, else a private redis-server from PATH; a password can come from SELLOUT_REDIS_PASSWORD)')
     .option('--tls-ca <file>', 'PEM file of the CA that signed the server\'s certificate, for a rediss:// server with a private CA')
     .option('--script <path>', 'Lua script to run (shorthand for --set script=PATH)')
-    .option('--set <path=value>', 'override a scenario key, value parsed as YAML (repeatable)', (value: string, acc: string[]) => [...acc, value], [] as string[])
+    .option('--set <path=value>', 'override a scenario key, value parsed as YAML (repeatable; faults.0.mode=unsafe indexes a list)', (value: string, acc: string[] | undefined) => [...(acc ?? []), value])
     .option('--out <dir>', 'report directory (default: reports/<UTC time>-<name>/)')
     .option('--keep', 'keep the run\'s keys in Redis afterwards')
     .option('--quiet', 'print only the summary')
     .option('--no-thresholds', 'do not evaluate the scenario\'s thresholds (exit 4 never happens)')
-    .action(async (file: string, options: { redis?: string; tlsCa?: string; script?: string; set: string[]; out?: string; keep?: boolean; quiet?: boolean; thresholds?: boolean }) => {
+    .addHelpText('after', RUN_HELP)
+    .action(async (file: string, options: { redis?: string; tlsCa?: string; script?: string; set?: string[]; out?: string; keep?: boolean; quiet?: boolean; thresholds?: boolean }) => {
       let runKeys: string | undefined;
       const { signal, hardSignal } = interruptControllers(() => runKeys);
-      setExit(await runCommand(file, options, {
+      setExit(await runCommand(file, { ...options, set: options.set ?? [] }, {
         stdout,
         stderr,
         signal,
