@@ -12,7 +12,7 @@ import { relative } from 'node:path';
 import { newRunId, RunKeys } from './keys.js';
 import { driveLoad, LoadRefusedError, resolveWorkers, type LoadProgress, type LoadResult } from './load/coordinator.js';
 import { encodeHistogram, initHistograms, newHistogram, percentiles } from './metrics/histogram.js';
-import { INTERVAL_MS } from './metrics/interval.js';
+import { seriesIntervalMs } from './load/resolution.js';
 import { emptyCounts, OUTCOMES, type Outcome } from './outcomes.js';
 import { latencyByOutcome, statusOf, SUMMARY_VERSION, type InvariantResult, type SummaryV1, type TargetInfo, type VerdictV1 } from './summary/summary.js';
 import type { Scenario } from './scenario/load.js';
@@ -138,7 +138,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       // The server refused load connections (maxclients, auth): nothing was sent. The run is still
       // reported (and its keys removed), as a target failure.
       targetProblems.push(err.message);
-      load = emptyLoad(loadStarted, resolveWorkers(scenario));
+      load = emptyLoad(loadStarted, resolveWorkers(scenario), seriesIntervalMs(scenario));
     } finally {
       // Faults not started are not run; one in progress is ended (a paused server resumed, a killed one restarted as asked).
       if (faults !== undefined) faultEvents = await faults.finish();
@@ -162,6 +162,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       topology: target.topology,
       durationMs: load.durationMs,
       intervals: load.series.t.length,
+      intervalMs: load.series.intervalMs,
       serverBefore: statsBefore,
       serverAfter: statsAfter,
     });
@@ -393,7 +394,7 @@ function checkClusterSection(scenario: Scenario, redis: string | undefined, targ
 }
 
 /** The result of a load that never started (the server refused its connections). */
-function emptyLoad(startedAt: Date, workers: number): LoadResult {
+function emptyLoad(startedAt: Date, workers: number, intervalMs: number): LoadResult {
   return {
     records: newRecords(1),
     histograms: OUTCOMES.map(() => newHistogram()),
@@ -402,7 +403,7 @@ function emptyLoad(startedAt: Date, workers: number): LoadResult {
     startedAt,
     interrupted: false,
     workers,
-    series: { intervalMs: INTERVAL_MS, t: [], replies: {}, p50: {}, p99: {}, max: {}, stock: [] },
+    series: { intervalMs, t: [], replies: {}, p50: {}, p99: {}, max: {}, stock: [] },
     intervals: [],
     connectionErrors: [],
     rowsByWorker: [],

@@ -4,9 +4,10 @@
  * Each worker owns `connections / workers` connections and the slice `w, w+W, …` of the plan. The
  * coordinator waits until every worker has connected and warmed up (the barrier, pool.ts), then
  * releases them all at one t0 slightly in the future on the clock every thread shares (clock.ts),
- * so the crowd arrives together. While they run it merges their per-second reports into the
- * series, samples stock once a second and reports progress (sampler.ts); a stop is a flag in
- * shared memory. At the end it merges the workers' results (merge-results.ts).
+ * so the crowd arrives together. While they run it merges their interval reports into the
+ * series (the interval chosen from the run's expected length before it starts, resolution.ts),
+ * samples stock once an interval and reports progress (sampler.ts); a stop is a flag in shared
+ * memory. At the end it merges the workers' results (merge-results.ts).
  */
 import { availableParallelism } from 'node:os';
 import type { Redis } from 'ioredis';
@@ -22,7 +23,6 @@ import { OUTCOMES, type OutcomeCounts } from '../outcomes.js';
 import { TargetError } from '../errors.js';
 import { connectAdmin, rejectedConnections } from '../redis/index.js';
 import { killBusyScript } from '../redis/script.js';
-import { INTERVAL_MS } from '../metrics/interval.js';
 import { SeriesBuilder, type IntervalHistogram } from '../metrics/series.js';
 import type { RequestRecords } from '../metrics/records.js';
 import type { SeriesV1 } from '../summary/summary.js';
@@ -33,6 +33,7 @@ import { mergeResults } from './merge-results.js';
 import { WorkerPool, type PoolTask } from './pool.js';
 import { StockSampler, type LoadProgress } from './sampler.js';
 import { removeWarmUp, seedWarmUp, warmUpKeys } from './warm-up.js';
+import { seriesIntervalMs } from './resolution.js';
 
 export type { LoadProgress } from './sampler.js';
 export { workerFile } from './pool.js';
@@ -147,7 +148,9 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   const { connections, inFlight } = scenario.load;
   // In a cluster `connections` and `inFlight` are per primary (router.ts), so the default bound is too.
   const maxInFlight = scenario.load.maxInFlight ?? Math.max(1000, connections * inFlight * topology.shards.length);
-  const series = new SeriesBuilder(workers, busiestSkus(scenario.skus.count));
+  const intervalMs = seriesIntervalMs(scenario);
+  const series = new SeriesBuilder(workers, busiestSkus(scenario.skus.count), intervalMs);
+  const schedule = scheduleOf(scenario.load, scenario.duration);
   const liveCounts = Array.from({ length: workers }, () => new SharedArrayBuffer(OUTCOMES.length * 8));
   const droppedByWorker = new Float64Array(workers);
 
@@ -174,6 +177,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     limit: share(scenario.requests ?? scenario.maxRecords, workers, worker),
     maxInFlight: Math.max(1, share(maxInFlight, workers, worker)),
     scenario,
+    intervalMs,
     shards: topology.shards.map(({ node, endpoint }) => ({ node, endpoint })),
     cluster: topology.cluster,
     skuShard,
@@ -189,6 +193,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   const pool: WorkerPool = new WorkerPool(tasks, {
     onInterval: (report, worker, dropped) => {
       series.add(report);
+      series.addDropped(report.n, dropped - droppedByWorker[worker]!);
       droppedByWorker[worker] = dropped;
     },
     onRefused: (code, reply) => {
@@ -201,7 +206,11 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
         busyKill = killBusyScripts(topology);
       }
     },
-    onResult: (result) => series.add(result.lastInterval, true),
+    onResult: (result, worker) => {
+      series.add(result.lastInterval, true);
+      series.addDropped(result.lastInterval.n, result.dropped - droppedByWorker[worker]!);
+      droppedByWorker[worker] = result.dropped;
+    },
   });
 
   const sampler = new StockSampler({
@@ -214,6 +223,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     liveCounts: liveCounts.map((buffer) => new Float64Array(buffer)),
     dropped: () => droppedByWorker.reduce((a, b) => a + b, 0),
     plannedMs: scenario.duration ?? (scenario.load.model === 'ramping-rate' ? scheduleOf(scenario.load, undefined)!.totalMs : null),
+    intervalMs,
     plannedRequests: scenario.requests ?? null,
     onProgress,
   });
@@ -248,8 +258,13 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     const merged = mergeResults(results, scenario);
     // The final stock sample belongs to the last (partial) interval (not worth a wait on a server
     // that dropped every load connection).
-    if (merged.loadLost === undefined) await sampler.sample(Math.max(0, Math.floor(merged.lastReplyUs / 1000 / INTERVAL_MS)));
-    const built = series.build(merged.lastReplyUs / 1000);
+    if (merged.loadLost === undefined) await sampler.sample(Math.max(0, Math.floor(merged.lastReplyUs / 1000 / intervalMs)));
+    // Open models: the sends the schedule has due per interval (the target rate), capped at the
+    // run's requests. Send k is due when the expected sends reach k, so by time t the sends due
+    // are ceil(sendsBy(t)) (the epsilon keeps a float just past an integer from counting one more).
+    const cap = scenario.requests ?? Infinity;
+    const dueBy = (tMs: number) => Math.min(Math.ceil(schedule!.sendsBy(tMs) - 1e-9), cap);
+    const built = series.build(merged.lastReplyUs / 1000, schedule === undefined ? {} : { sendsBy: dueBy, dropped: true });
     const { firstSendUs: _first, lastReplyUs: _last, ...rest } = merged;
     return {
       ...rest,

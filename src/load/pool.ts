@@ -18,7 +18,7 @@ import type { RedisEndpoint } from '../redis/url.js';
 export interface PoolEvents {
   onInterval(report: IntervalReport, worker: number, dropped: number): void;
   onRefused(code: RefusalCode, reply: string): void;
-  onResult(result: WorkerResult): void;
+  onResult(result: WorkerResult, worker: number): void;
 }
 
 export type PoolTask = Omit<WorkerTask, 'port' | 'control'>;
@@ -175,7 +175,7 @@ export class WorkerPool {
         break;
       case 'result':
         this.results[message.worker] = message.result;
-        this.events.onResult(message.result);
+        this.events.onResult(message.result, message.worker);
         this.checkAllIn();
         break;
     }

@@ -8,8 +8,8 @@
  * 3. When every worker is ready (the barrier), the coordinator posts `start` with one wall-clock
  *    origin t0 in the future; every worker waits for it, so the crowd arrives together, and all
  *    times (microseconds since t0) are comparable across threads.
- * 4. While running, a worker posts one `interval` a second (counts and encoded histograms), never
- *    a message per request. The coordinator stops the workers by setting CONTROL_STOP in the
+ * 4. While running, a worker posts one `interval` per interval of the series (`WorkerTask.intervalMs`:
+ *    counts and encoded histograms), never a message per request. The coordinator stops the workers by setting CONTROL_STOP in the
  *    shared control array (checked by the workers' timers).
  * 5. At the end the worker posts `result` with its records' buffers transferred (not copied),
  *    then its task resolves.
@@ -40,6 +40,11 @@ export interface WorkerTask {
   /** Open models: this worker's share of max in flight. */
   readonly maxInFlight: number;
   readonly scenario: Scenario;
+  /**
+   * The series' interval, milliseconds (resolution.ts: chosen from the run's expected length, 100 ms
+   * to 1 min): the worker's recorder closes its interval histograms on it.
+   */
+  readonly intervalMs: number;
   /** The primaries: a standalone server is one. The worker opens `connections` to each. */
   readonly shards: readonly { readonly node: string; readonly endpoint: RedisEndpoint }[];
   readonly cluster: boolean;
@@ -74,6 +79,7 @@ export type CoordinatorMessage =
 export type WorkerMessage =
   | { readonly type: 'ready'; readonly worker: number }
   | { readonly type: 'failed'; readonly worker: number; readonly message: string }
+  /** `dropped`: this worker's sends dropped so far (open models), when the interval closed. */
   | { readonly type: 'interval'; readonly worker: number; readonly report: IntervalReport; readonly dropped: number; readonly inFlight: number }
   /** The server refused a deduction outright (OOM, NOPERM, BUSY, …): once per distinct reply per worker. */
   | { readonly type: 'refused'; readonly worker: number; readonly code: RefusalCode; readonly reply: string }

@@ -1,12 +1,13 @@
 /**
- * Once a second while the load runs, at each interval's end: stock of the busiest SKUs is read
- * from Redis (the series' stock lines, and the "stock left" of the progress line) and progress is
- * reported from the workers' shared counters (current, not a second late). A failed sample leaves
- * a gap; the run goes on.
+ * At each interval's end while the load runs (the run's interval, 100 ms to 1 min): stock of the
+ * busiest SKUs is read from Redis (the series' stock lines). About once a second (every interval
+ * when it is a second or longer) the stock of up to 1000 SKUs is read for the "stock left" of the
+ * progress line, and progress is reported from the workers' shared counters (current, not an
+ * interval late): a 100 ms interval must not read 1000 keys ten times a second from the server
+ * under test, nor redraw the progress line that often. A failed sample leaves a gap; the run goes on.
  */
 import type { Redis } from 'ioredis';
 import { DEFAULT_KEY_TEMPLATES, RunKeys } from '../keys.js';
-import { INTERVAL_MS } from '../metrics/interval.js';
 import type { SeriesBuilder } from '../metrics/series.js';
 import { emptyCounts, OUTCOMES, type OutcomeCounts } from '../outcomes.js';
 import type { ThreadClock } from './clock.js';
@@ -18,7 +19,7 @@ export interface LoadProgress {
   /** Replies so far and requests planned (null for duration runs). */
   readonly replies: number;
   readonly plannedRequests: number | null;
-  /** Replies in the last complete second. */
+  /** Replies per second since the previous progress report (about a second). */
   readonly repliesPerSecond: number;
   readonly okP99Us: number | null;
   /** Stock left over the sampled SKUs (all of them up to 1000 SKUs), null before the first sample. */
@@ -54,6 +55,8 @@ export interface SamplerOptions {
   readonly dropped: () => number;
   readonly plannedMs: number | null;
   readonly plannedRequests: number | null;
+  /** The series' interval, milliseconds. */
+  readonly intervalMs: number;
   readonly onProgress?: ((progress: LoadProgress) => void) | undefined;
 }
 
@@ -71,11 +74,15 @@ export class StockSampler {
 
   /** Samples at the end of every interval after t0 until stop(). */
   start(t0: number, clock: ThreadClock): void {
-    const due = t0 + (this.n + 1) * INTERVAL_MS - clock.nowMs();
+    const { intervalMs } = this.options;
+    // Intervals between two progress reports (and full stock reads): about a second.
+    const every = Math.max(1, Math.round(1000 / intervalMs));
+    const due = t0 + (this.n + 1) * intervalMs - clock.nowMs();
     this.timer = setTimeout(() => {
       const current = this.n++;
       this.start(t0, clock);
-      void this.sample(current).then(() => this.progress(current, t0, clock));
+      const report = (current + 1) % every === 0;
+      void this.sample(current, report).then(() => { if (report) this.progress(current, t0, clock); });
     }, Math.max(0, due));
   }
 
@@ -84,15 +91,19 @@ export class StockSampler {
     this.timer = undefined;
   }
 
-  /** Reads the sampled SKUs' stock into interval n of the series. */
-  async sample(n: number): Promise<void> {
+  /**
+   * Reads the series' SKUs' stock into interval n of the series; `full`: the stock of every
+   * sampled SKU too, for the progress line.
+   */
+  async sample(n: number, full = true): Promise<void> {
     const { series } = this.options;
     const shards = this.shards();
     if (shards === undefined) return;
     try {
-      const values = await readStock(shards, this.sampled);
+      // The series' SKUs are 0..9 (the busiest), the first of the sampled ones.
+      const values = await readStock(shards, full ? this.sampled : Math.min(this.sampled, Math.max(0, ...series.stockSkus) + 1));
       series.setStock(n, series.stockSkus.map((sku) => values[sku] ?? null));
-      this.stockLeft = values.reduce<number>((a, v) => a + (v ?? 0), 0);
+      if (full) this.stockLeft = values.reduce<number>((a, v) => a + (v ?? 0), 0);
     } catch {
       // A failed sample leaves a gap in the series; the run goes on.
     }
@@ -117,7 +128,7 @@ export class StockSampler {
     const repliesPerSecond = ((replies - this.last.replies) * 1000) / Math.max(1, elapsedMs - this.last.atMs);
     this.last = { replies, atMs: elapsedMs };
     onProgress({
-      elapsedMs: (current + 1) * INTERVAL_MS,
+      elapsedMs: (current + 1) * this.options.intervalMs,
       plannedMs: this.options.plannedMs,
       replies,
       plannedRequests: this.options.plannedRequests,

@@ -46,14 +46,16 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   let t0 = clock.nowMs();
   const nowUs = () => (clock.nowMs() - t0) * 1000;
   const open = isOpenModel(scenario.load.model);
-  let dropped = 0;
   let inFlight = 0;
   const recorder = new Recorder(
     // A requests run knows its size; a duration run grows its records from a modest start.
     scenario.requests !== undefined ? task.limit : 65_536,
     open,
-    (report) => post({ type: 'interval', worker, report, dropped, inFlight }),
+    // Drops so far as the interval closes (not as of the last tick): the coordinator takes the
+    // difference per interval for the series' dropped line.
+    (report) => post({ type: 'interval', worker, report, dropped: executor.dropped, inFlight }),
     new Float64Array(task.liveCounts),
+    task.intervalMs,
   );
   const flusher = new Flusher();
   const errors = new ErrorReplies();
@@ -151,7 +153,6 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
       if (Atomics.load(control, CONTROL_ABORT) === 1) for (const c of conns) c.close('closed by sellout: the server is busy running a script');
       if (CRASH_AFTER > 0 && worker === 0 && recorder.records.count >= CRASH_AFTER) throw new Error(`test crash after ${CRASH_AFTER} replies (SELLOUT_TEST_CRASH_WORKER_AFTER)`);
       inFlight = conns.reduce((n, c) => n + c.inFlight, 0);
-      dropped = executor.dropped;
       executor.tick(now);
       recorder.rotate(now);
       // A request unanswered for timeoutMs: the connection is stuck, and with a pipeline nothing

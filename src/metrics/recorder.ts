@@ -1,6 +1,6 @@
 /**
  * Collects what one executor observes: per-outcome latency histograms (for the whole run and per
- * one-second interval), outcome counts and the per-request records. One recorder per thread;
+ * interval of the series: the run's, from its task), outcome counts and the per-request records. One recorder per thread;
  * results are merged afterwards with add(), never by averaging percentiles.
  *
  * Each reply is recorded once, into the current interval's histogram of its outcome; when an
@@ -10,7 +10,7 @@
  */
 import { OUTCOMES, type OutcomeCode } from '../outcomes.js';
 import { encodeHistogram, newHistogram, recordUs, type Histogram } from './histogram.js';
-import { INTERVAL_US, type IntervalReport } from './interval.js';
+import { DEFAULT_INTERVAL_MS, type IntervalReport } from './interval.js';
 import { newRecords, reserveRow, type RequestRecords } from './records.js';
 
 export class Recorder {
@@ -26,7 +26,8 @@ export class Recorder {
   private interval: (Histogram | undefined)[] = OUTCOMES.map(() => undefined);
   private intervalCounts = new Float64Array(OUTCOMES.length);
   private intervalN = 0;
-  private intervalEndUs = INTERVAL_US;
+  private intervalEndUs: number;
+  private readonly intervalUs: number;
 
   constructor(
     expected: number,
@@ -34,7 +35,11 @@ export class Recorder {
     private readonly onInterval: (report: IntervalReport) => void = () => {},
     /** Replies per outcome code so far, readable by another thread (progress); optional. */
     private readonly live: Float64Array = new Float64Array(OUTCOMES.length),
+    /** The series' interval (milliseconds): the run's, chosen before the load (src/load/resolution.ts). */
+    intervalMs: number = DEFAULT_INTERVAL_MS,
   ) {
+    this.intervalUs = intervalMs * 1000;
+    this.intervalEndUs = this.intervalUs;
     this.records = newRecords(Math.max(16, Math.min(expected, 1 << 24)));
     this.raw = keepRaw ? OUTCOMES.map(() => newHistogram()) : undefined;
   }
@@ -66,7 +71,7 @@ export class Recorder {
     while (nowUs >= this.intervalEndUs) {
       this.onInterval(this.closeInterval());
       this.intervalN++;
-      this.intervalEndUs += INTERVAL_US;
+      this.intervalEndUs += this.intervalUs;
     }
   }
 

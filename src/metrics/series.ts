@@ -1,16 +1,21 @@
 /**
- * Per-second series, merged across workers: every worker reports each one-second interval (counts
- * and encoded histograms per outcome); intervals with the same number are merged exactly with
- * add(). An interval is summarised (p50/p99/max, encoded for latency.hlog) and its histograms
- * freed as soon as every worker has reported it, so a long run holds few histograms at once.
+ * The series over time, merged across workers: every worker reports each interval (the run's
+ * interval, src/load/resolution.ts: 100 ms to 1 min; counts and encoded histograms per outcome);
+ * intervals with the same number are merged exactly with add(). An interval is summarised
+ * (p50/p99/max, encoded for latency.hlog) and its histograms freed as soon as every worker has
+ * reported it, so a long run holds few histograms at once.
+ *
+ * Counts stay counts per interval (summary.json); a rate divides them by the interval's length,
+ * which for the last one is `lastIntervalMs`, its real length (the run ended inside it): a rate
+ * over the nominal length would show a false dip at every run's end.
  */
 import { OUTCOMES, type Outcome } from '../outcomes.js';
 import type { SeriesV1 } from '../summary/summary.js';
 import { encodeHistogram, newHistogram, type Histogram } from './histogram.js';
-import { INTERVAL_MS, type IntervalReport } from './interval.js';
+import { DEFAULT_INTERVAL_MS, type IntervalReport } from './interval.js';
 import { addEncoded } from './merge.js';
 
-/** One per-second (or other interval) latency histogram of one outcome, for `latency.hlog`. */
+/** One interval's latency histogram of one outcome, for `latency.hlog`. */
 export interface IntervalHistogram {
   readonly outcome: Outcome;
   /** Interval start, milliseconds since the run's t0. */
@@ -39,11 +44,20 @@ export class SeriesBuilder {
   private readonly closed = new Map<number, ClosedInterval>();
   /** Stock samples: interval number -> value per sampled SKU (aligned with `stockSkus`). */
   private readonly stock = new Map<number, (number | null)[]>();
+  /** Open models: sends dropped per interval (summed over workers). */
+  private readonly dropped = new Map<number, number>();
 
   constructor(
     private readonly workers: number,
     readonly stockSkus: readonly number[],
+    /** The run's interval (ms), the one its recorders rotate on. */
+    readonly intervalMs: number = DEFAULT_INTERVAL_MS,
   ) {}
+
+  /** Open models: `count` sends dropped in interval n (by one worker; added up). */
+  addDropped(n: number, count: number): void {
+    if (count !== 0) this.dropped.set(n, (this.dropped.get(n) ?? 0) + count);
+  }
 
   add(report: IntervalReport, final = false): void {
     let entry = this.open.get(report.n);
@@ -75,14 +89,23 @@ export class SeriesBuilder {
     return { n: best, counts: c.counts, okP99: c.p99[0] ?? null };
   }
 
-  /** Summarises every interval; `endMs` is when the last reply came (the last interval is partial). */
-  build(endMs: number): { series: SeriesV1; intervals: IntervalHistogram[] } {
+  /**
+   * Summarises every interval; `endMs` is when the last reply came (the last interval is partial:
+   * intervals after it, empty ones a worker closed while stopping, are left out). Open models pass
+   * `sendsBy` (the schedule's expected sends by a time, capped at the run's requests) for the
+   * sends scheduled per interval, the target rate's line.
+   */
+  build(endMs: number, options: { sendsBy?: (tMs: number) => number; dropped?: boolean } = {}): { series: SeriesV1; intervals: IntervalHistogram[] } {
     for (const n of [...this.open.keys()]) this.close(n);
-    const last = Math.max(-1, ...this.closed.keys());
+    const step = this.intervalMs;
+    const last = Math.min(Math.max(-1, ...this.closed.keys()), Math.max(0, Math.floor(endMs / step)));
     const count = last + 1;
-    const t = Array.from({ length: count }, (_, n) => n * INTERVAL_MS);
-    const seen = OUTCOMES.map((_, code) => [...this.closed.values()].some((c) => c.counts[code]! > 0));
-    const series: SeriesV1 = { intervalMs: INTERVAL_MS, t, replies: {}, p50: {}, p99: {}, max: {}, stock: [] };
+    const t = Array.from({ length: count }, (_, n) => n * step);
+    const lastIntervalMs = count > 0 ? round3(Math.max(0, Math.min(step, endMs - last * step))) : step;
+    const kept = [...this.closed.entries()].filter(([n]) => n <= last).map(([, c]) => c);
+    const seen = OUTCOMES.map((_, code) => kept.some((c) => c.counts[code]! > 0));
+    const series: SeriesV1 = { intervalMs: step, t, replies: {}, p50: {}, p99: {}, max: {}, stock: [] };
+    if (count > 0) series.lastIntervalMs = lastIntervalMs;
     const intervals: IntervalHistogram[] = [];
     OUTCOMES.forEach((outcome, code) => {
       if (!seen[code]) return;
@@ -94,14 +117,24 @@ export class SeriesBuilder {
     for (let n = 0; n < count; n++) {
       const c = this.closed.get(n);
       if (!c) continue;
-      const startMs = n * INTERVAL_MS;
-      const durationMs = n === last ? Math.max(0, Math.min(INTERVAL_MS, endMs - startMs)) : INTERVAL_MS;
+      const startMs = n * step;
+      const durationMs = n === last ? lastIntervalMs : step;
       OUTCOMES.forEach((outcome, code) => {
         const encoded = c.encoded[code];
         if (encoded) intervals.push({ outcome, startMs, durationMs, encoded });
       });
     }
     series.stock = this.stockSkus.map((sku, i) => ({ sku, values: t.map((_, n) => this.stock.get(n)?.[i] ?? null) }));
+    const { sendsBy } = options;
+    if (sendsBy !== undefined && count > 0) {
+      series.scheduled = t.map((start, n) => round3(sendsBy(n === last ? start + lastIntervalMs : start + step) - sendsBy(start)));
+    }
+    if (options.dropped && count > 0) {
+      // Drops after the last reply (a worker's tail) belong to the last interval: the sum stays the run's `dropped`.
+      const dropped = t.map((_, n) => this.dropped.get(n) ?? 0);
+      for (const [n, d] of this.dropped) if (n > last) dropped[last]! += d;
+      series.dropped = dropped;
+    }
     return { series, intervals };
   }
 
@@ -138,4 +171,8 @@ export class SeriesBuilder {
     }
     this.closed.set(n, c);
   }
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }

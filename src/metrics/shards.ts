@@ -19,7 +19,6 @@ import type { Topology } from '../redis/topology.js';
 import { serverStatsDelta, type ServerStats } from '../redis/server-stats.js';
 import type { ShardFigures } from '../summary/summary.js';
 import { initHistograms, newHistogram, percentiles, recordUs, type Histogram } from './histogram.js';
-import { INTERVAL_US } from './interval.js';
 import type { RequestRecords } from './records.js';
 
 /** A shard taking more than this many times its fair share (1 / shards) of the requests is warned about. */
@@ -36,6 +35,8 @@ export interface ShardFiguresInput {
   readonly durationMs: number;
   /** Intervals of the run's series (summary.series.t.length); replies after the last fall into it. */
   readonly intervals: number;
+  /** The series' interval (summary.series.intervalMs). */
+  readonly intervalMs: number;
   /** Each shard's server reading before and after the load (readServerStats), aligned with `topology.shards`. */
   readonly serverBefore?: readonly (ServerStats | undefined)[];
   readonly serverAfter?: readonly (ServerStats | undefined)[];
@@ -59,6 +60,7 @@ export async function shardFigures(input: ShardFiguresInput): Promise<ShardFigur
   const { records, skuShard, topology } = input;
   const shardCount = topology.shards.length;
   const intervals = Math.max(1, input.intervals);
+  const intervalUs = input.intervalMs * 1000;
   const outcomeCount = OUTCOMES.length;
   // Counts per shard x outcome, per SKU, and per shard x interval, in one pass over the records.
   const counts = new Float64Array(shardCount * outcomeCount);
@@ -75,7 +77,7 @@ export async function shardFigures(input: ShardFiguresInput): Promise<ShardFigur
       counts[shard * outcomeCount + code]!++;
       if (sku < perSku.length) perSku[sku]!++;
       const repliedUs = records.repliedUs[row]!;
-      const n = Math.min(intervals - 1, Math.max(0, Math.floor(repliedUs / INTERVAL_US)));
+      const n = Math.min(intervals - 1, Math.max(0, Math.floor(repliedUs / intervalUs)));
       replies[shard]![n]!++;
       if (code === Code.ok) {
         const latencyUs = repliedUs - from[row]!;

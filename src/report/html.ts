@@ -14,7 +14,7 @@ import { formatValue } from '../thresholds/evaluate.js';
 import { escapeHtml, inlineSafe, jsonForScript } from './escape.js';
 import type { ReportInput, ReportOutput } from './output.js';
 import { listedSkusOfSummary, skuTotalsOfSummary } from '../summary/skus.js';
-import type { SummaryV1 } from '../summary/summary.js';
+import type { SeriesV1, SummaryV1 } from '../summary/summary.js';
 import { verdictHeadline, verdictOf } from '../summary/verdict.js';
 
 export const OUTCOME_COLORS: Record<Outcome, string> = {
@@ -38,7 +38,8 @@ const SKU_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c5
 const SPECTRUM_POINTS = 241;
 const SPECTRUM_MAX_X = 100_000;
 
-export interface ChartSeries { label: string; color: string; values: (number | null)[] }
+/** `dash`: a dashed line (uPlot's canvas dash pattern), for a reference such as the target rate. */
+export interface ChartSeries { label: string; color: string; values: (number | null)[]; dash?: number[] }
 export interface ChartSpec { id: string; title: string; xLabel: string; yLabel: string; kind: 'spectrum' | 'time'; x: number[]; series: ChartSeries[] }
 
 /**
@@ -65,19 +66,49 @@ export function spectrumChart(histograms: ReportInput['histograms']): ChartSpec 
   return series.length ? { id: 'spectrum', title: 'Latency by percentile', xLabel: 'percentile', yLabel: 'ms', kind: 'spectrum', x, series } : null;
 }
 
+/** The open models' lines on the replies/s chart: the schedule's rate, and the sends it dropped. */
+export const TARGET_RATE_COLOR = '#333333';
+export const DROPPED_COLOR = '#ff7f00';
+/** A last interval shorter than this share of the interval gives no rate: too few replies in too short a time to mean one. */
+const MIN_LAST_SHARE = 0.1;
+
+/**
+ * Counts per interval as rates per second: each divided by its interval's length, the last by its
+ * real length (`lastIntervalMs`: the run ended inside it), so the run's end shows no false dip. A
+ * last interval under MIN_LAST_SHARE of the interval is left out (null): its counts are in
+ * summary.json, but a rate over a few milliseconds is noise.
+ */
+export function perSecondOf(s: Pick<SeriesV1, 'intervalMs' | 'lastIntervalMs'>, counts: readonly number[]): (number | null)[] {
+  const last = counts.length - 1;
+  const lastMs = s.lastIntervalMs ?? s.intervalMs;
+  return counts.map((n, i) => {
+    const ms = i === last ? lastMs : s.intervalMs;
+    if (i === last && ms < s.intervalMs * MIN_LAST_SHARE) return null;
+    return (n * 1000) / ms;
+  });
+}
+
+/** "100 ms", "1 s", "2.5 s". */
+function intervalLabel(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${ms / 1000} s`;
+}
+
 /** Charts over time from summary.series (replies/s and p99 per outcome, stock per SKU). */
 export function timeCharts(summary: SummaryV1): ChartSpec[] {
   const s = summary.series;
   // A line needs two points: a run shorter than two intervals gets the note instead of empty axes.
   if (!s || s.t.length < 2) return [];
   const x = s.t.map((ms) => ms / 1000);
-  const perSecond = 1000 / s.intervalMs;
   const outcomes = OUTCOMES.filter((o) => s.replies[o]?.some((n) => n > 0));
   const charts: ChartSpec[] = [];
   if (outcomes.length) {
+    const series: ChartSeries[] = outcomes.map((o) => ({ label: o, color: OUTCOME_COLORS[o], values: perSecondOf(s, s.replies[o]!) }));
+    // Open models: what the schedule asked for, and what could not be sent (max in flight reached).
+    if (s.scheduled) series.push({ label: 'target rate', color: TARGET_RATE_COLOR, values: perSecondOf(s, s.scheduled), dash: [6, 4] });
+    if (s.dropped) series.push({ label: 'dropped', color: DROPPED_COLOR, values: perSecondOf(s, s.dropped) });
     charts.push({
-      id: 'replies', title: 'Replies per second', xLabel: 's', yLabel: 'replies/s', kind: 'time', x,
-      series: outcomes.map((o) => ({ label: o, color: OUTCOME_COLORS[o], values: s.replies[o]!.map((n) => n * perSecond) })),
+      id: 'replies', title: `Replies per second (per ${intervalLabel(s.intervalMs)})`, xLabel: 's', yLabel: 'replies/s', kind: 'time', x,
+      series,
     });
   }
   const withP99 = OUTCOMES.filter((o) => s.p99[o]?.some((v) => v !== null));
@@ -110,10 +141,9 @@ export function shardChart(summary: SummaryV1): ChartSpec | null {
   const shards = summary.shards ?? [];
   const replies = s?.shardReplies;
   if (!s || s.t.length < 2 || shards.length < 2 || !replies || replies.length !== shards.length) return null;
-  const perSecond = 1000 / s.intervalMs;
   return {
     id: 'shards', title: 'Replies per second by shard', xLabel: 's', yLabel: 'replies/s', kind: 'time', x: s.t.map((ms) => ms / 1000),
-    series: shards.map((shard, i) => ({ label: shard.node, color: SKU_COLORS[i % SKU_COLORS.length]!, values: replies[i]!.map((n) => n * perSecond) })),
+    series: shards.map((shard, i) => ({ label: shard.node, color: SKU_COLORS[i % SKU_COLORS.length]!, values: perSecondOf(s, replies[i]!) })),
   };
 }
 
@@ -380,7 +410,7 @@ const SCRIPT = `
       // Spectrum: both axes log-scaled, so the body (sub-ms) and the tail (tens of ms) both show.
       scales: spectrum ? { x: { time: false, distr: 3, log: 10 }, y: { distr: 3, log: 10 } } : { x: { time: false } },
       series: [{ label: spectrum ? 'percentile' : 'time', value: function(u, v){ return v == null ? '—' : spectrum ? pctLabel(v) : v.toFixed(1) + ' s'; } }].concat(spec.series.map(function(s){
-        return { label: s.label, stroke: s.color, width: 2, spanGaps: false, points: { show: false }, value: function(u, v){ return fmt(v) + ' ' + spec.yLabel; } };
+        return { label: s.label, stroke: s.color, width: 2, dash: s.dash, spanGaps: false, points: { show: false }, value: function(u, v){ return fmt(v) + ' ' + spec.yLabel; } };
       })),
       axes: [
         spectrum
@@ -426,7 +456,7 @@ export function renderHtml(input: ReportInput): string {
     `<div id="verdict" class="verdict ${verdict.status}" data-status="${verdict.status}" data-exit-code="${verdict.exitCode}"><div class="headline">${h(headline)}</div>${verdict.reasons.length ? `<ul>${verdict.reasons.map((r) => `<li>${h(r)}</li>`).join('')}</ul>` : ''}</div>`,
     `<section>${keyFigures(s)}</section>`,
     section('Latency', `<div class="charts">${spectrum ? chartBox(spectrum) : '<p class="muted">No latency recorded.</p>'}</div><div style="margin-top:10px">${latencyTable(s)}</div><p class="muted">Latency per outcome: fast sold-out replies must not hide the p99 of real deductions. The spectrum's x axis is 1/(1 − percentile), log-scaled, as in HdrHistogram's plotter (the y axis is log-scaled too); each line ends at its maximum, where its sample count runs out.</p>`, 'latency'),
-    section('Over time', over.length ? `<div class="charts">${over.map(chartBox).join('')}</div>${faultKey}` : '<p class="muted">This run was shorter than two per-second intervals: nothing to draw over time.</p>', 'over-time'),
+    section('Over time', over.length ? `<div class="charts">${over.map(chartBox).join('')}</div>${faultKey}` : '<p class="muted">This run was shorter than two intervals of its series: nothing to draw over time.</p>', 'over-time'),
     ...(bands.length ? [section('Faults', faultTable(s), 'faults')] : []),
     // A standalone server is one shard: its row would repeat the figures above.
     ...((s.shards?.length ?? 0) > 1 ? [section('Shards', shardSection(s, byShard), 'shards')] : []),

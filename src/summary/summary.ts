@@ -131,10 +131,14 @@ export type ErrorReplyCount = z.infer<typeof errorReplyCountSchema>;
 const nullableNums = list(num.nullable(), 'a list of numbers or nulls');
 /**
  * Per-interval series (the engine fills it): replies and latency per outcome, and stock sampled
- * from Redis at each interval's end. Arrays are aligned with `t`.
+ * from Redis at each interval's end. Arrays are aligned with `t`. Counts are per interval: a rate
+ * per second divides by the interval's length (`intervalMs`, the last one `lastIntervalMs`).
  */
 export const seriesSchema = z.object({
+  /** The run's interval, chosen from its expected length: 100 ms to 1 min (src/metrics/interval.ts). */
   intervalMs: num,
+  /** Real length of the last interval (the run ended inside it), ms; absent in files written before it existed: `intervalMs`. */
+  lastIntervalMs: num.optional(),
   /** Start of each interval, milliseconds since the run's t0. */
   t: list(num, 'a list of numbers'),
   replies: byOutcomeSeen(list(num, 'a list of numbers'), 'counts per interval'),
@@ -146,6 +150,10 @@ export const seriesSchema = z.object({
   stock: list(z.object({ sku: count, values: nullableNums }), 'a list of SKU series'),
   /** Replies per interval of each shard (all outcomes), aligned with `shards`; only with more than one shard. */
   shardReplies: list(list(num, 'a list of numbers'), 'a list of per-shard series').optional(),
+  /** Open models: sends the schedule had due in each interval (per second: the target rate), capped at the run's `requests`. */
+  scheduled: list(num, 'a list of numbers').optional(),
+  /** Open models: sends dropped in each interval (max in flight reached), summing to `dropped`. */
+  dropped: list(num, 'a list of numbers').optional(),
 });
 export type SeriesV1 = z.infer<typeof seriesSchema>;
 

@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFiles } from '../../src/cli/output.js';
-import { FAULT_BAND_COLORS } from '../../src/report/html.js';
+import { FAULT_BAND_COLORS, TARGET_RATE_COLOR } from '../../src/report/html.js';
 import { renderOutputs } from '../../src/report/registry.js';
 import type { SummaryV1 } from '../../src/summary/summary.js';
 import { buildFixture } from '../fixtures/report.js';
@@ -81,6 +81,18 @@ async function openReport(dir: string) {
       return { id, width: box.width, height: box.height, seriesPixels, bandPixels };
     });
   }, [FAULT_BAND_COLORS.window, FAULT_BAND_COLORS.action]);
+  // The replies/s chart's lines, and the pixels drawn in the target rate's colour.
+  const { replies, targetPixels } = await page.evaluate((targetColor) => {
+    const data = JSON.parse(document.getElementById('report-data')!.textContent!) as { charts: { id: string; series: { label: string }[] }[] };
+    const canvas = document.querySelector<HTMLElement>('.chart[data-chart="replies"]')?.querySelector('canvas');
+    const rgb = [1, 3, 5].map((i) => parseInt(targetColor.slice(i, i + 2), 16));
+    let n = 0;
+    if (canvas) {
+      const { data: px } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      for (let i = 0; i < px.length; i += 4) if (px[i + 3]! >= 200 && Math.abs(px[i]! - rgb[0]!) + Math.abs(px[i + 1]! - rgb[1]!) + Math.abs(px[i + 2]! - rgb[2]!) < 10) n++;
+    }
+    return { replies: data.charts.find((c) => c.id === 'replies')?.series ?? [], targetPixels: n };
+  }, TARGET_RATE_COLOR);
   const faultRows = await page.evaluate(() => [...document.querySelectorAll('#faults table.faults tbody tr')].map((tr) => tr.textContent!.replace(/\s+/g, ' ').trim()));
   const banner = await page.evaluate(() => {
     const el = document.getElementById('verdict')!;
@@ -93,7 +105,7 @@ async function openReport(dir: string) {
   }));
   await page.screenshot({ path: join(dir, 'report.png'), fullPage: true });
   await page.close();
-  return { errors, requests, charts, banner, layout, url, faultRows };
+  return { errors, requests, charts, banner, layout, url, faultRows, replies, targetPixels };
 }
 
 function expectVerdictMatches(summary: SummaryV1, banner: { headline: string; status: string; exitCode: number }) {
@@ -163,8 +175,13 @@ describe('report.html in Chromium', () => {
     expect(cli.code, cli.stderr).toBe(4);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as SummaryV1;
     const r = await openReport(dir);
-    // This run records no per-second series yet, so the spectrum is its only chart.
-    expectHealthyPage(r, summary.series ? ['spectrum', 'replies', 'p99', 'stock'] : ['spectrum']);
+    // A 3 s run: cut at 100 ms, it has a shape to draw.
+    expect(summary.series!.intervalMs).toBe(100);
+    expect(summary.series!.t.length).toBeGreaterThanOrEqual(20);
+    expectHealthyPage(r, ['spectrum', 'replies', 'p99', 'stock']);
+    // smoke.yaml is an open model: the replies/s chart has the schedule's target rate (dashed) and the dropped sends.
+    expect(r.replies.map((s) => s.label)).toEqual(expect.arrayContaining(['ok', 'target rate', 'dropped']));
+    expect(r.targetPixels, 'pixels of the target-rate line').toBeGreaterThan(50);
     expectVerdictMatches(summary, r.banner);
     expect(r.banner.headline).toBe('FAIL: 1 threshold failed (latency.ok.p99)');
     // No fault: no table, no band.

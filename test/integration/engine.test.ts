@@ -90,6 +90,25 @@ describe('load engine (worker threads, real redis-server)', () => {
     expectAllHold(invariants);
   });
 
+  it('a sub-second closed run still has a shape: a 100 ms series of several points, counts summing to the replies', async () => {
+    // 20,000 requests on a 2-core box: well under a second, which a 1 s series drew as one point.
+    const s = scenario('skus: {count: 1, stock: 5000}\nrequests: 20000\nload: {connections: 4, inFlight: 8, workers: 2}');
+    const { load } = await run(s);
+    for (const h of [...load.histograms, ...(load.histogramsRaw ?? [])]) h.destroy();
+    const series = load.series;
+    expect(series.intervalMs).toBe(100);
+    expect(series.t.length, `a ${load.durationMs.toFixed(0)} ms run`).toBeGreaterThanOrEqual(Math.min(3, Math.floor(load.durationMs / 100)));
+    expect(series.t.length).toBeGreaterThanOrEqual(2);
+    expect(series.t).toEqual(series.t.map((_, n) => n * 100));
+    const total = Object.values(series.replies).reduce((a, r) => a + r!.reduce((x, y) => x + y, 0), 0);
+    expect(total).toBe(20000);
+    // The last interval's real length: the run ended inside it.
+    expect(series.lastIntervalMs).toBeGreaterThanOrEqual(0);
+    expect(series.lastIntervalMs).toBeLessThanOrEqual(100);
+    expect(series.scheduled).toBeUndefined();
+    expect(series.stock[0]!.values.at(-1)).toBe(0);
+  });
+
   it('the closed model keeps exactly connections x inFlight outstanding (the warm-up leaves it no extra slots)', async () => {
     const s = scenario('skus: {count: 2, stock: 100000}\nrequests: 6000\nload: {connections: 4, inFlight: 3, workers: 2}');
     const { load } = await run(s);
@@ -170,6 +189,13 @@ describe('load engine (worker threads, real redis-server)', () => {
     expect(load.targetRate).toBeGreaterThan(900);
     expect(load.targetRate).toBeLessThan(1100);
     expect(load.achievedRate).toBeGreaterThan(0);
+    // 300 sends at 1,000/s: a 0.3 s schedule, cut at 100 ms; its sends per interval are the target rate's line.
+    const series = load.series;
+    expect(series.intervalMs).toBe(100);
+    expect(series.t.length).toBeGreaterThanOrEqual(3);
+    expect(series.scheduled!.reduce((a, b) => a + b, 0)).toBe(300);
+    expect(series.scheduled![0]).toBe(100);
+    expect(series.dropped!.reduce((a, b) => a + b, 0)).toBe(0);
     await verify(s, runId, load);
   });
 
@@ -181,6 +207,9 @@ describe('load engine (worker threads, real redis-server)', () => {
     expect(load.dropped!).toBeGreaterThan(0);
     expect(load.records.count + load.dropped!).toBe(load.scheduled);
     expect(load.records.count).toBeGreaterThan(0);
+    // Dropped per interval adds up to the run's dropped.
+    expect(load.series.dropped!.reduce((a, b) => a + b, 0)).toBe(load.dropped);
+    expect(load.series.dropped!.length).toBe(load.series.t.length);
     await verify(s, runId, load);
   });
 

@@ -49,7 +49,7 @@ describe('shardFigures on a cluster', () => {
     const durationMs = performance.now() - t0;
     const after = await Promise.all(byShard.map(readServerStats));
 
-    const f = await shardFigures({ records, skuShard: owners, topology, durationMs, intervals: Math.ceil(durationMs / 1000), serverBefore: before, serverAfter: after });
+    const f = await shardFigures({ records, skuShard: owners, topology, durationMs, intervals: Math.ceil(durationMs / 1000), intervalMs: 1000, serverBefore: before, serverAfter: after });
     expect(f.shards.map((s) => s.slots).reduce((a, b) => a + b)).toBe(16384);
     expect(f.shards.map((s) => s.skus)).toEqual([0, 1, 2].map((i) => owners.filter((o) => o === i).length));
     expect(f.shards.map((s) => s.requests).reduce((a, b) => a + b)).toBe(records.count);

@@ -55,6 +55,7 @@ function input(rows: Row[], overrides: Partial<ShardFiguresInput> = {}): ShardFi
     topology: THREE,
     durationMs: 2000,
     intervals: 2,
+    intervalMs: 1000,
     ...overrides,
   };
 }
