@@ -292,7 +292,9 @@ describe('replica and failover', () => {
     // replication promises nothing, which is why this is the *unsafe* failover.
     console.log(`unsafe failover: ${acked.length} writes acknowledged before the kill, ${lost} of them missing on the promoted replica; ${unacknowledged} unacknowledged writes reached it`);
     expect(unacknowledged).toBeGreaterThanOrEqual(0);
-    expect(lost).toBe(0);
+    // Observed 0 on an idle machine; under load the replica can lag a little, which is exactly what
+    // unsafe means: pinned is that it had the bulk of what was acknowledged, and the count is printed.
+    expect(lost).toBeLessThan(acked.length / 10);
     await expect(server.failover('unsafe')).rejects.toThrow(/^no replica to fail over to/);
   });
 });
