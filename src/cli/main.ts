@@ -11,6 +11,7 @@ import { auditCommand } from './commands/audit.js';
 import { compareCommand } from './commands/compare.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
+import { validateCommand } from './commands/validate.js';
 
 
 const stdout = (text: string) => { process.stdout.write(text); };
@@ -108,6 +109,16 @@ function buildProgram(setExit: (code: number) => void): Command {
         stderrIsTTY: process.stderr.isTTY === true,
         stderrColumns: process.stderr.columns || 120,
       }));
+    });
+
+  program
+    .command('validate')
+    .description('check a scenario (and that its script is there and readable) exactly as `run` loads it, without Redis and without writing anything: exit 0 with one line, or every problem and exit 2')
+    .argument('<scenario>', 'scenario YAML file')
+    .option('--script <path>', 'Lua script to check (shorthand for --set script=PATH)')
+    .option('--set <path=value>', 'override a scenario key, value parsed as YAML (repeatable)', (value: string, acc: string[]) => [...acc, value], [] as string[])
+    .action((file: string, options: { script?: string; set: string[] }) => {
+      setExit(validateCommand(file, options, { stdout }));
     });
 
   program
