@@ -136,12 +136,13 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('compare')
-    .description('compare two runs (summary.json files or report directories); exit 4 on a regression beyond tolerance')
+    .description('compare two runs of one scenario (summary.json files or report directories); exit 4 on a regression beyond tolerance, 2 when the scenarios differ (unless --allow-different-scenarios)')
     .argument('<baseline>', 'baseline summary.json or report directory')
     .argument('<current>', 'current summary.json or report directory')
     .option('--tolerance <metric=limit,…>', 'how much worse a metric may get, e.g. latency.ok.p99=10%,throughput=5%,outcomes.error=3,latency.ok.max=off (repeatable; defaults in docs/ci-gate.md)', (value: string, acc: string[]) => [...acc, value], [] as string[])
-    .action((baseline: string, current: string, options: { tolerance: string[] }) => {
-      setExit(compareCommand(baseline, current, options, { stdout }));
+    .option('--allow-different-scenarios', 'compare two runs whose scenarios differ (name, script SHA-1 or any key as run) under a DIFFERENT SCENARIOS header, instead of refusing with exit 2')
+    .action((baseline: string, current: string, options: { tolerance: string[]; allowDifferentScenarios?: boolean }) => {
+      setExit(compareCommand(baseline, current, options, { stdout, stderr }));
     });
 
   program
