@@ -38,7 +38,7 @@ describe('sellout validate', () => {
     const smoke = await runCli(['validate', 'scenarios/smoke.yaml'], { env: UNREACHABLE });
     expect(smoke.stdout).toMatch(/^scenarios\/smoke\.yaml: valid \(smoke, 5 SKUs, 3,000 requests, constant-rate 1,000\/s over 8 connections, script lua\/deduct\.lua sha1 [0-9a-f]{40}\)\n$/);
     const gate = await runCli(['validate', 'scenarios/gate.yaml'], { env: UNREACHABLE });
-    expect(gate.stdout).toMatch(/^scenarios\/gate\.yaml: valid \(gate, 10 SKUs, 12s, constant-rate 1,500\/s over 8 connections, 6 threshold metric\(s\), script /);
+    expect(gate.stdout).toMatch(/^scenarios\/gate\.yaml: valid \(gate, 10 SKUs, 12s, constant-rate 1,500\/s over 8 connections, 7 threshold metric\(s\), script /);
   });
 
   it('lists every problem of a broken scenario, one line each, exit 2: the very lines run prints', async () => {
