@@ -11,6 +11,7 @@ import { auditCommand } from './commands/audit.js';
 import { compareCommand } from './commands/compare.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
+import { validateCommand } from './commands/validate.js';
 
 
 const stdout = (text: string) => { process.stdout.write(text); };
@@ -154,6 +155,16 @@ function buildProgram(setExit: (code: number) => void): Command {
     });
 
   program
+    .command('validate')
+    .description('check a scenario (and that its script is there and readable) exactly as `run` loads it, without Redis and without writing anything: exit 0 with one line, or every problem and exit 2')
+    .argument('<scenario>', 'scenario YAML file')
+    .option('--script <path>', 'Lua script to check (shorthand for --set script=PATH)')
+    .option('--set <path=value>', 'override a scenario key, value parsed as YAML (repeatable)', (value: string, acc: string[]) => [...acc, value], [] as string[])
+    .action((file: string, options: { script?: string; set: string[] }) => {
+      setExit(validateCommand(file, options, { stdout }));
+    });
+
+  program
     .command('audit')
     .description('feed a deduction script one bad input at a time on fresh keys and say, case by case, whether it left state it should not have; exit 1 when a case is unsafe')
     .option('--script <path>', 'Lua script to audit (default: lua/deduct.lua; relative to the current directory or the sellout project)')
@@ -168,12 +179,13 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('compare')
-    .description('compare two runs (summary.json files or report directories); exit 4 on a regression beyond tolerance')
+    .description('compare two runs of one scenario (summary.json files or report directories); exit 4 on a regression beyond tolerance, 2 when the scenarios differ (unless --allow-different-scenarios)')
     .argument('<baseline>', 'baseline summary.json or report directory')
     .argument('<current>', 'current summary.json or report directory')
     .option('--tolerance <metric=limit,…>', 'how much worse a metric may get, e.g. latency.ok.p99=10%,throughput=5%,outcomes.error=3,latency.ok.max=off (repeatable; defaults in docs/ci-gate.md)', (value: string, acc: string[]) => [...acc, value], [] as string[])
-    .action((baseline: string, current: string, options: { tolerance: string[] }) => {
-      setExit(compareCommand(baseline, current, options, { stdout }));
+    .option('--allow-different-scenarios', 'compare two runs whose scenarios differ (name, script SHA-1 or any key as run) under a DIFFERENT SCENARIOS header, instead of refusing with exit 2')
+    .action((baseline: string, current: string, options: { tolerance: string[]; allowDifferentScenarios?: boolean }) => {
+      setExit(compareCommand(baseline, current, options, { stdout, stderr }));
     });
 
   program

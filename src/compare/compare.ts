@@ -7,6 +7,7 @@
  * to catch a real slowdown; counts of errors, unknown outcomes, drops and failed invariants may
  * not grow at all.
  */
+import YAML from 'yaml';
 import { parseLatencyUs } from '../duration.js';
 import { outsideFaults, type SummaryV1, type ThresholdUnit as Unit } from '../summary/summary.js';
 import { formatValue } from '../thresholds/evaluate.js';
@@ -120,8 +121,71 @@ export interface Comparison {
   /** Rows that fail the comparison: regressions, and neutral metrics changed beyond tolerance. */
   regressions: CompareRow[];
   verdict: 'regression' | 'ok';
-  /** Differences that make the comparison doubtful (another scenario, another Redis). */
+  /** Differences that make the comparison doubtful (another Redis, an interrupted run). */
   warnings: string[];
+  /**
+   * How the scenario differs between the runs, one line per changed key (`load.connections: 8 ->
+   * 16`, `script sha: c44eda84eeda -> 0b1f3c9e2a77`); empty for the same scenario. Non-empty means
+   * the deltas may be the scenario's doing: the CLI refuses such a comparison unless asked.
+   */
+  scenarioChanges: string[];
+}
+
+/**
+ * Keys of the scenario as run that do not change what runs nor what compare measures: a new
+ * description or tighter thresholds keep a baseline valid. `script` is the path as written;
+ * the script's SHA-1 stands for it (the same file from another checkout is the same script).
+ */
+const SCENARIO_KEYS_IGNORED = new Set(['description', 'thresholds', 'script']);
+
+/**
+ * What changed in the scenario between two runs: its name, the script's content (SHA-1) and
+ * every key of the scenario as run (overrides and defaults applied), as `path: before -> after`.
+ */
+export function scenarioChanges(base: SummaryV1, cur: SummaryV1): string[] {
+  const changes: string[] = [];
+  if (base.scenario.name !== cur.scenario.name) changes.push(`name: ${base.scenario.name} -> ${cur.scenario.name}`);
+  if (base.scenario.scriptSha !== cur.scenario.scriptSha) {
+    const path = base.scenario.script !== cur.scenario.script ? ` (${base.scenario.script} -> ${cur.scenario.script})` : ` (${cur.scenario.script})`;
+    changes.push(`script sha: ${base.scenario.scriptSha.slice(0, 12)} -> ${cur.scenario.scriptSha.slice(0, 12)}${path}`);
+  }
+  if (base.scenario.asRun === cur.scenario.asRun) return changes;
+  const before = leaves(base.scenario.asRun);
+  const after = leaves(cur.scenario.asRun);
+  if (before === undefined || after === undefined) {
+    changes.push('scenario as run: the YAML differs (one side does not parse as a mapping)');
+    return changes;
+  }
+  for (const key of new Set([...before.keys(), ...after.keys()])) {
+    if (key === 'name' || SCENARIO_KEYS_IGNORED.has(key.split('.')[0]!)) continue;
+    const b = before.get(key);
+    const a = after.get(key);
+    if (b !== a) changes.push(`${key}: ${b ?? '(absent)'} -> ${a ?? '(absent)'}`);
+  }
+  return changes;
+}
+
+/** A scenario's YAML as dotted paths to scalar values (`load.connections` -> `8`), in document order. */
+function leaves(yaml: string): Map<string, string> | undefined {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(yaml);
+  } catch {
+    return undefined;
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
+  const out = new Map<string, string>();
+  const walk = (value: unknown, path: string) => {
+    if (value !== null && typeof value === 'object') {
+      const entries = Object.entries(value as Record<string, unknown>);
+      if (entries.length === 0) out.set(path, Array.isArray(value) ? '[]' : '{}');
+      for (const [k, v] of entries) walk(v, path ? `${path}.${k}` : k);
+      return;
+    }
+    out.set(path, typeof value === 'string' ? value : JSON.stringify(value));
+  };
+  walk(doc, '');
+  return out;
 }
 
 function allowance(tolerance: Exclude<Tolerance, 'off'>, baseline: number): number {
@@ -167,13 +231,11 @@ export function compareSummaries(base: SummaryV1, cur: SummaryV1, overrides: Rec
     if (s.status === 'interrupted') warnings.push(`the ${side} run was interrupted: its figures cover only part of the sale`);
     if (s.targetLost !== undefined) warnings.push(`the ${side} run lost Redis: ${s.targetLost}`);
   }
-  if (base.scenario.name !== cur.scenario.name) warnings.push(`different scenarios: ${base.scenario.name} vs ${cur.scenario.name}`);
-  else if (base.scenario.asRun !== cur.scenario.asRun) warnings.push('the scenario changed between the runs (its "as run" YAML differs)');
   if (base.target.redisVersion !== cur.target.redisVersion || base.target.mode !== cur.target.mode) {
     warnings.push(`different Redis: ${base.target.redisVersion} ${base.target.mode} vs ${cur.target.redisVersion} ${cur.target.mode}`);
   }
   const regressions = rows.filter((r) => r.verdict === 'regression' || r.verdict === 'changed');
-  return { rows, regressions, verdict: regressions.length ? 'regression' : 'ok', warnings };
+  return { rows, regressions, verdict: regressions.length ? 'regression' : 'ok', warnings, scenarioChanges: scenarioChanges(base, cur) };
 }
 
 /** Parses `--tolerance latency.ok.p99=10%,throughput=5%,outcomes.error=3,latency.ok.p50=200us,latency.ok.max=off`. */
@@ -234,7 +296,11 @@ export function formatComparison(c: Comparison, baseLabel: string, curLabel: str
   const head = ['metric', 'baseline', 'current', 'delta', 'tolerance', 'verdict'];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
   const line = (row: string[]) => row.map((cell, i) => (i === 0 || i === row.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
-  const out = [`sellout compare: baseline ${baseLabel}`, `                 current  ${curLabel}`];
+  const out = [
+    ...(c.scenarioChanges.length > 0 ? [...formatScenarioChanges(c.scenarioChanges, DIFFERENT_SCENARIOS_HEADER), ''] : []),
+    `sellout compare: baseline ${baseLabel}`,
+    `                 current  ${curLabel}`,
+  ];
   for (const w of c.warnings) out.push(`  warning: ${w}`);
   out.push('', line(head), ...cells.map(line), '');
   const describe = (r: CompareRow) =>
@@ -244,4 +310,13 @@ export function formatComparison(c: Comparison, baseLabel: string, curLabel: str
   const parts = [...(worse.length ? [`REGRESSION in ${worse.join(', ')}`] : []), ...(changed.length ? [`CHANGED beyond tolerance: ${changed.join(', ')}`] : [])];
   out.push(c.verdict === 'ok' ? 'verdict: OK (no regression beyond tolerance)' : `verdict: ${parts.join('; ')}`);
   return out.join('\n');
+}
+
+/** The header of a comparison of two different scenarios (only with --allow-different-scenarios). */
+export const DIFFERENT_SCENARIOS_HEADER =
+  '*** DIFFERENT SCENARIOS: these runs ran different scenarios (--allow-different-scenarios): a delta below may be the scenario\'s doing, not a regression ***';
+
+/** A heading line, then each changed key of the scenario, indented: `  load.connections: 8 -> 16`. */
+export function formatScenarioChanges(changes: readonly string[], heading: string): string[] {
+  return [heading, '  scenario changes (baseline -> current):', ...changes.map((c) => `    ${c}`)];
 }

@@ -111,6 +111,45 @@ describe('sellout compare and report', () => {
     expect(bad.stderr).toBe('sellout: --tolerance throughput: expected a percentage like 10%, a number, or off, got "lots"\n');
   });
 
+  it('refuses two runs of different scenarios (exit 2, listing what changed) unless --allow-different-scenarios', async () => {
+    const base = join(tmp, 'off');
+    // Runs of smoke.yaml with other thresholds are the same scenario: compared as before.
+    const same = await runCli(['compare', join(tmp, 'fail'), base]);
+    expect([0, 4], same.stderr).toContain(same.code);
+    expect(same.stdout + same.stderr).not.toContain('DIFFERENT SCENARIOS');
+    expect(same.stdout).toMatch(/^sellout compare: baseline /);
+    // What the adoption issue saw: another scenario's run, "REGRESSION throughput -97.9%".
+    const s = readSummary(base);
+    const other = {
+      ...s,
+      throughput: s.throughput * 0.021,
+      scenario: { ...s.scenario, name: 'many-skus', scriptSha: 'f'.repeat(40), asRun: s.scenario.asRun.replace(/^( {2}connections:) 8$/m, '$1 16').replace(/^( {2}count:) 5$/m, '$1 1000') },
+    };
+    const otherFile = join(tmp, 'other-scenario.json');
+    writeFileSync(otherFile, JSON.stringify(other));
+    const refused = await runCli(['compare', base, otherFile]);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    const lines = refused.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe('sellout compare: refused: the two runs ran different scenarios, so their deltas would not mean a regression');
+    expect(lines.slice(1, 6)).toEqual([
+      '  scenario changes (baseline -> current):',
+      '    name: smoke -> many-skus',
+      `    script sha: ${s.scenario.scriptSha.slice(0, 12)} -> ffffffffffff (lua/deduct.lua)`,
+      '    skus.count: 5 -> 1000',
+      '    load.connections: 8 -> 16',
+    ]);
+    expect(lines.at(-1)).toBe('sellout: compare two runs of the same scenario, or pass --allow-different-scenarios to compare them anyway (exit 2)');
+    expect(refused.stderr).not.toContain('REGRESSION');
+
+    const allowed = await runCli(['compare', base, otherFile, '--allow-different-scenarios']);
+    expect(allowed.code, allowed.stderr).toBe(4); // compared: the throughput drop is still a regression
+    const out = allowed.stdout.split('\n');
+    expect(out[0]).toMatch(/^\*\*\* DIFFERENT SCENARIOS: these runs ran different scenarios \(--allow-different-scenarios\)/);
+    expect(out).toContain('    skus.count: 5 -> 1000');
+    expect(allowed.stdout).toMatch(/^verdict: REGRESSION in throughput \(−97\.9% beyond −5%\)$/m);
+  });
+
   it('report refuses a directory without summary.json (exit 2) and re-renders one that has it', async () => {
     const missing = await runCli(['report', join(tmp, 'nothing-here')]);
     expect(missing.code).toBe(2);

@@ -92,8 +92,40 @@ describe('compare', () => {
     expect(compareSummaries(base, covered(4), tolerances).warnings).toContain('coverage.partialBoundary: asked for with --tolerance but not measured in the baseline, so not compared');
   });
 
-  it('warns when the two runs ran different scenarios', () => {
-    const other = { ...summary(1000, 10_000), scenario: { ...base.scenario, name: 'other' } };
-    expect(compareSummaries(base, other).warnings).toEqual(['different scenarios: s vs other']);
+  it('lists what changed in the scenario: name, script SHA-1, every key as run (lists by index)', () => {
+    const asRun = (connections: number, count: number, extra = '') =>
+      `name: s\nscript: ../lua/deduct.lua\nskus:\n  count: ${count}\n  stock: 10\nload:\n  model: closed\n  connections: ${connections}\n${extra}`;
+    const a = { ...base, scenario: { ...base.scenario, scriptSha: 'a'.repeat(40), asRun: asRun(8, 5, 'faults:\n  - action: kill\n    at: 1s\n') } };
+    const b = { ...base, scenario: { ...base.scenario, name: 'other', scriptSha: 'b'.repeat(40), asRun: asRun(16, 1000, 'faults: []\nduplicates:\n  ratio: 0.1\n') } };
+    const c = compareSummaries(a, b);
+    expect(c.scenarioChanges).toEqual([
+      'name: s -> other',
+      `script sha: ${'a'.repeat(12)} -> ${'b'.repeat(12)} (lua/deduct.lua)`,
+      'skus.count: 5 -> 1000',
+      'load.connections: 8 -> 16',
+      'faults.0.action: kill -> (absent)',
+      'faults.0.at: 1s -> (absent)',
+      'faults: (absent) -> []',
+      'duplicates.ratio: (absent) -> 0.1',
+    ]);
+    expect(c.warnings).toEqual([]);
+    // The header comes first, then each change, then the usual comparison.
+    const text = formatComparison(c, 'A', 'B').split('\n');
+    expect(text[0]).toMatch(/^\*\*\* DIFFERENT SCENARIOS: /);
+    expect(text.slice(1, 4)).toEqual(['  scenario changes (baseline -> current):', '    name: s -> other', `    script sha: ${'a'.repeat(12)} -> ${'b'.repeat(12)} (lua/deduct.lua)`]);
+    expect(formatComparison(compareSummaries(a, a), 'A', 'A')).not.toContain('DIFFERENT SCENARIOS');
+  });
+
+  it('the same scenario is one whose description, thresholds or script path alone changed', () => {
+    const a = { ...base, scenario: { ...base.scenario, asRun: 'name: s\ndescription: one\nscript: ../lua/deduct.lua\nrequests: 10\n' } };
+    const b = {
+      ...base,
+      scenario: { ...base.scenario, file: '/elsewhere/s.yaml', script: '/elsewhere/lua/deduct.lua', asRun: 'name: s\ndescription: two\nscript: /elsewhere/lua/deduct.lua\nrequests: 10\nthresholds:\n  latency.ok.p99: < 5ms\n' },
+    };
+    expect(compareSummaries(a, b).scenarioChanges).toEqual([]);
+    const more = { ...b, scenario: { ...b.scenario, asRun: b.scenario.asRun.replace('requests: 10', 'requests: 20') } };
+    expect(compareSummaries(a, more).scenarioChanges).toEqual(['requests: 10 -> 20']);
+    const garbled = { ...b, scenario: { ...b.scenario, asRun: '- not a mapping\n' } };
+    expect(compareSummaries(a, garbled).scenarioChanges).toEqual(['scenario as run: the YAML differs (one side does not parse as a mapping)']);
   });
 });

@@ -8,7 +8,7 @@ import { formatSummary } from '../../report/console.js';
 import { renderOutputs } from '../../report/registry.js';
 import { formatThresholds, formatVerdictLine } from '../../report/thresholds-console.js';
 import { runScenario } from '../../run.js';
-import { loadScenario, parseOverride } from '../../scenario/load.js';
+import { loadScenarioFromArgs } from '../scenario-args.js';
 import { environment } from '../environment.js';
 import { RunKeys } from '../../keys.js';
 import { ExitCode, TargetError, UsageError } from '../../errors.js';
@@ -46,9 +46,7 @@ export interface CommandIO {
 }
 
 export async function runCommand(file: string, options: RunCommandOptions, io: CommandIO): Promise<number> {
-  const overrides = options.set.map(parseOverride);
-  if (options.script !== undefined) overrides.push(parseOverride(`script=${JSON.stringify(options.script)}`));
-  const scenario = loadScenario(file, { overrides });
+  const scenario = loadScenarioFromArgs(file, options);
   // The target URL (flag or environment) is checked before anything is created.
   const redis = chooseRedis(options.redis, io.env ?? process.env);
   const tlsCa = options.tlsCa !== undefined ? readTlsCa(options.tlsCa, redis.redis) : undefined;
