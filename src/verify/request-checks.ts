@@ -162,7 +162,7 @@ export function checkDurability({ faults }: VerifyContext): InvariantResult {
     description: 'after a crash and restart, everything acknowledged before the crash still holds under the declared persistence mode',
     expected: 'invariants 1-9 hold after each injected crash for what was acknowledged before it',
   };
-  if (!faults || faults.length === 0) return skipped(text, 'no crash was injected in this run (a kill or an unsafe failover fault tests it: README, "Faults")');
+  if (!faults || faults.length === 0) return skipped(text, 'no crash was injected in this run (a kill or a failover fault tests it: README, "Faults and durability")');
   // A run with a crash is judged by checkDurabilityAfterCrash (durability.ts); the others lose nothing by design.
   return skipped(text, `no crash was injected in this run (its faults, ${[...new Set(faults)].join(', ')}, stop or slow the server but keep its data)`);
 }
