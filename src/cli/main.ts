@@ -139,11 +139,13 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--keep', 'keep the run\'s keys in Redis afterwards')
     .option('--quiet', 'print only the summary')
     .option('--no-thresholds', 'do not evaluate the scenario\'s thresholds (exit 4 never happens)')
+    .option('--repeat <n>', 'run the scenario n times on fresh keys (reports in run-<i>/) and gate on the median of each thresholded figure, with the spread; every run\'s invariants must hold')
     .addHelpText('after', RUN_HELP)
-    .action(async (file: string, options: { redis?: string; tlsCa?: string; script?: string; set?: string[]; out?: string; keep?: boolean; quiet?: boolean; thresholds?: boolean }) => {
+    .action(async (file: string, options: { redis?: string; tlsCa?: string; script?: string; set?: string[]; out?: string; keep?: boolean; quiet?: boolean; thresholds?: boolean; repeat?: string }) => {
       let runKeys: string | undefined;
       const { signal, hardSignal } = interruptControllers(() => runKeys);
-      setExit(await runCommand(file, { ...options, set: options.set ?? [] }, {
+      const { repeat, ...rest } = options;
+      setExit(await runCommand(file, { ...rest, set: options.set ?? [], ...(repeat !== undefined ? { repeat: Number(repeat), repeatText: repeat } : {}) }, {
         stdout,
         stderr,
         signal,

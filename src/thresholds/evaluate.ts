@@ -6,7 +6,7 @@
 import { outsideFaults, type SummaryV1, type ThresholdResult, type ThresholdUnit as Unit } from '../summary/summary.js';
 import { shardFigure, type Operator, type Threshold } from './parse.js';
 
-function compare(actual: number, operator: Operator, limit: number): boolean {
+export function compare(actual: number, operator: Operator, limit: number): boolean {
   switch (operator) {
     case '<': return actual < limit;
     case '<=': return actual <= limit;

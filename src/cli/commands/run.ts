@@ -3,7 +3,7 @@
  * the summary, pick the exit code (from the one verdict every report shows).
  */
 import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { formatSummary } from '../../report/console.js';
 import { renderOutputs } from '../../report/registry.js';
 import { formatThresholds, formatVerdictLine } from '../../report/thresholds-console.js';
@@ -15,6 +15,10 @@ import { ExitCode, TargetError, UsageError } from '../../errors.js';
 import { checkTlsCaTarget, chooseRedis } from '../../redis/url.js';
 import { defaultReportDir, discardReportDir, prepareReportDir, writeReport } from '../output.js';
 import { progressLine } from '../progress.js';
+import type { SummaryV1, VerdictV1 } from '../../summary/summary.js';
+import { parseThresholds, withDefaultThresholds } from '../../thresholds/parse.js';
+import { repeatVerdict, type RepeatVerdict } from '../../thresholds/repeat.js';
+import { formatValue } from '../../thresholds/evaluate.js';
 
 export interface RunCommandOptions {
   redis?: string;
@@ -27,6 +31,10 @@ export interface RunCommandOptions {
   quiet?: boolean;
   /** false with --no-thresholds. */
   thresholds?: boolean;
+  /** --repeat N: N runs on fresh keys, gated on the median of each thresholded figure. */
+  repeat?: number;
+  /** --repeat as written (for its error message). */
+  repeatText?: string;
 }
 
 export interface CommandIO {
@@ -50,8 +58,40 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   // The target URL (flag or environment) is checked before anything is created.
   const redis = chooseRedis(options.redis, io.env ?? process.env);
   const tlsCa = options.tlsCa !== undefined ? readTlsCa(options.tlsCa, redis.redis) : undefined;
+  const repeat = options.repeat ?? 1;
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 100) throw new UsageError(`--repeat: expected a number of runs from 1 to 100, got ${JSON.stringify(options.repeatText ?? String(repeat))}`);
   // Checked before the load: a finished run must not be lost to an unusable --out.
   const out = prepareReportDir(options.out ?? defaultReportDir(scenario.name));
+  if (repeat === 1) {
+    const one = await runOnce(scenario, out, { redis, tlsCa, options, io });
+    io.stdout(`${one.text}\n`);
+    return one.exitCode;
+  }
+  // --repeat N: N runs on fresh keys, each with its report in run-<i>/, one gate on the medians.
+  const summaries: SummaryV1[] = [];
+  for (let i = 1; i <= repeat && !io.signal.aborted; i++) {
+    const one = await runOnce(scenario, prepareReportDir(join(out.dir, `run-${i}`)), { redis, tlsCa, options, io });
+    summaries.push(one.summary);
+    const ok = one.summary.latency.ok;
+    io.stdout(`run ${i} of ${repeat}: ${formatVerdictLine(one.summary).trim().replace(/^verdict\s+/, '')}; ${one.summary.throughput.toLocaleString('en-US')} replies/s${ok ? `, ok p99 ${formatValue(ok.p99, 'us')}` : ''} (report run-${i}/)\n`);
+  }
+  const thresholds = options.thresholds === false ? [] : withDefaultThresholds(parseThresholds(scenario.thresholds).thresholds);
+  const verdict = repeatVerdict(summaries, thresholds);
+  const interrupted = io.signal.aborted && summaries.length < repeat;
+  const exitCode = interrupted && verdict.exitCode !== ExitCode.internal ? ExitCode.interrupted : verdict.exitCode;
+  const repeated = { tool: 'sellout', scenario: scenario.name, runs: summaries.map((s, i) => ({ dir: `run-${i + 1}`, id: s.run.id, status: s.status, exitCode: s.verdict?.exitCode ?? 0 })), planned: repeat, thresholds: verdict.thresholds, exitCode };
+  writeReport(out.dir, [{ name: 'repeat.json', content: `${JSON.stringify(repeated, null, 2)}\n` }], { runId: `repeat-${summaries[0]?.run.id ?? 'none'}` });
+  io.stdout(`${formatRepeat(scenario.name, summaries, verdict, exitCode, repeat)}\n`);
+  return exitCode;
+}
+
+/** One run: target, load, verification, the report written to `out`, the console text. */
+async function runOnce(
+  scenario: ReturnType<typeof loadScenarioFromArgs>,
+  out: ReturnType<typeof prepareReportDir>,
+  ctx: { redis: ReturnType<typeof chooseRedis>; tlsCa: string | undefined; options: RunCommandOptions; io: CommandIO },
+): Promise<{ summary: SummaryV1 & { verdict: VerdictV1 }; exitCode: number; text: string }> {
+  const { redis, tlsCa, options, io } = ctx;
   const dir = out.dir;
   const progress = io.stderrIsTTY && !options.quiet ? progressLine(io.stderr, io.stderrColumns) : undefined;
   let run: Awaited<ReturnType<typeof runScenario>>;
@@ -91,12 +131,23 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   }
   const shown = relative(process.cwd(), dir) || '.';
   const text = [formatSummary(summary, shown.startsWith('..') ? dir : shown, { targetOrigin: redis.origin }), formatThresholds(thresholds), formatVerdictLine(summary)];
-  io.stdout(`${text.filter(Boolean).join('\n')}\n`);
   if (writeError !== undefined) {
     io.stderr(`sellout: could not write the report to ${dir} (${writeError}); the summary above is all that is left of this run\n`);
-    return exitCode === ExitCode.ok ? ExitCode.usage : exitCode;
+    return { summary, exitCode: exitCode === ExitCode.ok ? ExitCode.usage : exitCode, text: text.filter(Boolean).join('\n') };
   }
-  return exitCode;
+  return { summary, exitCode, text: text.filter(Boolean).join('\n') };
+}
+
+/** The gate over N runs: each threshold's median and spread, and the verdict. */
+function formatRepeat(name: string, summaries: readonly SummaryV1[], verdict: RepeatVerdict, exitCode: number, planned: number): string {
+  const lines = [`sellout ${name}: ${summaries.length} of ${planned} run(s), gated on the median of each thresholded figure`];
+  lines.push(`  runs        ${summaries.map((s, i) => `run-${i + 1} ${s.status}`).join(' · ')}`);
+  lines.push('  thresholds  (median [min .. max])');
+  for (const t of verdict.thresholds) lines.push(`    ${t.status.toUpperCase().padEnd(4)}  ${t.text}`);
+  const failedRuns = summaries.filter((s) => (s.verdict?.exitCode ?? 0) !== 0 && (s.verdict?.exitCode ?? 0) !== ExitCode.thresholdFailed).length;
+  const why = exitCode === 0 ? 'PASS' : failedRuns > 0 ? `FAIL: ${failedRuns} run(s) failed beyond their thresholds (see each run's report)` : exitCode === ExitCode.interrupted ? 'INTERRUPTED' : 'FAIL: a threshold failed on the median';
+  lines.push(`  verdict     ${why} (exit ${exitCode})`);
+  return lines.join('\n');
 }
 
 /** Largest --tls-ca file read: a CA bundle is a few hundred KiB at most. */
