@@ -199,7 +199,9 @@ export function parseScenario(text: string, absoluteFile: string, options: LoadO
   if (scriptPath === undefined) {
     const from = overridden(overrides, 'script');
     throw new ScenarioError([
-      `${shown}: script: expected a readable Lua file (relative to the scenario file, the current directory or the sellout project), got ${JSON.stringify(config.script)}${from}`,
+      config.script.startsWith('builtin:')
+        ? `${shown}: script: expected one of ${Object.keys(BUILTIN_SCRIPTS).join(', ')} or a Lua file, got ${JSON.stringify(config.script)}${didYouMean(config.script, Object.keys(BUILTIN_SCRIPTS))}${from}`
+        : `${shown}: script: expected a readable Lua file (relative to the scenario file, the current directory or the sellout project), got ${JSON.stringify(config.script)}${from}`,
     ]);
   }
   return Object.freeze({
@@ -235,7 +237,17 @@ function requestsOrDuration(raw: Record<string, unknown>, shown: string): string
   return `${shown}: requests: expected exactly one of \`requests\` (a count) or \`duration\` (like "10s"), got ${hasRequests ? 'both' : 'neither'}`;
 }
 
+/** The scripts sellout ships, by explicit name (`script: builtin:deduct`), so a scenario says which one it tests. */
+export const BUILTIN_SCRIPTS: Readonly<Record<string, string>> = {
+  'builtin:deduct': 'lua/deduct.lua',
+  'builtin:seed-deduct': 'lua/seed-deduct.lua',
+};
+
 function resolveScript(script: string, scenarioDir: string, cwd: string): string | undefined {
+  if (script.startsWith('builtin:')) {
+    const path = BUILTIN_SCRIPTS[script];
+    return path === undefined ? undefined : resolve(PROJECT_ROOT, path);
+  }
   const candidates = isAbsolute(script)
     ? [script]
     : [resolve(scenarioDir, script), resolve(cwd, script), resolve(PROJECT_ROOT, script)];

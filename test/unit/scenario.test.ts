@@ -115,6 +115,13 @@ describe('scenario loading', () => {
     expect(applyOverrides(raw, [parseOverride('faults.mode=x')])['faults']).toEqual({ mode: 'x' });
   });
 
+  it('names the bundled scripts explicitly (builtin:deduct, builtin:seed-deduct); a misspelled name says which exist', () => {
+    expect(parse(minimal, ['script=builtin:deduct']).scriptPath).toMatch(/lua[/\\]deduct\.lua$/);
+    expect(parse(minimal, ['script=builtin:seed-deduct']).scriptPath).toMatch(/lua[/\\]seed-deduct\.lua$/);
+    expect(parse(minimal, ['script=builtin:seed-deduct']).scriptSource).toContain('increase');
+    expect(problems(minimal, ['script=builtin:dedcut'])).toEqual(['test.yaml: script: expected one of builtin:deduct, builtin:seed-deduct or a Lua file, got "builtin:dedcut" (did you mean "builtin:deduct"?) (from --set)']);
+  });
+
   it('resolves the script relative to the scenario file, then cwd, then the project; a missing one is one line', () => {
     expect(parse(minimal, ['script=mine.lua']).scriptPath).toBe(join(dir, 'mine.lua'));
     expect(parse(minimal, ['script=lua/seed-deduct.lua']).scriptPath).toMatch(/lua[/\\]seed-deduct\.lua$/);
