@@ -25,28 +25,11 @@ const stderr = (text: string) => { process.stderr.write(text); };
  * second is the same interrupt.
  */
 function interruptControllers(runKeys: () => string | undefined): { signal: AbortSignal; hardSignal: AbortSignal } {
-  const soft = new AbortController();
-  const hard = new AbortController();
-  let lastAt = 0;
-  const onSignal = (name: NodeJS.Signals) => {
-    const now = Date.now();
-    if (now - lastAt < 500) return;
-    lastAt = now;
-    if (!soft.signal.aborted) {
-      stderr(`\nsellout: ${name === 'SIGINT' ? 'interrupted' : `got ${name}`}, stopping the load and verifying what ran (interrupt again to skip verification)\n`);
-      soft.abort();
-    } else if (!hard.signal.aborted) {
-      stderr('\nsellout: interrupted again: skipping verification, removing the run\'s keys and writing the report (once more to quit at once)\n');
-      hard.abort();
-    } else {
-      const keys = runKeys();
-      stderr(`\nsellout: quitting now${keys ? `; keys ${keys} may be left in Redis` : ''}\n`);
-      process.exit(ExitCode.interrupted);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return { signal: soft.signal, hardSignal: hard.signal };
+  const [signal, hardSignal] = onInterrupts([
+    (name) => `\nsellout: ${interrupted(name)}, stopping the load and verifying what ran (interrupt again to skip verification)\n`,
+    () => '\nsellout: interrupted again: skipping verification, removing the run\'s keys and writing the report (once more to quit at once)\n',
+  ], runKeys);
+  return { signal: signal!, hardSignal: hardSignal! };
 }
 
 /**
@@ -55,24 +38,40 @@ function interruptControllers(runKeys: () => string | undefined): { signal: Abor
  * the keys that may be left.
  */
 function auditInterrupts(keys: () => string | undefined): AbortSignal {
-  const soft = new AbortController();
+  return onInterrupts([
+    (name) => `\nsellout: ${interrupted(name)}, stopping after this case, removing the audit's keys and reporting what ran (interrupt again to quit at once)\n`,
+  ], keys)[0]!;
+}
+
+function interrupted(name: NodeJS.Signals): string {
+  return name === 'SIGINT' ? 'interrupted' : `got ${name}`;
+}
+
+/**
+ * Each interrupt (SIGINT or SIGTERM) aborts the next stage's signal, saying what happens now; one
+ * more than there are stages quits at once, naming the keys that may be left. A repeat within
+ * half a second is the same interrupt.
+ */
+function onInterrupts(stages: readonly ((name: NodeJS.Signals) => string)[], keys: () => string | undefined): AbortSignal[] {
+  const controllers = stages.map(() => new AbortController());
   let lastAt = 0;
+  let next = 0;
   const onSignal = (name: NodeJS.Signals) => {
     const now = Date.now();
     if (now - lastAt < 500) return;
     lastAt = now;
-    if (!soft.signal.aborted) {
-      stderr(`\nsellout: ${name === 'SIGINT' ? 'interrupted' : `got ${name}`}, stopping after this case, removing the audit's keys and reporting what ran (interrupt again to quit at once)\n`);
-      soft.abort();
-    } else {
-      const pattern = keys();
-      stderr(`\nsellout: quitting now${pattern ? `; keys ${pattern} may be left in Redis` : ''}\n`);
-      process.exit(ExitCode.interrupted);
+    if (next < stages.length) {
+      stderr(stages[next]!(name));
+      controllers[next++]!.abort();
+      return;
     }
+    const pattern = keys();
+    stderr(`\nsellout: quitting now${pattern ? `; keys ${pattern} may be left in Redis` : ''}\n`);
+    process.exit(ExitCode.interrupted);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return soft.signal;
+  return controllers.map((c) => c.signal);
 }
 
 /** What `sellout --help` adds after the commands: the exit codes a gate reads, and where to start. */
