@@ -5,7 +5,6 @@
  * published script's own key naming runs once its SKU is braced, bad targets are one line each
  * (exit 3), and no server or directory is left behind, also after Ctrl-C to the process group.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keySlot } from '../../src/redis/slot.js';
-import { BIN, ROOT, cliEnv, runCli, track } from '../helpers/cli.js';
+import { ROOT, runCli, startCli } from '../helpers/cli.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { migrateSlot } from '../helpers/migrate.js';
 import { freePort } from '../../src/redis/local.js';
@@ -89,19 +88,8 @@ describe('the embedded cluster (--redis cluster)', () => {
   it("Ctrl-C to the process group: exit 130, verified, every node and directory gone (cluster.shards sizes it)", async () => {
     const out = join(dir, 'out-ctrlc');
     const file = scenarioFile('skus: {count: 6, stock: 100000000}\nduration: 60s\nload: {connections: 2, inFlight: 4}\n');
-    const child = track(spawn(process.execPath, [BIN, 'run', file, '--redis', 'cluster', '--set', 'cluster.shards=2', '--out', out], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
-    let stderr = '';
-    let stdout = '';
-    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        const m = /seeding \d+ SKU\(s\) on redis:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
-        if (m) resolve(Number(m[1]));
-      });
-      child.once('close', () => reject(new Error(`exited before seeding: ${stderr}`)));
-    });
+    const { child, output, exited, seeded } = startCli(['run', file, '--redis', 'cluster', '--set', 'cluster.shards=2', '--out', out], { detached: true });
+    const { port } = await seeded;
     const nodes = await embeddedNodes(port);
     expect(nodes).toHaveLength(2);
     expect(nodes.every((n) => existsSync(n.dir))).toBe(true);
@@ -109,7 +97,7 @@ describe('the embedded cluster (--redis cluster)', () => {
     await new Promise((r) => setTimeout(r, 1500));
     process.kill(-child.pid!, 'SIGINT');
     const code = await exited;
-    expect(code, stdout + stderr).toBe(130);
+    expect(code, output.stdout + output.stderr).toBe(130);
     const summary = summaryOf(out);
     expect(summary.status).toBe('interrupted');
     expect(summary.outcomes.ok).toBeGreaterThan(0);
@@ -130,25 +118,14 @@ describe('a cluster given by URL', () => {
   it('a slot moved during the run: redirects counted in summary.json, every invariant passes, no key left', async () => {
     const out = join(dir, 'out-migrate');
     const file = scenarioFile('skus: {count: 6, stock: 100000000}\nduration: 3s\nload: {connections: 2, inFlight: 4}\nduplicates: {ratio: 0.1}\n');
-    const child = track(spawn(process.execPath, [BIN, 'run', file, '--redis', cluster.url, '--out', out], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
-    let stderr = '';
-    let stdout = '';
-    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const runId = await new Promise<string>((resolve, reject) => {
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        const m = /run (\S+) on c\d+: seeding/.exec(stderr);
-        if (m) resolve(m[1]!);
-      });
-      child.once('close', () => reject(new Error(`exited before seeding: ${stderr}`)));
-    });
+    const { output, exited, seeded } = startCli(['run', file, '--redis', cluster.url, '--out', out]);
+    const { runId } = await seeded;
     const stock = `sellout:${runId}:inv:{0}`;
     const owner = await cluster.ownerOf(`sellout:${runId}:journal:{0}`);
     while (Number(await owner.hlen(`sellout:${runId}:journal:{0}`)) < 100) await new Promise((r) => setTimeout(r, 20));
     const from = cluster.nodes.indexOf(owner);
     await migrateSlot(cluster.nodes, keySlot(stock), from, (from + 1) % 3, { pauseMs: 100 });
-    expect(await exited, stdout + stderr).toBe(0);
+    expect(await exited, output.stdout + output.stderr).toBe(0);
     const summary = summaryOf(out);
     expect(failing(summary)).toEqual([]);
     expect(summary.redirects.moved + summary.redirects.ask).toBeGreaterThan(0);
@@ -202,19 +179,8 @@ describe('bad cluster targets: one line, exit 3, nothing left behind', () => {
     try {
       const out = join(dir, 'out-bogus');
       const file = scenarioFile('skus: {count: 3, stock: 100000000}\nduration: 4s\nload: {connections: 2, inFlight: 2}\n');
-      const child = track(spawn(process.execPath, [BIN, 'run', file, '--redis', cluster.url, '--out', out], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
-      let stderr = '';
-      let stdout = '';
-      child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-      const runId = await new Promise<string>((resolve, reject) => {
-        child.stderr!.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          const m = /run (\S+) on c\d+: seeding/.exec(stderr);
-          if (m) resolve(m[1]!);
-        });
-        child.once('close', () => reject(new Error(`exited before seeding: ${stderr}`)));
-      });
+      const { output, exited, seeded } = startCli(['run', file, '--redis', cluster.url, '--out', out]);
+      const { runId } = await seeded;
       const journal = `sellout:${runId}:journal:{0}`;
       const owner = await cluster.ownerOf(journal);
       while (Number(await owner.hlen(journal)) < 100) await new Promise((r) => setTimeout(r, 20));
@@ -225,8 +191,8 @@ describe('bad cluster targets: one line, exit 3, nothing left behind', () => {
       await cluster.nodes[to]!.config('SET', 'cluster-announce-port', String(port));
       while (!String(await owner.call('CLUSTER', 'NODES')).includes(`127.0.0.1:${port}`)) await new Promise((r) => setTimeout(r, 50));
       await migrateSlot(cluster.nodes, keySlot(journal), from, to);
-      expect(await exited, stdout + stderr).toBe(3);
-      expect(stdout).toContain(`the cluster redirected deductions to 127.0.0.1:${port}, which sellout could not connect to: connect ECONNREFUSED`);
+      expect(await exited, output.stdout + output.stderr).toBe(3);
+      expect(output.stdout).toContain(`the cluster redirected deductions to 127.0.0.1:${port}, which sellout could not connect to: connect ECONNREFUSED`);
       const summary = summaryOf(out);
       expect(summary.outcomes.error).toBeGreaterThan(0);
       expect(summary.targetLost).toContain(`127.0.0.1:${port}`);

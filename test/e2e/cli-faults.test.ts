@@ -5,12 +5,11 @@
  * measurements written, no hang, and no invariant failing but durability where data was lost.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, ROOT, cliEnv, runCli, track } from '../helpers/cli.js';
+import { ROOT, runCli, startCli } from '../helpers/cli.js';
 
 let dir: string;
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'sellout-cli-faults-')); });
@@ -84,19 +83,8 @@ it('a restart that fails (its port taken meanwhile): one line in the fault table
   const file = join(dir, 'taken.yaml');
   writeFileSync(file, `name: taken\nscript: ${ROOT}/lua/deduct.lua\nskus: {count: 2, stock: 100000}\nduration: 3s\nload: {model: constant-rate, rate: 1000, connections: 2}\nfaults:\n  - {at: 1s, action: kill, restartAfter: 1s}\ntimeoutMs: 1000\n`);
   const out = join(dir, 'out-taken');
-  const child = track(spawn(process.execPath, [BIN, 'run', file, '--out', out], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const m = /seeding \d+ SKU\(s\) on redis:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('close', () => reject(new Error(`exited before seeding: ${stderr}`)));
-  });
+  const { output, exited, seeded } = startCli(['run', file, '--out', out]);
+  const { port } = await seeded;
   // Once the server is killed, something else takes its port before the restart.
   const squatter = createServer();
   for (;;) {
@@ -108,12 +96,12 @@ it('a restart that fails (its port taken meanwhile): one line in the fault table
     await new Promise((r) => setTimeout(r, 50));
   }
   try {
-    expect(await exited, stdout + stderr).toBe(3);
+    expect(await exited, output.stdout + output.stderr).toBe(3);
   } finally {
     squatter.close();
   }
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   expect(summary.faults[0].failed).toMatch(new RegExp(`^cannot restart the embedded redis-server on 127\\.0\\.0\\.1:${port}: `));
-  expect(stdout).toContain(summary.faults[0].failed);
+  expect(output.stdout).toContain(summary.faults[0].failed);
   expect(summary.targetLost).toBeDefined();
 }, 60_000);

@@ -96,3 +96,35 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
   });
 }
+
+export interface StartedCli {
+  readonly child: ChildProcess;
+  /** What it printed so far (filled as it comes). */
+  readonly output: { stdout: string; stderr: string };
+  /** Its exit code, once it exits. */
+  readonly exited: Promise<number | null>;
+  /** The run ID and the port of the server it seeds, from its `seeding` line (rejects if it exits first). */
+  readonly seeded: Promise<{ runId: string; port: number }>;
+}
+
+/**
+ * `sellout <args>` as a child process that keeps running while the test acts on it (signals it,
+ * breaks its server); `detached` makes it lead its own process group, as a terminal's job does.
+ */
+export function startCli(args: readonly string[], options: { detached?: boolean } = {}): StartedCli {
+  const child = track(spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false }));
+  const output = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (d: Buffer) => { output.stdout += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const seeded = new Promise<{ runId: string; port: number }>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      output.stderr += d.toString();
+      const m = /run (\S+) on \S+: seeding \d+ SKU\(s\) on redis:\/\/127\.0\.0\.1:(\d+)/.exec(output.stderr);
+      if (m) resolve({ runId: m[1]!, port: Number(m[2]) });
+    });
+    child.once('close', (code) => reject(new Error(`sellout exited (${code}) before seeding: ${output.stderr}`)));
+  });
+  // A test that never awaits `seeded` (the run failed first) must not see an unhandled rejection.
+  seeded.catch(() => {});
+  return { child, output, exited, seeded };
+}

@@ -3,11 +3,11 @@
  * journal of SKU 0 has 100 entries): a fixed sleep is not enough on a loaded machine, where the
  * workers may not have started yet. For tests that signal, freeze or break things mid-run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { BIN, ROOT, cliEnv, track } from './cli.js';
+import { ROOT, startCli } from './cli.js';
 import { startTestRedis, type TestRedis } from './redis.js';
 
 export interface LongRunOptions {
@@ -46,19 +46,8 @@ export async function startLongRun(dir: string, name: string, options: LongRunOp
   writeFileSync(file, `name: ${name}\nscript: ${script}\n${body}`);
   const out = join(dir, `out-${name}`);
   const redis = options.embedded ? undefined : await startTestRedis({ args: options.redisArgs ?? [] });
-  const args = [BIN, 'run', file, '--out', out, ...(redis ? ['--redis', redis.url] : []), ...(options.extraArgs ?? [])];
-  const child = track(spawn(process.execPath, args, { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: options.ownGroup ?? false }));
-  const output = { stdout: '', stderr: '' };
-  child.stdout!.on('data', (d: Buffer) => { output.stdout += d.toString(); });
-  const seeded = new Promise<{ runId: string; port: number }>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      output.stderr += d.toString();
-      const m = new RegExp(`run (\\S+) on ${name}: seeding \\d+ SKU\\(s\\) on redis://127\\.0\\.0\\.1:(\\d+)`).exec(output.stderr);
-      if (m) resolve({ runId: m[1]!, port: Number(m[2]) });
-    });
-    child.once('close', (code) => reject(new Error(`sellout exited (${code}) before seeding: ${output.stderr}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const args = ['run', file, '--out', out, ...(redis ? ['--redis', redis.url] : []), ...(options.extraArgs ?? [])];
+  const { child, output, exited, seeded } = startCli(args, { detached: options.ownGroup ?? false });
   const { runId, port } = await seeded;
   const client = redis?.client ?? new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => {});

@@ -7,26 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ScenarioError } from '../../src/errors.js';
 import { checkFaultsTarget, didYouMean } from '../../src/scenario/faults.js';
-import { parseOverride, parseScenario } from '../../src/scenario/load.js';
+import { scenarioParser } from '../helpers/scenario.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sellout-faults-'));
 afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
-function parse(yaml: string, overrides: string[] = []) {
-  return parseScenario(yaml, join(dir, 'test.yaml'), { cwd: dir, overrides: overrides.map(parseOverride) });
-}
-
-function problems(yaml: string, overrides: string[] = []): string[] {
-  try {
-    parse(yaml, overrides);
-  } catch (err) {
-    if (err instanceof ScenarioError) return [...err.problems];
-    throw err;
-  }
-  throw new Error('expected a ScenarioError');
-}
+const { parse, problems } = scenarioParser(dir);
 
 const base = 'name: t\nskus: {stock: 10}\nduration: 10s\n';
 const faults = (...lines: string[]) => `${base}faults:\n${lines.map((l) => `  - ${l}\n`).join('')}`;

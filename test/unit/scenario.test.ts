@@ -2,27 +2,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ScenarioError, UsageError } from '../../src/errors.js';
+import { UsageError } from '../../src/errors.js';
 import { applyOverrides, loadScenario, parseOverride, parseScenario } from '../../src/scenario/load.js';
+import { scenarioParser } from '../helpers/scenario.js';
 import { parseDurationMs } from '../../src/duration.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sellout-scenario-'));
 writeFileSync(join(dir, 'mine.lua'), 'return 1');
 afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
-function parse(yaml: string, overrides: string[] = []) {
-  return parseScenario(yaml, join(dir, 'test.yaml'), { cwd: dir, overrides: overrides.map(parseOverride) });
-}
-
-function problems(yaml: string, overrides: string[] = []): string[] {
-  try {
-    parse(yaml, overrides);
-  } catch (err) {
-    if (err instanceof ScenarioError) return [...err.problems];
-    throw err;
-  }
-  throw new Error('expected a ScenarioError');
-}
+const { parse, problems } = scenarioParser(dir);
 
 const minimal = 'name: t\nskus: {stock: 10}\nrequests: 5\n';
 
