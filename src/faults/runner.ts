@@ -93,7 +93,7 @@ export class FaultRunner {
     const event: FaultEvent = { index, action: fault.action, atMs: fault.at, startedMs, endedMs: startedMs };
     this.events.push(event);
     try {
-      event.detail = await this.act(index, fault);
+      event.detail = await this.act(index, fault, startedMs);
     } catch (err) {
       event.failed = (err as Error).message.split('\n')[0] ?? String(err);
     }
@@ -107,7 +107,7 @@ export class FaultRunner {
   }
 
   /** Does the fault; returns what happened in words (the event's detail). */
-  private async act(index: number, fault: Fault): Promise<string | undefined> {
+  private async act(index: number, fault: Fault, startedMs: number): Promise<string | undefined> {
     switch (fault.action) {
       case 'kill': {
         const server = this.embedded(fault);
@@ -126,7 +126,7 @@ export class FaultRunner {
         } finally {
           server.resume();
         }
-        return `SIGSTOP, SIGCONT after ${Math.round(this.now() - (this.events.find((e) => e.index === index)?.startedMs ?? 0))} ms`;
+        return `SIGSTOP, SIGCONT after ${Math.round(this.now() - startedMs)} ms`;
       }
       case 'client-pause': {
         const ms = Math.max(1, Math.round(fault.duration));

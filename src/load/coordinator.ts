@@ -14,8 +14,7 @@ import type { Redis } from 'ioredis';
 import type { Scenario } from '../scenario/load.js';
 import type { Topology } from '../redis/topology.js';
 import type { RedisEndpoint } from '../redis/url.js';
-import { skuShards } from '../redis/topology.js';
-import { keySlot } from '../redis/slot.js';
+import { skuShards, skuSlots } from '../redis/topology.js';
 import type { RunKeys } from '../keys.js';
 import type { RedirectCounts } from './router.js';
 import type { Histogram } from '../metrics/histogram.js';
@@ -164,8 +163,8 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   const warmed = warmedShards.every(Boolean);
   const rejectedBefore = await rejectedTotal(admins);
   // SKU -> shard (and slot) once for the run: the hot path routes with one array read (router.ts).
-  const skuShard = skuShards(topology, keys, scenario.skus.count);
-  const skuSlot = topology.cluster ? Uint16Array.from({ length: scenario.skus.count }, (_, sku) => keySlot(keys.stock(sku))) : undefined;
+  const skuSlot = topology.cluster ? skuSlots(keys, scenario.skus.count) : undefined;
+  const skuShard = skuShards(topology, keys, scenario.skus.count, skuSlot);
 
   const refusals = new Map<string, { code: RefusalCode; reply: string }>();
   let busyKill: Promise<string> | undefined;

@@ -105,11 +105,19 @@ export function topologyFromSlots(reply: unknown, seed: RedisEndpoint): Topology
 }
 
 /** The shard owning each SKU's keys (by its stock key's slot: the preflight checks the journal's is the same). */
-export function skuShards(topology: Topology, keys: RunKeys, skuCount: number): Uint16Array {
+export function skuShards(topology: Topology, keys: RunKeys, skuCount: number, slots?: Uint16Array): Uint16Array {
   const shards = new Uint16Array(skuCount);
   if (!topology.cluster) return shards;
-  for (let sku = 0; sku < skuCount; sku++) shards[sku] = topology.slotOwner[keySlot(keys.stock(sku))]!;
+  const skuSlot = slots ?? skuSlots(keys, skuCount);
+  for (let sku = 0; sku < skuCount; sku++) shards[sku] = topology.slotOwner[skuSlot[sku]!]!;
   return shards;
+}
+
+/** The slot of each SKU's stock key (one CRC16 per SKU: a million SKUs take about a second). */
+export function skuSlots(keys: RunKeys, skuCount: number): Uint16Array {
+  const slots = new Uint16Array(skuCount);
+  for (let sku = 0; sku < skuCount; sku++) slots[sku] = keySlot(keys.stock(sku));
+  return slots;
 }
 
 /** The SKUs each shard owns, in SKU order. */

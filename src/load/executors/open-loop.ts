@@ -214,7 +214,6 @@ export class OpenLoopExecutor implements Executor {
         // it could not be written, so it definitely did not run: an error outcome, at its time.
         const twin = source.twin;
         this.ctx.recorder.record(index, twin ? 1 : 0, sku, plan.quantityOf(index), Code.error, NaN, intended[i]! * 1000, nowUs, nowUs);
-        this.notSent++;
         this.ctx.onNotSent?.();
         source.replied(index, twin);
         continue;
@@ -235,9 +234,6 @@ export class OpenLoopExecutor implements Executor {
     flusher.flush();
     return true;
   }
-
-  /** Sends that found no live connection (recorded as error outcomes). */
-  notSent = 0;
 
   private anyAlive(): boolean {
     for (const c of this.conns) if (c.alive) return true;
