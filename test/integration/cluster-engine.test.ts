@@ -42,7 +42,7 @@ async function topologyNow(): Promise<Topology> {
 }
 
 /** Seeds each SKU on its owner, loads the script everywhere, drives the load; `during` runs meanwhile. */
-async function drive(s: Scenario, during?: (keys: RunKeys, topology: Topology) => Promise<void>): Promise<{ load: LoadResult; keys: RunKeys }> {
+async function drive(s: Scenario, during?: (keys: RunKeys, topology: Topology) => Promise<void>, signal?: AbortSignal): Promise<{ load: LoadResult; keys: RunKeys }> {
   const runId = `c${++runs}`;
   const keys = new RunKeys(DEFAULT_KEY_TEMPLATES, runId);
   const topology = await topologyNow();
@@ -50,7 +50,7 @@ async function drive(s: Scenario, during?: (keys: RunKeys, topology: Topology) =
   for (let sku = 0; sku < s.skus.count; sku++) await cluster.nodes[owners[sku]!]!.set(keys.stock(sku), String(s.skus.stock), 'NX');
   for (const node of cluster.nodes) await node.script('LOAD', s.scriptSource);
   const [load] = await Promise.all([
-    driveLoad({ scenario: s, topology, keys, runId, scriptSha: scriptSha(s.scriptSource) }),
+    driveLoad({ scenario: s, topology, keys, runId, scriptSha: scriptSha(s.scriptSource), ...(signal ? { signal } : {}) }),
     during?.(keys, topology),
   ]);
   for (const h of [...load.histograms, ...(load.histogramsRaw ?? [])]) h.destroy();
@@ -112,7 +112,9 @@ describe('the engine on a Redis Cluster', () => {
   }
 
   it('a MOVED to an address that refuses connections: those deductions are errors, and the run names the node', async () => {
-    const s = scenario('skus: {count: 3, stock: 10000000}\nduration: 2500ms\nload: {connections: 2, inFlight: 2}');
+    // The load lasts until half a second after the move, however long gossip takes on a loaded machine.
+    const s = scenario('skus: {count: 3, stock: 10000000}\nduration: 60s\nload: {connections: 2, inFlight: 2}');
+    const stop = new AbortController();
     let bogus = '';
     const { load: result } = await drive(s, async (keys, topology) => {
       await new Promise((r) => setTimeout(r, 400));
@@ -125,7 +127,9 @@ describe('the engine on a Redis Cluster', () => {
       // Gossip carries the new address to the other primaries.
       while (!String(await cluster.nodes[from]!.call('CLUSTER', 'NODES')).includes(bogus)) await new Promise((r) => setTimeout(r, 50));
       await migrateSlot(cluster.nodes, keySlot(keys.stock(0)), from, to);
-    });
+      await new Promise((r) => setTimeout(r, 500));
+      stop.abort();
+    }, stop.signal);
     for (const node of cluster.nodes) await node.config('SET', 'cluster-announce-port', '0');
     // The next test must find every primary where it listens again.
     while ((await Promise.all(cluster.nodes.map(async (n) => String(await n.call('CLUSTER', 'NODES'))))).some((text) => text.includes(bogus))) {
