@@ -40,7 +40,7 @@ import { standaloneTopology } from './redis/topology.js';
 import type { Redis } from 'ioredis';
 import { skuTableOf } from './verify/sku-table.js';
 import { missingKeys, takeSnapshot, type Snapshot } from './verify/snapshot.js';
-import { listedSkus, skuTotalsOf, type SkuTable } from './summary/skus.js';
+import { listedSkus, skuRanksOf, skuTotalsOf, soldOutSeries, type SkuTable } from './summary/skus.js';
 import { newRecords } from './metrics/records.js';
 import type { IntervalHistogram } from './metrics/series.js';
 
@@ -229,7 +229,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         }
       }
     }
-    const skuTable = skuTableOf(scenario.skus.count, scenario.skus.stock, snapshot, skuViolations);
+    const skuTable = skuTableOf(scenario.skus.count, scenario.skus.stock, snapshot, skuViolations, load.records);
+    const skuRanks = skuRanksOf(skuTable);
     const skus = listedSkus(skuTable);
 
     const requests = load.records.count;
@@ -257,7 +258,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(load.achievedRate !== undefined ? { achievedRate: load.achievedRate } : {}),
       ...(load.targetRate !== undefined ? { targetRate: load.targetRate } : {}),
       ...(latencyRaw ? { latencyRaw } : {}),
-      series: byShard.shards.length > 1 ? { ...load.series, shardReplies: byShard.replies } : load.series,
+      series: {
+        ...load.series,
+        ...(byShard.shards.length > 1 ? { shardReplies: byShard.replies } : {}),
+        ...(skuTable.load !== undefined ? { soldOut: soldOutSeries(skuTable.load, load.series.t, load.series.intervalMs) } : {}),
+      },
       shards: byShard.shards,
       hottestShardShare: byShard.hottestShardShare,
       ...(byShard.warnings.length > 0 ? { shardWarnings: byShard.warnings } : {}),
@@ -275,6 +280,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       // Bounded at any SKU count: the few most worth a look and the totals; every SKU goes to skus.csv.
       skus,
       skuTotals: skuTotalsOf(skuTable, skus.length),
+      ...(skuRanks !== undefined ? { skuRanks } : {}),
       target: target.info,
       persistence: target.persistence,
       histograms,

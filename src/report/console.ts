@@ -1,8 +1,8 @@
 /** The console summary of a run, as a string (the CLI prints it). */
 import { OUTCOMES } from '../outcomes.js';
 import { COVERAGE_COUNTS, soldOutTwinsNote, type CoverageV1 } from '../summary/coverage.js';
-import type { InvariantResult, SummaryV1 } from '../summary/summary.js';
-import { skuTotalsOfSummary } from '../summary/skus.js';
+import type { InvariantResult, SkuSummary, SummaryV1 } from '../summary/summary.js';
+import { MAX_RANKED_SKUS, skuTotalsOfSummary } from '../summary/skus.js';
 import { verdictOf } from '../summary/verdict.js';
 
 const MARK = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;
@@ -56,6 +56,7 @@ export function formatSummary(summary: SummaryV1, reportDir?: string, options: C
   if (summary.crashed !== undefined) lines.push(`  crashed     ${summary.crashed}`);
   if (summary.capped !== undefined) lines.push(`  capped      ${summary.capped}`);
   if (summary.targetLost !== undefined) lines.push(`  target lost ${summary.targetLost}`);
+  lines.push(...formatSkuRanks(summary));
   if (summary.invariants.every((i) => i.status === 'skipped' && i.description === 'not checked')) {
     // Twelve identical "skipped" lines would bury the one thing that matters.
     lines.push(`  invariants  NOT CHECKED: ${summary.invariants[0]?.reason ?? ''}`);
@@ -129,11 +130,9 @@ export function formatShards(summary: SummaryV1): string[] {
         num(s.serverCpu, 2), num(s.usecPerCall, 1),
       ]),
     ];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    const line = (r: string[]) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
     const hottest = summary.hottestShardShare;
     lines.push(`  shards      ${shards.length} primaries${hottest !== undefined ? `; the busiest took ${(hottest * 100).toFixed(1)}% of the requests (fair share ${(100 / shards.length).toFixed(1)}%)` : ''}`);
-    lines.push(...rows.map((r) => `    ${line(r)}`));
+    lines.push(...alignedRows(rows, [0]).map((r) => `    ${r}`));
   }
   for (const w of summary.shardWarnings ?? []) lines.push(`  warning     ${w}`);
   const r = summary.redirects;
@@ -167,15 +166,62 @@ export function formatFaults(summary: SummaryV1): string[] {
       f.effect.recoveryMs === null ? 'none' : formatUs(Math.round(f.effect.recoveryMs * 1000)),
     ]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   // Text columns left, figures right.
-  const line = (r: string[]) => r.map((cell, i) => (i === 1 || i === 3 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
-  const indent = ' '.repeat(4 + widths[0]! + 2);
-  lines.push(`    ${line(rows[0]!)}`);
+  const aligned = alignedRows(rows, [1, 3]);
+  const indent = ' '.repeat(4 + Math.max(...rows.map((r) => r[0]!.length)) + 2);
+  lines.push(`    ${aligned[0]}`);
   faults.forEach((f, i) => {
-    lines.push(`    ${line(rows[i + 1]!)}`);
+    lines.push(`    ${aligned[i + 1]}`);
     if (f.failed !== undefined) lines.push(`${indent}FAILED: ${f.failed}`);
     if (f.detail !== undefined) lines.push(`${indent}${f.detail}`);
   });
+  return lines;
+}
+
+/** Why more SKUs sold out (by the replies) than ended at stock 0: some refused a quantity above the stock they had left. */
+const remainders = (byReplies: number, atZero: number) =>
+  byReplies > atZero ? ` (${int(byReplies - atZero)} of them with stock left that the quantities asked could not fit)` : '';
+
+/** Rows of cells as aligned text: the columns in `left` padded on the right, the others (figures) on the left. */
+function alignedRows(rows: readonly string[][], left: readonly number[]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (left.includes(i) ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd());
+}
+
+/**
+ * When the SKUs sold out and which were slowest, from the load's replies: one line for a one-SKU
+ * sale; for more, the first ten to sell out and the ten with the highest ok p99 (summary.json keeps
+ * the same lists, skus.csv every SKU). The p99 here runs from the write to the reply.
+ */
+export function formatSkuRanks(summary: SummaryV1): string[] {
+  const ranks = summary.skuRanks;
+  if (ranks === undefined) return [];
+  const count = skuTotalsOfSummary(summary).count;
+  const figures = (k: SkuSummary) => `${int(k.requests ?? 0)} requests, ${int(k.ok ?? 0)} ok${k.okP99Us != null ? `, ok p99 ${formatUs(k.okP99Us)}` : ''}`;
+  if (count === 1) {
+    const k = ranks.firstSoldOut[0] ?? ranks.slowest[0];
+    if (k === undefined) return [];
+    return [`  sold out    ${k.soldOutMs != null ? `SKU ${k.sku} at ${seconds(k.soldOutMs)}` : `not during the run (SKU ${k.sku})`} (${figures(k)})`];
+  }
+  const lines = [
+    ranks.soldOut === 0
+      ? `  sold out    none of ${int(count)} SKUs during the run`
+      : `  sold out    ${int(ranks.soldOut)} of ${int(count)} SKUs during the run: the first at ${seconds(ranks.firstSoldOutMs!)}, the last at ${seconds(ranks.lastSoldOutMs!)}${remainders(ranks.soldOut, skuTotalsOfSummary(summary).soldOut)}`,
+  ];
+  const row = (k: SkuSummary) => [
+    String(k.sku), k.soldOutMs != null ? seconds(k.soldOutMs) : 'no', int(k.requests ?? 0), int(k.ok ?? 0), k.okP99Us != null ? formatUs(k.okP99Us) : '-',
+  ];
+  const header = ['SKU', 'sold out', 'requests', 'ok', 'ok p99'];
+  const table = (title: string, skus: readonly SkuSummary[]) =>
+    skus.length === 0 ? [] : [`    ${title}`, ...alignedRows([header, ...skus.map(row)], []).map((r) => `      ${r}`)];
+  if (count <= MAX_RANKED_SKUS) {
+    // Both lists would repeat the same few SKUs: one table, in sell-out order.
+    const every = new Map([...ranks.firstSoldOut, ...ranks.slowest].map((k) => [k.sku, k]));
+    const order = (k: SkuSummary) => k.soldOutMs ?? Infinity;
+    lines.push(...table('every SKU, by sell-out time (ok p99 from the write to the reply)', [...every.values()].sort((a, b) => order(a) - order(b) || a.sku - b.sku)));
+  } else {
+    lines.push(...table(`first ${ranks.firstSoldOut.length} to sell out`, ranks.firstSoldOut));
+    lines.push(...table(`slowest ${ranks.slowest.length} by ok p99 (from the write to the reply)`, ranks.slowest));
+  }
   return lines;
 }

@@ -119,10 +119,20 @@ export function renderMarkdown(summary: SummaryV1): string {
   out.push('### SKUs', '');
   const listed = listedSkusOfSummary(summary);
   out.push(`${int(k.count)} SKU(s): ${int(k.sold)} of ${int(k.initial)} units sold, ${int(k.soldOut)} sold out, ${int(k.journal)} journal entries${k.unreadable ? `, ${int(k.unreadable)} with no integer stock` : ''}${k.failing ? `, violations at ${int(k.failing)}` : ''}.${listed.length < k.count ? ` The ${int(listed.length)} most worth a look (every SKU is in ${summary.skuTotals ? 'skus.csv' : 'summary.json'}):` : ''}`, '');
+  // The load's figures per SKU, where the summary has them (older summaries do not).
+  const load = listed.some((r) => r.requests !== undefined);
+  const atSeconds = (v: number | null | undefined) => (v == null ? '—' : `${(v / 1000).toFixed(2)} s`);
   out.push(...table(
-    ['SKU', 'initial', 'final', 'journal', 'violations'],
-    listed.map((r) => [String(r.sku), int(r.initial), typeof r.final === 'number' ? int(r.final) : r.final === null ? 'missing' : escapeMdCell(JSON.stringify(r.final)), int(r.journal), r.violations ? int(r.violations) : '']),
+    ['SKU', 'initial', 'final', 'journal', 'violations', ...(load ? ['requests', 'ok', 'sold out at', 'ok p99'] : [])],
+    listed.map((r) => [
+      String(r.sku), int(r.initial), typeof r.final === 'number' ? int(r.final) : r.final === null ? 'missing' : escapeMdCell(JSON.stringify(r.final)), int(r.journal), r.violations ? int(r.violations) : '',
+      ...(load ? [int(r.requests ?? 0), int(r.ok ?? 0), atSeconds(r.soldOutMs), r.okP99Us == null ? '—' : ms(r.okP99Us)] : []),
+    ]),
   ), '');
+  const ranks = summary.skuRanks;
+  if (ranks !== undefined && ranks.soldOut > 0 && k.count > 1) {
+    out.push(`Sold out during the run: ${int(ranks.soldOut)} of ${int(k.count)} SKUs, the first at ${atSeconds(ranks.firstSoldOutMs)} (SKU ${ranks.firstSoldOut.map((r) => r.sku).slice(0, 3).join(', SKU ')}${ranks.firstSoldOut.length > 3 ? ', …' : ''}), the last at ${atSeconds(ranks.lastSoldOutMs)}; the slowest by ok p99: ${ranks.slowest.slice(0, 3).map((r) => `SKU ${r.sku} (${ms(r.okP99Us ?? 0)})`).join(', ')}.`, '');
+  }
 
   const fence = '`'.repeat(Math.max(3, ...[...summary.scenario.asRun.matchAll(/`+/g)].map((m) => m[0].length + 1)));
   out.push('<details><summary>Scenario as run</summary>', '', `${fence}yaml`, summary.scenario.asRun.trimEnd(), fence, '', '</details>', '');

@@ -8,7 +8,7 @@
  *  4. most journal entries first; then the lower SKU number.
  * A run with at most MAX_LISTED_SKUS SKUs lists them all, in that order.
  */
-import type { SkuSummary, SkuTotals, SummaryV1 } from './summary.js';
+import type { SkuRanks, SkuSummary, SkuTotals, SummaryV1 } from './summary.js';
 
 export const MAX_LISTED_SKUS = 20;
 
@@ -24,7 +24,23 @@ export interface SkuTable {
   readonly journal: Uint32Array;
   /** Violations the invariants found at each SKU; undefined when nothing was checked. */
   readonly violations: Uint32Array | undefined;
+  /** What the load saw at each SKU; undefined for a table rebuilt from a summary. */
+  readonly load?: SkuLoad | undefined;
 }
+
+/** What the load saw at each SKU (verify/sku-table.ts skuLoadOf). */
+export interface SkuLoad {
+  /** Requests sent to the SKU (twins included). */
+  readonly requests: Uint32Array;
+  readonly ok: Uint32Array;
+  /** When it sold out, ms since t0; NaN when it never did. */
+  readonly soldOutMs: Float64Array;
+  /** p99 of its ok replies, microseconds; NaN when it had none. */
+  readonly okP99Us: Float64Array;
+}
+
+/** How many SKUs each of summary.json's rankings (first to sell out, slowest) lists. */
+export const MAX_RANKED_SKUS = 10;
 
 /** One SKU as summary.json lists it. */
 export function skuRow(table: SkuTable, sku: number): SkuSummary {
@@ -36,7 +52,71 @@ export function skuRow(table: SkuTable, sku: number): SkuSummary {
     final: Number.isNaN(final) ? table.finalRaw[sku] ?? null : final,
     journal: table.journal[sku]!,
     ...(violations > 0 ? { violations } : {}),
+    ...(table.load === undefined ? {} : loadFields(table.load, sku)),
   };
+}
+
+function loadFields(load: SkuLoad, sku: number): Pick<SkuSummary, 'requests' | 'ok' | 'soldOutMs' | 'okP99Us'> {
+  const soldOut = load.soldOutMs[sku]!;
+  const p99 = load.okP99Us[sku]!;
+  return {
+    requests: load.requests[sku]!,
+    ok: load.ok[sku]!,
+    soldOutMs: Number.isNaN(soldOut) ? null : Math.round(soldOut * 1000) / 1000,
+    okP99Us: Number.isNaN(p99) ? null : Math.round(p99),
+  };
+}
+
+/** The `max` SKUs first in `before`'s order among those `keep` admits, one pass over the table. */
+function topSkus(table: SkuTable, max: number, keep: (sku: number) => boolean, before: (a: number, b: number) => number): SkuSummary[] {
+  const kept: number[] = [];
+  for (let sku = 0; sku < table.count; sku++) {
+    if (!keep(sku) || (kept.length === max && before(sku, kept[max - 1]!) >= 0)) continue;
+    let at = kept.length;
+    while (at > 0 && before(sku, kept[at - 1]!) < 0) at--;
+    kept.splice(at, 0, sku);
+    if (kept.length > max) kept.pop();
+  }
+  return kept.map((sku) => skuRow(table, sku));
+}
+
+/**
+ * The load's view of the SKUs, bounded: the first to sell out and the slowest (highest ok p99),
+ * `max` each, and when the first and the last SKU sold out. Undefined without the load's figures.
+ */
+export function skuRanksOf(table: SkuTable, max = MAX_RANKED_SKUS): SkuRanks | undefined {
+  const load = table.load;
+  if (load === undefined) return undefined;
+  let soldOut = 0;
+  let first = Infinity;
+  let last = -Infinity;
+  for (let sku = 0; sku < table.count; sku++) {
+    const at = load.soldOutMs[sku]!;
+    if (Number.isNaN(at)) continue;
+    soldOut++;
+    first = Math.min(first, at);
+    last = Math.max(last, at);
+  }
+  const ms = (v: number) => (Number.isFinite(v) ? Math.round(v * 1000) / 1000 : null);
+  return {
+    soldOut,
+    firstSoldOutMs: ms(first),
+    lastSoldOutMs: ms(last),
+    firstSoldOut: topSkus(table, max, (k) => !Number.isNaN(load.soldOutMs[k]!), (a, b) => load.soldOutMs[a]! - load.soldOutMs[b]! || a - b),
+    slowest: topSkus(table, max, (k) => !Number.isNaN(load.okP99Us[k]!), (a, b) => load.okP99Us[b]! - load.okP99Us[a]! || a - b),
+  };
+}
+
+/** SKUs sold out by the end of each interval starting at `t` (ms since t0), for the sell-out timeline. */
+export function soldOutSeries(load: SkuLoad, t: readonly number[], intervalMs: number): number[] {
+  const times = Float64Array.from(load.soldOutMs.filter((v) => !Number.isNaN(v))).sort();
+  const out: number[] = [];
+  let at = 0;
+  for (const start of t) {
+    while (at < times.length && times[at]! < start + intervalMs) at++;
+    out.push(at);
+  }
+  return out;
 }
 
 /** Negative when SKU a is more worth a look than SKU b (the order in this file's header). */
@@ -55,15 +135,7 @@ function worse(table: SkuTable, a: number, b: number): number {
 
 /** The SKUs summary.json lists, most worth a look first: one pass, keeping the best `max` in a small sorted list. */
 export function listedSkus(table: SkuTable, max = MAX_LISTED_SKUS): SkuSummary[] {
-  const kept: number[] = [];
-  for (let sku = 0; sku < table.count; sku++) {
-    if (kept.length === max && worse(table, sku, kept[max - 1]!) >= 0) continue;
-    let at = kept.length;
-    while (at > 0 && worse(table, sku, kept[at - 1]!) < 0) at--;
-    kept.splice(at, 0, sku);
-    if (kept.length > max) kept.pop();
-  }
-  return kept.map((sku) => skuRow(table, sku));
+  return topSkus(table, max, () => true, (a, b) => worse(table, a, b));
 }
 
 /** Every SKU summed up; `listed` is how many the summary lists. */

@@ -154,6 +154,8 @@ export const seriesSchema = z.object({
   scheduled: list(num, 'a list of numbers').optional(),
   /** Open models: sends dropped in each interval (max in flight reached), summing to `dropped`. */
   dropped: list(num, 'a list of numbers').optional(),
+  /** SKUs sold out by each interval's end (the sell-out timeline); absent in summaries written before it existed. */
+  soldOut: list(num, 'a list of numbers').optional(),
 });
 export type SeriesV1 = z.infer<typeof seriesSchema>;
 
@@ -166,8 +168,28 @@ export const skuSummarySchema = z.object({
   journal: count,
   /** Violations the invariants found at this SKU (absent when none were found, or nothing was checked). */
   violations: count.optional(),
+  /** What the load saw at the SKU (absent in summaries written before these existed): requests sent (twins included) and ok replies. */
+  requests: count.optional(),
+  ok: count.optional(),
+  /** When it sold out, ms since t0: the ok reply that left 0, else its first sold_out reply; null when it never did. */
+  soldOutMs: num.nullable().optional(),
+  /** p99 of its ok replies from the write to the reply, microseconds; null when it had none. */
+  okP99Us: num.nullable().optional(),
 });
 export type SkuSummary = z.infer<typeof skuSummarySchema>;
+
+/** The load's view of the SKUs, bounded at any SKU count (summary/skus.ts skuRanksOf); every SKU is in skus.csv. */
+export const skuRanksSchema = z.object({
+  /** SKUs that sold out during the run (by the load's replies). */
+  soldOut: count,
+  firstSoldOutMs: num.nullable(),
+  lastSoldOutMs: num.nullable(),
+  /** The first SKUs to sell out (at most 10), earliest first. */
+  firstSoldOut: list(skuSummarySchema, 'a list of SKUs'),
+  /** The SKUs with the highest ok p99 (at most 10), slowest first. */
+  slowest: list(skuSummarySchema, 'a list of SKUs'),
+});
+export type SkuRanks = z.infer<typeof skuRanksSchema>;
 
 /** Every SKU of the run summed up, so `skus` can stay short at any SKU count (summary/skus.ts). */
 export const skuTotalsSchema = z.object({
@@ -352,6 +374,8 @@ export const summarySchema = z.object({
   skus: list(skuSummarySchema, 'a list of SKUs'),
   /** Every SKU summed up; absent in summaries written when `skus` still listed every SKU. */
   skuTotals: skuTotalsSchema.optional(),
+  /** The first SKUs to sell out and the slowest; absent when the load's records were not kept (and in older summaries). */
+  skuRanks: skuRanksSchema.optional(),
   /** Per-shard figures, in slot order (one entry for a standalone server); absent in summaries written before they existed. */
   shards: list(shardFiguresSchema, 'a list of shards').optional(),
   /** The busiest shard's share of the requests, 0..1 (1 for one shard). */

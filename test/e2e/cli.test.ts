@@ -41,6 +41,15 @@ describe('sellout run', () => {
     expect(skus.reduce((n, s) => n + s.journal, 0)).toBe(summary.outcomes.ok);
     for (const inv of summary.invariants) expect(inv.status, inv.name).toBe(inv.name === 'durability' ? 'skipped' : 'pass');
     expect(summary.invariants).toHaveLength(12);
+    // When each SKU sold out, in the console (five SKUs: one table in sell-out order) and summary.json.
+    const ranks = summary.skuRanks as { soldOut: number; firstSoldOut: { sku: number; soldOutMs: number; requests: number; ok: number }[] };
+    expect(ranks.soldOut).toBe(5);
+    expect(r.stdout).toMatch(/sold out {4}5 of 5 SKUs during the run: the first at \d\.\d\d s, the last at \d\.\d\d s/);
+    const table = r.stdout.slice(r.stdout.indexOf('every SKU, by sell-out time')).split('\n').slice(2, 7).map((l) => l.trim().split(/\s{2,}/));
+    expect(table.map((cells) => Number(cells[0]))).toEqual(ranks.firstSoldOut.map((k) => k.sku));
+    expect(table.map((cells) => cells[1])).toEqual(ranks.firstSoldOut.map((k) => `${(k.soldOutMs / 1000).toFixed(2)} s`));
+    expect(ranks.firstSoldOut.reduce((n, k) => n + k.requests, 0)).toBe(3000);
+    expect(ranks.firstSoldOut.reduce((n, k) => n + k.ok, 0)).toBe(summary.outcomes.ok);
   });
 
   it('runs the published seed script too (correct for positive integer quantities)', async () => {

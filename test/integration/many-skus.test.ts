@@ -82,11 +82,39 @@ describe('many SKUs', () => {
       for (let sku = start; sku < start + 1000; sku++) {
         const stock = replies[(sku - start) * 2]![1] as string;
         const length = replies[(sku - start) * 2 + 1]![1] as number;
-        expect(csv[1 + sku]).toBe(`${sku},2,${stock},${length},0`);
+        expect(csv[1 + sku]!.startsWith(`${sku},2,${stock},${length},0,`)).toBe(true);
         final += Number(stock);
         journal += length;
       }
     }
     expect(many.summary.skuTotals).toMatchObject({ final, journal, sold: 60_000 - final });
+  });
+
+  it('skus.csv and skuRanks say what the load saw at each SKU: requests, ok, when it sold out, its ok p99', () => {
+    const rows = renderOutputs({ ...many }, ['skus'])[0]!.content.trimEnd().split('\n').slice(1).map((line) => line.split(','));
+    const column = (name: string) => SKUS_CSV_HEADER.split(',').indexOf(name);
+    const sum = (name: string) => rows.reduce((n, r) => n + Number(r[column(name)]), 0);
+    expect(sum('requests')).toBe(many.summary.requests);
+    expect(sum('ok')).toBe(many.summary.outcomes.ok);
+    // Stock 2 and quantities of 1-2: a SKU at 0 sold out by an ok reply; one left at 1 may have refused a 2.
+    for (const r of rows) {
+      if (r[column('final')] === '0') expect(Number(r[column('sold_out_ms')])).toBeGreaterThan(0);
+      if (r[column('ok')] === '0') expect(r[column('ok_p99_us')]).toBe('');
+      else expect(Number(r[column('ok_p99_us')])).toBeGreaterThan(0);
+    }
+    const soldOut = rows.filter((r) => r[column('sold_out_ms')] !== '').map((r) => ({ sku: Number(r[0]), at: Number(r[column('sold_out_ms')]) }));
+    soldOut.sort((a, b) => a.at - b.at || a.sku - b.sku);
+    const ranks = many.summary.skuRanks!;
+    expect(ranks.soldOut).toBe(soldOut.length);
+    expect(ranks.soldOut).toBeGreaterThanOrEqual(many.summary.skuTotals!.soldOut);
+    expect(ranks.firstSoldOut.map((k) => k.sku)).toEqual(soldOut.slice(0, 10).map((k) => k.sku));
+    expect(ranks.firstSoldOutMs).toBe(soldOut[0]!.at);
+    expect(ranks.lastSoldOutMs).toBe(soldOut.at(-1)!.at);
+    const p99s = ranks.slowest.map((k) => k.okP99Us!);
+    expect(p99s).toHaveLength(10);
+    expect(p99s).toEqual([...p99s].sort((a, b) => b - a));
+    expect(Math.max(...rows.map((r) => Number(r[column('ok_p99_us')] || 0)))).toBe(p99s[0]);
+    // The sell-out timeline ends at every SKU that sold out.
+    expect(many.summary.series!.soldOut!.at(-1)).toBe(ranks.soldOut);
   });
 });

@@ -58,9 +58,10 @@ describe('skus.csv', () => {
     const lines = csv.trimEnd().split('\n');
     expect(lines).toHaveLength(10);
     expect(lines[0]).toBe(SKUS_CSV_HEADER);
-    expect(lines.slice(1, 6)).toEqual(['0,10,10,0,0', '1,10,9,1,0', '2,10,"1,5""",2,0', '3,10,7,3,0', '4,10,,4,0']);
-    expect(lines[9]).toBe('8,10,9,1,1');
-    expect(renderSkusCsv({ ...table(1), violations: undefined })).toBe(`${SKUS_CSV_HEADER}\n0,10,10,0,\n`);
+    // Without the load's figures (a table rebuilt from a summary) their four columns are empty.
+    expect(lines.slice(1, 6)).toEqual(['0,10,10,0,0,,,,', '1,10,9,1,0,,,,', '2,10,"1,5""",2,0,,,,', '3,10,7,3,0,,,,', '4,10,,4,0,,,,']);
+    expect(lines[9]).toBe('8,10,9,1,1,,,,');
+    expect(renderSkusCsv({ ...table(1), violations: undefined })).toBe(`${SKUS_CSV_HEADER}\n0,10,10,0,,,,,\n`);
   });
 
   it('is written with a run\'s report and not by a re-render from summary.json', async () => {
