@@ -39,6 +39,7 @@ import { crashesOf, FaultSession } from './faults/session.js';
 import { standaloneTopology } from './redis/topology.js';
 import type { Redis } from 'ioredis';
 import { skuTableOf } from './verify/sku-table.js';
+import { serverSummaryOf } from './metrics/bottleneck.js';
 import { missingKeys, takeSnapshot, type Snapshot } from './verify/snapshot.js';
 import { listedSkus, skuRanksOf, skuTotalsOf, soldOutSeries, type SkuTable } from './summary/skus.js';
 import { newRecords } from './metrics/records.js';
@@ -234,6 +235,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const skus = listedSkus(skuTable);
 
     const requests = load.records.count;
+    const server = serverSummaryOf({ shards: byShard.shards, model: scenario.load.model, targetRate: load.targetRate, achievedRate: load.achievedRate });
     built = {
       version: SUMMARY_VERSION,
       sellout: { version: SELLOUT_VERSION, node: process.version },
@@ -264,6 +266,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         ...(skuTable.load !== undefined ? { soldOut: soldOutSeries(skuTable.load, load.series.t, load.series.intervalMs) } : {}),
       },
       shards: byShard.shards,
+      ...(server !== undefined ? { server } : {}),
       hottestShardShare: byShard.hottestShardShare,
       ...(byShard.warnings.length > 0 ? { shardWarnings: byShard.warnings } : {}),
       ...(target.topology.cluster ? { redirects: load.redirects } : {}),

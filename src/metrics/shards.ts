@@ -103,7 +103,9 @@ export async function shardFigures(input: ShardFiguresInput): Promise<ShardFigur
         outcomes,
         throughput: input.durationMs > 0 ? round((requests / input.durationMs) * 1000, 1) : 0,
         latency: { ok: p ? { p50: p.p50, p99: p.p99, p999: p.p999 } : null },
-        serverCpu: server ? round(server.cpuSeconds / server.wallSeconds, 3) : null,
+        // Over the load's own duration when the readings bracket more (the start delay, the final
+        // stock sample, the workers' shutdown: idle time that would understate a short run's share).
+        serverCpu: server ? round(server.cpuSeconds / Math.min(server.wallSeconds, input.durationMs > 0 ? input.durationMs / 1000 : Infinity), 3) : null,
         usecPerCall: server && server.evalshaCalls > 0 ? round(server.evalshaUsec / server.evalshaCalls, 2) : null,
       };
     });

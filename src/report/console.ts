@@ -37,6 +37,8 @@ export function formatSummary(summary: SummaryV1, reportDir?: string, options: C
   lines.push(
     `  requests    ${int(summary.requests)}${summary.planned !== null && summary.planned !== summary.requests ? ` of ${int(summary.planned)} planned` : ''} in ${(summary.durationMs / 1000).toFixed(2)} s = ${int(summary.throughput)} replies/s`,
   );
+  const server = summary.server;
+  if (server) lines.push(`  server      ${server.says} (${server.cpu.toFixed(2)} CPU s per s${server.usecPerCall !== null ? `, ${server.usecPerCall.toFixed(1)} us per EVALSHA` : ''})`);
   const outcomes = OUTCOMES.filter((o) => summary.outcomes[o] > 0).map((o) => `${o} ${int(summary.outcomes[o])}`);
   lines.push(`  outcomes    ${outcomes.join(' · ') || 'none'}`);
   const twins = soldOutTwinsNote(summary.coverage);

@@ -43,6 +43,8 @@ export function renderMarkdown(summary: SummaryV1): string {
     out.push(`Open model: achieved ${summary.achievedRate ?? '?'}/s of a target ${summary.targetRate ?? '?'}/s; dropped ${summary.dropped ?? 0}.`, '');
   }
 
+  if (summary.server) out.push(`${escapeMdCell(summary.server.says)} (${summary.server.cpu.toFixed(2)} CPU s per s).`, '');
+
   if (summary.errorReplies?.length) {
     out.push('### Error replies', '');
     out.push(...table(['reply', 'deductions'], summary.errorReplies.map((e) => [`\`${escapeMdCell(e.reply).replace(/`/g, "'")}\`${e.refusal ? ' (refused by the server)' : ''}`, int(e.count)])), '');

@@ -119,6 +119,21 @@ export const persistenceInfoSchema = z.object({
 });
 export type PersistenceInfo = z.infer<typeof persistenceInfoSchema>;
 
+/** Which side limited the run, from the busiest primary's CPU over the load (metrics/bottleneck.ts). */
+export const serverSummarySchema = z.object({
+  /** `host:port` of the busiest primary. */
+  node: text,
+  /** Its CPU seconds per wall second over the load (1 = one core: Redis's command thread saturated). */
+  cpu: num,
+  /** Microseconds per EVALSHA it spent; null when INFO commandstats was refused or no EVALSHA ran. */
+  usecPerCall: num.nullable(),
+  /** `server`: it was at least 90% busy; `schedule`: an open model held its target rate with the server below that; `client`: neither (the load generator or the network). */
+  limit: z.enum(['server', 'schedule', 'client'], { error: 'one of server, schedule, client' }),
+  /** The same in one sentence (console, report.html). */
+  says: text,
+});
+export type ServerSummary = z.infer<typeof serverSummarySchema>;
+
 /** One distinct error reply and how many deductions got it (the load engine counts them). */
 export const errorReplyCountSchema = z.object({
   reply: text,
@@ -378,6 +393,8 @@ export const summarySchema = z.object({
   skuRanks: skuRanksSchema.optional(),
   /** Per-shard figures, in slot order (one entry for a standalone server); absent in summaries written before they existed. */
   shards: list(shardFiguresSchema, 'a list of shards').optional(),
+  /** Which side limited the run (absent when the server refused INFO, and in older summaries). */
+  server: serverSummarySchema.optional(),
   /** The busiest shard's share of the requests, 0..1 (1 for one shard). */
   hottestShardShare: num.optional(),
   /** One line per shard that took more than 1.5x its fair share of the requests, naming the SKUs responsible. */

@@ -50,6 +50,10 @@ describe('sellout run', () => {
     expect(table.map((cells) => cells[1])).toEqual(ranks.firstSoldOut.map((k) => `${(k.soldOutMs / 1000).toFixed(2)} s`));
     expect(ranks.firstSoldOut.reduce((n, k) => n + k.requests, 0)).toBe(3000);
     expect(ranks.firstSoldOut.reduce((n, k) => n + k.ok, 0)).toBe(summary.outcomes.ok);
+    // 1,000/s is far below what the embedded server holds: it says so, and which side set the pace.
+    expect(summary.server.cpu).toBeLessThan(0.9);
+    expect(['schedule', 'client']).toContain(summary.server.limit);
+    expect(r.stdout).toContain(`  server      ${summary.server.says} (${summary.server.cpu.toFixed(2)} CPU s per s`);
   });
 
   it('runs the published seed script too (correct for positive integer quantities)', async () => {

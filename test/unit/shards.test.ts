@@ -98,6 +98,9 @@ describe('shardFigures', () => {
       serverAfter: [stats(11.86, 1100, 26_000, 2000), stats(1, 1, 1, 2000), stats(0.1, 10, 10, 2000)],
     }));
     expect(f.shards[0]!.serverCpu).toBe(0.93);
+    // Readings further apart than the load lasted (start delay, shutdown): the share is over the load.
+    const bracketed = await shardFigures(input(many(3, 0), { durationMs: 1000, serverBefore: [stats(10, 100, 1000, 0)], serverAfter: [stats(10.9, 100, 1000, 2000)] }));
+    expect(bracketed.shards[0]!.serverCpu).toBe(0.9);
     expect(f.shards[0]!.usecPerCall).toBe(25);
     expect([f.shards[1]!.serverCpu, f.shards[1]!.usecPerCall]).toEqual([null, null]);
     expect([f.shards[2]!.serverCpu, f.shards[2]!.usecPerCall]).toEqual([null, null]);
