@@ -113,3 +113,16 @@ export function planFor(scenario: {
     duplicateRatio: scenario.duplicates.ratio,
   });
 }
+
+/** The share of the requests the most popular SKU gets under a selection (capacity planning: one SKU lives on one shard). */
+export function hottestSkuShare(selection: PlanSpec['selection'], skuCount: number): number {
+  if (skuCount <= 1) return 1;
+  switch (selection.type) {
+    case 'uniform':
+      return 1 / skuCount;
+    case 'zipf':
+      return zipfCdf(skuCount, selection.exponent)[0]!;
+    case 'hot':
+      return Math.max(selection.share, (1 - selection.share) / (skuCount - 1));
+  }
+}
