@@ -10,7 +10,7 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { ScenarioError, UsageError } from '../errors.js';
 import { didYouMean, faultScheduleIssues, formatMs } from './faults.js';
-import { scenarioSchema, type ScenarioConfig } from './schema.js';
+import { SCRIPT_REQUIRED, scenarioSchema, type ScenarioConfig } from './schema.js';
 
 export interface Scenario extends ScenarioConfig {
   /** Absolute path of the scenario file. */
@@ -186,15 +186,24 @@ export function parseScenario(text: string, absoluteFile: string, options: LoadO
   }
   const overrides = options.overrides ?? [];
   const merged = applyOverrides(raw ?? {}, overrides);
-  const parsed = scenarioSchema.safeParse(merged, { reportInput: true });
   const overriddenPaths = new Set(overrides.map((o) => o.path.join('.')));
   // Checked outside zod, whose object-level refinements only run once every field is valid:
-  // this way a missing `requests` is reported together with every other mistake.
+  // this way a missing `script` or `requests` is reported together with every other mistake. (The
+  // stand-in script only lets zod check the rest: a scenario without one never gets past here.)
+  const noScript = merged['script'] === undefined
+    ? `${shown}: script: expected ${SCRIPT_REQUIRED}, got nothing — name your script, or builtin:deduct${isOverridden(overriddenPaths, 'script') ? ' (from --set)' : ''}`
+    : undefined;
+  const parsed = scenarioSchema.safeParse(noScript ? { ...merged, script: 'builtin:deduct' } : merged, { reportInput: true });
   const howLong = requestsOrDuration(merged, shown);
   // Faults against the rest of the scenario (run length, one another, replicas), for the same reason.
   const schedule = formatIssues(faultScheduleIssues(merged).map((issue) => ({ code: 'custom' as const, ...issue })), shown, overriddenPaths);
-  if (!parsed.success || howLong || schedule.length > 0) {
-    throw new ScenarioError([...(parsed.success ? [] : formatIssues(parsed.error.issues, shown, overriddenPaths)), ...(howLong ? [howLong] : []), ...schedule]);
+  if (!parsed.success || noScript || howLong || schedule.length > 0) {
+    throw new ScenarioError([
+      ...(noScript ? [noScript] : []),
+      ...(parsed.success ? [] : formatIssues(parsed.error.issues, shown, overriddenPaths)),
+      ...(howLong ? [howLong] : []),
+      ...schedule,
+    ]);
   }
   const config = parsed.data;
   // A path in the scenario file is relative to that file, and only to it: a scenario means the same
@@ -332,7 +341,6 @@ function shorthand(at: readonly string[], input: unknown): unknown {
 function suggestion(issue: z.core.$ZodIssue, at: readonly string[], input: unknown): string {
   if (issue.code === 'invalid_value') return didYouMean(input, issue.values.map(String));
   if (at.at(-1) === 'type' && at.at(-2) === 'selection') return didYouMean(input, SELECTION_TYPES);
-  if (at.length === 1 && at[0] === 'script' && input === undefined) return ' — name your script, or builtin:deduct';
   return '';
 }
 

@@ -124,6 +124,11 @@ describe('scenario loading', () => {
       'test.yaml: skus.stock: expected an integer stock >= 0, got -1',
       'test.yaml: requests: expected exactly one of `requests` (a count) or `duration` (like "10s"), got neither',
     ]);
+    // Even the checks zod runs only on an otherwise valid scenario (a duplicates pattern against the load).
+    expect(problems('name: t\nskus: {stock: 10}\nrequests: 5\nload: {connections: 1}\nduplicates: {pattern: cross-worker}\n')).toEqual([
+      missing,
+      'test.yaml: load.connections: expected at least 2 connections with duplicates pattern cross-worker, got 1',
+    ]);
     expect(problems(`${minimal}script: ""\n`.replace('script: builtin:deduct\n', ''))).toEqual(['test.yaml: script: expected a path to a Lua script (relative to this file) or builtin:deduct, got ""']);
   });
 
