@@ -46,7 +46,7 @@ describe('sellout run', () => {
   it('runs the published seed script too (correct for positive integer quantities)', async () => {
     const r = await runCli(['run', 'scenarios/smoke.yaml', '--script', 'lua/seed-deduct.lua', '--redis', redis.url, '--out', out(), ...small]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/seed-deduct\.lua/);
+    expect(r.stdout).toMatch(/^  script      lua\/seed-deduct\.lua \(sha [0-9a-f]{12}\)$/m);
   });
 
   it('lists every mistake of a bad scenario, one line each, and exits 2 without a stack trace', async () => {
