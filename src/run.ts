@@ -8,7 +8,7 @@
  * failure (exit 3), reported with what was measured; only what the script did is held against the
  * script.
  */
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { newRunId, RunKeys } from './keys.js';
 import { driveLoad, LoadRefusedError, resolveWorkers, type LoadProgress, type LoadResult } from './load/coordinator.js';
 import { encodeHistogram, initHistograms, newHistogram, percentiles } from './metrics/histogram.js';
@@ -243,7 +243,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         name: scenario.name,
         ...(scenario.description !== undefined ? { description: scenario.description } : {}),
         file: displayPath(scenario.file),
-        script: displayPath(scenario.scriptPath),
+        // Relative to the current directory or absolute, never to sellout's own directory: a bundled
+        // script must not read like the team's lua/deduct.lua.
+        script: scriptDisplayPath(scenario.scriptPath),
         scriptSha: script.sha,
         asRun: scenario.asRun,
       },
@@ -437,4 +439,10 @@ function displayPath(absolute: string): string {
     if (rel && !rel.startsWith('..')) return rel;
   }
   return absolute;
+}
+
+/** The script's path as reports show it: relative to the current directory when under it, else absolute. */
+function scriptDisplayPath(absolute: string): string {
+  const rel = relative(process.cwd(), absolute);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : absolute;
 }

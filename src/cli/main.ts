@@ -98,7 +98,7 @@ Docs: README.md (scenario keys, faults, cluster), docs/ci-gate.md (thresholds, C
 /** What `sellout run --help` adds: the scenario's keys at a glance (README "Scenarios" has them all). */
 const RUN_HELP = `
 Scenario keys (YAML; README "Scenarios"):
-  name, description, script          the Lua script: relative to the scenario file (then the current directory)
+  name, description, script          required: the Lua script, relative to the scenario file (only), or builtin:deduct
   skus: {count, stock, selection}    selection: uniform | zipf | hot
   quantity                           1, or weights like {1: 0.8, 2: 0.2}
   requests | duration                exactly one: a count, or like 30s
@@ -132,7 +132,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .argument('<scenario>', 'scenario YAML file')
     .option('--redis <url|docker|cluster>', 'redis://[user@]host:port[/db], rediss://…, "docker", or "cluster" (an embedded Redis Cluster of cluster.shards primaries) (default: SELLOUT_REDIS_URL or REDIS_URL if set, else a private redis-server from PATH; a password can come from SELLOUT_REDIS_PASSWORD)')
     .option('--tls-ca <file>', 'PEM file of the CA that signed the server\'s certificate, for a rediss:// server with a private CA')
-    .option('--script <path>', 'Lua script to run (shorthand for --set script=PATH)')
+    .option('--script <path>', 'Lua script to run, relative to the current directory, or builtin:deduct (shorthand for --set script=PATH)')
     .option('--set <path=value>', 'override a scenario key, value parsed as YAML (repeatable; faults.0.mode=unsafe indexes a list)', (value: string, acc: string[] | undefined) => [...(acc ?? []), value])
     .option('--out <dir>', 'report directory (default: reports/<UTC time>-<name>/)')
     .option('--keep', 'keep the run\'s keys in Redis afterwards')
@@ -159,7 +159,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .command('validate')
     .description('check a scenario (and that its script is there and readable) exactly as `run` loads it, without Redis and without writing anything: exit 0 with one line, or every problem and exit 2')
     .argument('<scenario>', 'scenario YAML file')
-    .option('--script <path>', 'Lua script to check (shorthand for --set script=PATH)')
+    .option('--script <path>', 'Lua script to check, relative to the current directory, or builtin:deduct (shorthand for --set script=PATH)')
     .option('--set <path=value>', 'override a scenario key, value parsed as YAML (repeatable)', (value: string, acc: string[]) => [...acc, value], [] as string[])
     .action((file: string, options: { script?: string; set: string[] }) => {
       setExit(validateCommand(file, options, { stdout }));
@@ -168,7 +168,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('audit')
     .description('feed a deduction script one bad input at a time on fresh keys and say, case by case, whether it left state it should not have; exit 1 when a case is unsafe')
-    .option('--script <path>', 'Lua script to audit (default: lua/deduct.lua; relative to the current directory or the sellout project)')
+    .option('--script <path>', 'Lua script to audit, relative to the current directory, or builtin:deduct / builtin:seed-deduct (default: builtin:deduct, sellout\'s own)')
     .option('--redis <url|docker|cluster>', 'redis://[user@]host:port[/db], rediss://…, "docker", or "cluster" (default: SELLOUT_REDIS_URL or REDIS_URL if set, else a private redis-server from PATH; a password can come from SELLOUT_REDIS_PASSWORD)')
     .option('--tls-ca <file>', 'PEM file of the CA that signed the server\'s certificate, for a rediss:// server with a private CA')
     .option('--out <dir>', 'directory for audit.json and audit.md (default: reports/<UTC time>-audit/)')

@@ -10,7 +10,10 @@ import type { SummaryV1 } from '../summary/summary.js';
 
 interface Case { name: string; classname: string; failure?: { message: string; type: string; body: string }; skipped?: string }
 
-function suite(name: string, cases: Case[], timestamp: string): string {
+/** Suite-level facts, as JUnit <properties> (CI systems list them with the suite). */
+type Properties = readonly (readonly [string, string])[];
+
+function suite(name: string, cases: Case[], timestamp: string, properties: Properties): string {
   const failures = cases.filter((c) => c.failure).length;
   const skipped = cases.filter((c) => c.skipped !== undefined).length;
   const body = cases.map((c) => {
@@ -23,6 +26,9 @@ function suite(name: string, cases: Case[], timestamp: string): string {
   });
   return [
     `  <testsuite name="${escapeXml(name)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" timestamp="${escapeXml(timestamp)}">`,
+    '    <properties>',
+    ...properties.map(([key, value]) => `      <property name="${escapeXml(key)}" value="${escapeXml(value)}"/>`),
+    '    </properties>',
     ...body,
     '  </testsuite>',
   ].join('\n');
@@ -59,8 +65,10 @@ export function renderJunit(summary: SummaryV1): string {
   }));
   const all = [...invariants, ...thresholds];
   const failures = all.filter((c) => c.failure).length;
-  const suites = [suite(`${prefix}.invariants`, invariants, summary.run.startedAt)];
-  if (thresholds.length) suites.push(suite(`${prefix}.thresholds`, thresholds, summary.run.startedAt));
+  // The script under test, so the JUnit report says what passed (its path and SHA-1).
+  const properties: Properties = [['script', summary.scenario.script], ['scriptSha', summary.scenario.scriptSha]];
+  const suites = [suite(`${prefix}.invariants`, invariants, summary.run.startedAt, properties)];
+  if (thresholds.length) suites.push(suite(`${prefix}.thresholds`, thresholds, summary.run.startedAt, properties));
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="${escapeXml(prefix)}" tests="${all.length}" failures="${failures}" errors="0" time="${(summary.durationMs / 1000).toFixed(3)}">`,

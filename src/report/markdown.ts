@@ -26,6 +26,8 @@ export function renderMarkdown(summary: SummaryV1): string {
   if (summary.scenario.description) out.push(`> ${escapeMdCell(summary.scenario.description)}`, '');
   for (const reason of verdict.reasons) out.push(`- ${escapeMdCell(reason)}`);
   if (verdict.reasons.length) out.push('');
+  // Which script passed or failed, so a gate is never read as passing on a script nobody chose.
+  out.push(`Script \`${escapeMdCell(summary.scenario.script).replace(/`/g, "'")}\` (SHA-1 \`${escapeMdCell(summary.scenario.scriptSha)}\`)`, '');
 
   const t = summary.target;
   out.push(...table(

@@ -3,14 +3,14 @@
  * script. Every problem is collected and thrown at once as a ScenarioError, one line each:
  * `file: path: expected …, got …`.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ScenarioError, UsageError } from '../errors.js';
 import { didYouMean, faultScheduleIssues, formatMs } from './faults.js';
-import { scenarioSchema, type ScenarioConfig } from './schema.js';
+import { SCRIPT_REQUIRED, scenarioSchema, type ScenarioConfig } from './schema.js';
 
 export interface Scenario extends ScenarioConfig {
   /** Absolute path of the scenario file. */
@@ -26,10 +26,12 @@ export interface Override {
   readonly path: string[];
   readonly value: unknown;
   readonly text: string;
+  /** The flag it came from, for messages: `--set` unless said (`--script PATH` is `script=PATH`). */
+  readonly flag?: string;
 }
 
 /**
- * The sellout package root (scripts named like `lua/deduct.lua` resolve here as a last resort):
+ * The sellout package root, where the bundled scripts (builtin:deduct, builtin:seed-deduct) are:
  * the nearest directory above this file with sellout's package.json, whether this runs from
  * dist/src/ (built) or src/ (tests).
  */
@@ -184,24 +186,39 @@ export function parseScenario(text: string, absoluteFile: string, options: LoadO
   }
   const overrides = options.overrides ?? [];
   const merged = applyOverrides(raw ?? {}, overrides);
-  const parsed = scenarioSchema.safeParse(merged, { reportInput: true });
   const overriddenPaths = new Set(overrides.map((o) => o.path.join('.')));
   // Checked outside zod, whose object-level refinements only run once every field is valid:
-  // this way a missing `requests` is reported together with every other mistake.
+  // this way a missing `script` or `requests` is reported together with every other mistake. (The
+  // stand-in script only lets zod check the rest: a scenario without one never gets past here.)
+  const noScript = merged['script'] === undefined
+    ? `${shown}: script: expected ${SCRIPT_REQUIRED}, got nothing — name your script, or builtin:deduct${isOverridden(overriddenPaths, 'script') ? ' (from --set)' : ''}`
+    : undefined;
+  const parsed = scenarioSchema.safeParse(noScript ? { ...merged, script: 'builtin:deduct' } : merged, { reportInput: true });
   const howLong = requestsOrDuration(merged, shown);
   // Faults against the rest of the scenario (run length, one another, replicas), for the same reason.
   const schedule = formatIssues(faultScheduleIssues(merged).map((issue) => ({ code: 'custom' as const, ...issue })), shown, overriddenPaths);
-  if (!parsed.success || howLong || schedule.length > 0) {
-    throw new ScenarioError([...(parsed.success ? [] : formatIssues(parsed.error.issues, shown, overriddenPaths)), ...(howLong ? [howLong] : []), ...schedule]);
+  if (!parsed.success || noScript || howLong || schedule.length > 0) {
+    throw new ScenarioError([
+      ...(noScript ? [noScript] : []),
+      ...(parsed.success ? [] : formatIssues(parsed.error.issues, shown, overriddenPaths)),
+      ...(howLong ? [howLong] : []),
+      ...schedule,
+    ]);
   }
   const config = parsed.data;
-  const scriptPath = resolveScript(config.script, dirname(absoluteFile), cwd);
-  if (scriptPath === undefined) {
-    const from = overridden(overrides, 'script');
+  // A path in the scenario file is relative to that file, and only to it: a scenario means the same
+  // script whatever directory it is run from, and a path that is wrong is an error, never another
+  // file of the same name (the current directory's, or sellout's own). One typed on the command line
+  // (--script, --set script=) is relative to the directory it was typed in.
+  const fromCommandLine = overrides.findLast((o) => o.path.length === 1 && o.path[0] === 'script');
+  const scriptPath = resolveScript(config.script, fromCommandLine ? cwd : dirname(absoluteFile));
+  if (typeof scriptPath !== 'string') {
+    const from = fromCommandLine ? ` (from ${fromCommandLine.flag ?? '--set'})` : '';
+    const base = fromCommandLine ? 'the current directory' : 'the scenario file';
     throw new ScenarioError([
-      config.script.startsWith('builtin:')
+      scriptPath.tried === undefined
         ? `${shown}: script: expected one of ${Object.keys(BUILTIN_SCRIPTS).join(', ')} or a Lua file, got ${JSON.stringify(config.script)}${didYouMean(config.script, Object.keys(BUILTIN_SCRIPTS))}${from}`
-        : `${shown}: script: expected a readable Lua file (relative to the scenario file, the current directory or the sellout project), got ${JSON.stringify(config.script)}${from}`,
+        : `${shown}: script: expected a readable Lua file${isAbsolute(config.script) ? '' : ` relative to ${base}`}, got ${JSON.stringify(config.script)} (tried ${scriptPath.tried}: ${scriptPath.reason})${from}`,
     ]);
   }
   return Object.freeze({
@@ -243,15 +260,24 @@ export const BUILTIN_SCRIPTS: Readonly<Record<string, string>> = {
   'builtin:seed-deduct': 'lua/seed-deduct.lua',
 };
 
-function resolveScript(script: string, scenarioDir: string, cwd: string): string | undefined {
+/**
+ * The absolute path of a script: a builtin: name, or a path resolved against `base` (an absolute
+ * one as it is), with no other place tried. Else the path tried and why it is not a script file
+ * (no `tried` for an unknown builtin: name).
+ */
+export function resolveScript(script: string, base: string): string | { tried?: string; reason: string } {
   if (script.startsWith('builtin:')) {
     const path = BUILTIN_SCRIPTS[script];
-    return path === undefined ? undefined : resolve(PROJECT_ROOT, path);
+    return path === undefined ? { reason: 'no such builtin script' } : resolve(PROJECT_ROOT, path);
   }
-  const candidates = isAbsolute(script)
-    ? [script]
-    : [resolve(scenarioDir, script), resolve(cwd, script), resolve(PROJECT_ROOT, script)];
-  return candidates.find((candidate) => existsSync(candidate) && statSync(candidate).isFile());
+  const tried = resolve(base, script);
+  try {
+    const stat = statSync(tried);
+    return stat.isFile() ? tried : { tried, reason: stat.isDirectory() ? 'a directory' : 'not a regular file' };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { tried, reason: code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file' : code ?? String(err) };
+  }
 }
 
 /** Turns the parsed config back into the shape a user writes (quantity weights as a map). */
@@ -358,10 +384,6 @@ function describe(value: unknown): string {
 
 function truncate(text: string, max = 60): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-function overridden(overrides: readonly Override[], path: string): string {
-  return overrides.some((o) => o.path.join('.') === path) ? ' (from --set)' : '';
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

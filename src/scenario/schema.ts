@@ -14,6 +14,9 @@ import { validateLoadModel } from './load-models/index.js';
 const MAX_STOCK = 99_999_999_999_999; // 14 digits: the widest integer lua/deduct.lua handles exactly
 const MAX_QUANTITY = 0xffffffff; // per-request records keep quantities in a Uint32Array
 
+export const SCRIPT_REQUIRED = 'the Lua script this scenario tests (a path relative to this file, or builtin:deduct)';
+const SCRIPT_SHAPE = 'a path to a Lua script (relative to this file) or builtin:deduct';
+
 const positiveInt = (what = 'a positive integer') =>
   z.number({ error: what }).int({ error: what }).min(1, { error: what });
 
@@ -152,7 +155,11 @@ export const scenarioSchema = z
       .string({ error: 'a name of letters, digits, ".", "_" or "-"' })
       .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'a name of letters, digits, ".", "_" or "-" (1-64 characters)' }),
     description: z.string({ error: 'a string' }).optional(),
-    script: z.string({ error: 'a path to a Lua script' }).min(1, { error: 'a path to a Lua script' }).default('lua/deduct.lua'),
+    // Required: a scenario that does not name its script would otherwise test one nobody chose (load.ts
+    // resolves a relative path from the scenario file's directory only; builtin:deduct names sellout's).
+    script: z
+      .string({ error: (issue) => (issue.input === undefined ? SCRIPT_REQUIRED : SCRIPT_SHAPE) })
+      .min(1, { error: SCRIPT_SHAPE }),
     skus: z.strictObject({
       count: positiveInt().max(1_000_000, { error: 'at most 1000000 SKUs' }).default(1),
       stock: z

@@ -147,8 +147,16 @@ describe('sellout audit', () => {
     const out = join(outRoot, 'never');
     const r = await runCli(['audit', '--script', 'lua/nope.lua', '--redis', 'redis://127.0.0.1:1', '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('sellout: --script lua/nope.lua: expected a readable Lua file (relative to the current directory or the sellout project), got no such file\n');
+    expect(r.stderr).toBe(`sellout: --script lua/nope.lua: expected a readable Lua file relative to the current directory, got "lua/nope.lua" (tried ${join(ROOT, 'lua', 'nope.lua')}: no such file)\n`);
     expect(r.stdout).toBe('');
+    expect(existsSync(out)).toBe(false);
+    // Relative to the current directory only: sellout's own lua/deduct.lua does not stand in.
+    const elsewhere = await runCli(['audit', '--script', 'lua/deduct.lua', '--redis', 'redis://127.0.0.1:1', '--out', out], { cwd: outRoot });
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toBe(`sellout: --script lua/deduct.lua: expected a readable Lua file relative to the current directory, got "lua/deduct.lua" (tried ${join(outRoot, 'lua', 'deduct.lua')}: no such file)\n`);
+    const typo = await runCli(['audit', '--script', 'builtin:dedcut', '--redis', 'redis://127.0.0.1:1', '--out', out]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe('sellout: --script builtin:dedcut: expected one of builtin:deduct, builtin:seed-deduct or a Lua file, got "builtin:dedcut" (did you mean "builtin:deduct"?)\n');
     expect(existsSync(out)).toBe(false);
   });
 

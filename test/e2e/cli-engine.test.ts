@@ -72,6 +72,7 @@ describe('sellout run (engine)', () => {
   it('bad engine keys: one line each, naming file, field, expected and got, exit 2', async () => {
     const file = write('bad.yaml', [
       'name: bad',
+      'script: builtin:deduct',
       'skus: {stock: 10}',
       'requests: 10',
       'load: {model: constant-rate, stages: [{duration: 1s, target: 5}], maxInFlight: 0}',
@@ -88,7 +89,7 @@ describe('sellout run (engine)', () => {
   });
 
   it('closed model rejects open-model keys, and cross-worker needs two workers', async () => {
-    const file = write('bad2.yaml', 'name: bad2\nskus: {stock: 10}\nrequests: 10\nload: {rate: 100, workers: 1, connections: 1}\nduplicates: {ratio: 0.1, pattern: cross-worker}\n');
+    const file = write('bad2.yaml', 'name: bad2\nscript: builtin:deduct\nskus: {stock: 10}\nrequests: 10\nload: {rate: 100, workers: 1, connections: 1}\nduplicates: {ratio: 0.1, pattern: cross-worker}\n');
     const r = await runCli(['run', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${file}: load.rate: expected no rate with model closed (it is for constant-rate / ramping-rate), got 100`);

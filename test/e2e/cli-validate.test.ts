@@ -4,7 +4,7 @@
  * pointed at a closed port (or with no redis-server on PATH): a validate that tried to connect or
  * start a server would exit 3 (or hang on the connection) instead of answering at once.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,15 +58,78 @@ describe('sellout validate', () => {
     expect(readdirSync(tmp)).not.toContain('never');
   });
 
-  it('a missing script is exit 2 naming the path, from the scenario or from --script', async () => {
+  it('a missing script is exit 2 naming the path tried, from the scenario or from --script', async () => {
     const file = write('no-script.yaml', 'name: no-script\nscript: ./missing/deduct.lua\nskus: {count: 1, stock: 10}\nrequests: 10\n');
     const r = await runCli(['validate', file], { env: UNREACHABLE });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^.*no-script\.yaml: script: expected a readable Lua file .*, got "\.\/missing\/deduct\.lua"\n/);
+    expect(r.stderr).toBe(
+      `${file}: script: expected a readable Lua file relative to the scenario file, got "./missing/deduct.lua" (tried ${join(tmp, 'missing', 'deduct.lua')}: no such file)\n` +
+        'sellout: 1 problem(s) in the scenario; nothing was run\n',
+    );
     const flag = await runCli(['validate', 'scenarios/smoke.yaml', '--script', 'nope/nothing.lua'], { env: UNREACHABLE });
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toContain('scenarios/smoke.yaml: script: expected a readable Lua file');
-    expect(flag.stderr).toContain('"nope/nothing.lua"');
+    expect(flag.stderr).toBe(
+      `scenarios/smoke.yaml: script: expected a readable Lua file relative to the current directory, got "nope/nothing.lua" (tried ${join(ROOT, 'nope', 'nothing.lua')}: no such file) (from --script)\n` +
+        'sellout: 1 problem(s) in the scenario; nothing was run\n',
+    );
+  });
+
+  it('a scenario without script: is exit 2 in one line with the other mistakes, no stack trace, in validate and run alike', async () => {
+    const file = write('unnamed.yaml', 'name: unnamed\nskus: {count: 0, stock: 10}\nrequests: 10\n');
+    const expected =
+      `${file}: script: expected the Lua script this scenario tests (a path relative to this file, or builtin:deduct), got nothing — name your script, or builtin:deduct\n` +
+      `${file}: skus.count: expected a positive integer, got 0\n` +
+      'sellout: 2 problem(s) in the scenario; nothing was run\n';
+    for (const command of [['validate', file], ['run', file, '--redis', NOWHERE, '--out', join(tmp, 'never')], ['run', file, '--repeat', '3', '--redis', NOWHERE, '--out', join(tmp, 'never')]]) {
+      const r = await runCli(command, { env: UNREACHABLE });
+      expect(r.code, command.join(' ')).toBe(2);
+      expect(r.stderr, command.join(' ')).toBe(expected);
+      expect(r.stdout).toBe('');
+    }
+    expect(readdirSync(tmp)).not.toContain('never');
+  });
+
+  it('script: in a file is relative to that file only: not the current directory, not sellout\'s own copy', async () => {
+    // The current directory (the project) has lua/deduct.lua, and so does sellout: neither stands in.
+    const file = write('elsewhere.yaml', 'name: elsewhere\nscript: lua/deduct.lua\nskus: {count: 1, stock: 10}\nrequests: 10\n');
+    const r = await runCli(['validate', file], { env: UNREACHABLE });
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe(`${file}: script: expected a readable Lua file relative to the scenario file, got "lua/deduct.lua" (tried ${join(tmp, 'lua', 'deduct.lua')}: no such file)`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    // Once the file is where the scenario says, it is found (from any current directory).
+    mkdirSync(join(tmp, 'lua'), { recursive: true });
+    writeFileSync(join(tmp, 'lua', 'deduct.lua'), 'return 1\n');
+    try {
+      const found = await runCli(['validate', file], { env: UNREACHABLE });
+      expect(found.code, found.stderr).toBe(0);
+      expect(found.stdout).toContain(`, script ${join(tmp, 'lua', 'deduct.lua')} sha1 `);
+      // --script from another directory: relative to where it was typed, not to the scenario file.
+      const typed = await runCli(['validate', 'elsewhere.yaml', '--script', 'lua/deduct.lua'], { env: UNREACHABLE, cwd: tmp });
+      expect(typed.code, typed.stderr).toBe(0);
+      const fromSub = await runCli(['validate', '../elsewhere.yaml', '--script', 'deduct.lua'], { env: UNREACHABLE, cwd: join(tmp, 'lua') });
+      expect(fromSub.code, fromSub.stderr).toBe(0);
+      expect(fromSub.stdout).toContain(`script deduct.lua sha1 `);
+      const notFromFile = await runCli(['validate', file, '--set', 'script=lua/deduct.lua'], { env: UNREACHABLE, cwd: join(tmp, 'lua') });
+      expect(notFromFile.stderr.split('\n')[0]).toBe(`${file}: script: expected a readable Lua file relative to the current directory, got "lua/deduct.lua" (tried ${join(tmp, 'lua', 'lua', 'deduct.lua')}: no such file) (from --set)`);
+    } finally {
+      rmSync(join(tmp, 'lua'), { recursive: true, force: true });
+    }
+  });
+
+  it('the bundled scripts are reachable by name, from the file, --set and --script; a misspelled one lists them', async () => {
+    const file = write('builtin.yaml', 'name: builtin\nscript: builtin:seed-deduct\nskus: {count: 1, stock: 10}\nrequests: 10\n');
+    const fromFile = await runCli(['validate', file], { env: UNREACHABLE, cwd: tmp });
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    // Shown by where it is (outside the current directory: absolute), never as if it were the team's lua/seed-deduct.lua.
+    expect(fromFile.stdout).toContain(`script ${join(ROOT, 'lua', 'seed-deduct.lua')} sha1 `);
+    for (const flags of [['--script', 'builtin:deduct'], ['--set', 'script=builtin:deduct']]) {
+      const r = await runCli(['validate', file, ...flags], { env: UNREACHABLE, cwd: tmp });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`script ${join(ROOT, 'lua', 'deduct.lua')} sha1 `);
+    }
+    const typo = await runCli(['validate', file, '--script', 'builtin:seed-dedcut'], { env: UNREACHABLE });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr.split('\n')[0]).toBe(`${file}: script: expected one of builtin:deduct, builtin:seed-deduct or a Lua file, got "builtin:seed-dedcut" (did you mean "builtin:seed-deduct"?) (from --script)`);
   });
 
   it('applies --set and --script as run does', async () => {

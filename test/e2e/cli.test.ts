@@ -59,17 +59,17 @@ describe('sellout run', () => {
   it('runs the published seed script too (correct for positive integer quantities)', async () => {
     const r = await runCli(['run', 'scenarios/smoke.yaml', '--script', 'lua/seed-deduct.lua', '--redis', redis.url, '--out', out(), ...small]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/seed-deduct\.lua/);
+    expect(r.stdout).toMatch(/^  script      lua\/seed-deduct\.lua \(sha [0-9a-f]{12}\)$/m);
   });
 
   it('lists every mistake of a bad scenario, one line each, and exits 2 without a stack trace', async () => {
     const r = await runCli(['run', 'test/fixtures/bad-scenario.yaml']);
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split('\n');
-    expect(lines.at(-1)).toBe('sellout: 11 problem(s) in the scenario; nothing was run');
-    expect(lines).toHaveLength(12);
+    expect(lines.at(-1)).toBe('sellout: 12 problem(s) in the scenario; nothing was run');
+    expect(lines).toHaveLength(13);
     for (const line of lines.slice(0, -1)) expect(line).toMatch(/^test\/fixtures\/bad-scenario\.yaml: [\w.()]+: expected .+, got .+$/);
-    for (const field of ['name', 'skus.count', 'skus.stock', 'skus.selection.exponent', 'skus.colour', 'quantity.two', 'load.model', 'load.connections', 'duplicates.ratio', 'timeoutMs', 'requests']) {
+    for (const field of ['name', 'skus.count', 'skus.stock', 'skus.selection.exponent', 'skus.colour', 'quantity.two', 'load.model', 'load.connections', 'duplicates.ratio', 'timeoutMs', 'requests', 'script']) {
       expect(r.stderr, field).toContain(`: ${field}: expected`);
     }
     expect(r.stderr).not.toMatch(/\n\s+at /);

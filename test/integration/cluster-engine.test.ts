@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 function scenario(yaml: string): Scenario {
-  return parseScenario(`name: t\nscript: lua/deduct.lua\nseed: 5\n${yaml}`, `${ROOT}/test/t.yaml`, { cwd: ROOT });
+  return parseScenario(`name: t\nscript: ../lua/deduct.lua\nseed: 5\n${yaml}`, `${ROOT}/test/t.yaml`, { cwd: ROOT });
 }
 
 async function topologyNow(): Promise<Topology> {

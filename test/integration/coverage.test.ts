@@ -30,7 +30,7 @@ beforeAll(async () => {
 afterAll(async () => { await redis?.stop(); });
 
 function scenario(yaml: string): Scenario {
-  return parseScenario(`name: coverage\nscript: lua/deduct.lua\n${yaml}`, `${ROOT}/test/t.yaml`, { cwd: ROOT });
+  return parseScenario(`name: coverage\nscript: ../lua/deduct.lua\n${yaml}`, `${ROOT}/test/t.yaml`, { cwd: ROOT });
 }
 
 /**
@@ -147,7 +147,7 @@ describe('coverage of real runs (real redis-server)', () => {
     // IDs ending in 13 take 300 ms in the script; with a 30 ms timeout they (and what queues behind them) end
     // unknown: timeouts are noticed by a 50 ms timer, and 300 ms leaves room for it to run late on a busy machine.
     const s = parseScenario(
-      'name: coverage-slow\nscript: test/fixtures/slow-deduct.lua\nseed: 7\nskus: {count: 2, stock: 30}\nquantity: {1: 0.5, 2: 0.3, 3: 0.2}\nrequests: 200\nload: {connections: 4, inFlight: 2}\ntimeoutMs: 30',
+      'name: coverage-slow\nscript: fixtures/slow-deduct.lua\nseed: 7\nskus: {count: 2, stock: 30}\nquantity: {1: 0.5, 2: 0.3, 3: 0.2}\nrequests: 200\nload: {connections: 4, inFlight: 2}\ntimeoutMs: 30',
       `${ROOT}/test/t.yaml`, { cwd: ROOT },
     );
     const { summary } = await runScenario(s, { redis: redis.url });

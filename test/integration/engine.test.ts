@@ -25,7 +25,7 @@ beforeAll(async () => {
 afterAll(async () => { await redis?.stop(); });
 
 function scenario(yaml: string): Scenario {
-  return parseScenario(`name: t\nscript: lua/deduct.lua\nseed: 5\n${yaml}`, `${ROOT}/test/t.yaml`, { cwd: ROOT });
+  return parseScenario(`name: t\nscript: ../lua/deduct.lua\nseed: 5\n${yaml}`, `${ROOT}/test/t.yaml`, { cwd: ROOT });
 }
 
 async function run(s: Scenario, during?: (runId: string) => Promise<void>): Promise<{ load: LoadResult; runId: string }> {

@@ -26,7 +26,7 @@ afterAll(async () => {
 /** The same sale over `skus` SKUs: 60,000 requests of 1-2 units, 2 units per SKU (so SKUs sell out). */
 async function sale(skus: number): Promise<RunOutput> {
   const s = parseScenario(
-    `name: many\nscript: lua/deduct.lua\nseed: 9\nskus: {count: ${skus}, stock: 2}\nquantity: {1: 0.7, 2: 0.3}\nrequests: 60000\nload: {connections: 8, inFlight: 8, workers: 1}\n`,
+    `name: many\nscript: ../lua/deduct.lua\nseed: 9\nskus: {count: ${skus}, stock: 2}\nquantity: {1: 0.7, 2: 0.3}\nrequests: 60000\nload: {connections: 8, inFlight: 8, workers: 1}\n`,
     `${ROOT}/test/many.yaml`,
     { cwd: ROOT },
   );

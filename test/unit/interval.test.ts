@@ -15,7 +15,7 @@ import { parseScenario } from '../../src/scenario/load.js';
 import { ROOT } from '../helpers/cli.js';
 
 function scenario(yaml: string) {
-  return parseScenario(`name: t\nscript: lua/deduct.lua\nseed: 5\nskus: {count: 1, stock: 10}\n${yaml}`, `${ROOT}/test/t.yaml`, { cwd: ROOT });
+  return parseScenario(`name: t\nscript: ../lua/deduct.lua\nseed: 5\nskus: {count: 1, stock: 10}\n${yaml}`, `${ROOT}/test/t.yaml`, { cwd: ROOT });
 }
 
 describe('the interval of a run', () => {

@@ -116,6 +116,20 @@ describe('report outputs', () => {
     expect(findAll(root, 'skipped').map((e) => e.attributes.message)).toEqual(['not recorded by this run <yet>']);
   });
 
+  it('every report names the script under test by its path and SHA-1: console (first 12 hex), summary.md and junit.xml (in full)', () => {
+    const { script, scriptSha } = input.summary.scenario;
+    expect(formatSummary(input.summary).split('\n').slice(0, 3)).toContain(`  script      ${script} (sha ${scriptSha.slice(0, 12)})`);
+    const md = read('summary.md').split('\n');
+    // Right under the verdict and its reasons, before the figures.
+    expect(md.indexOf(`Script \`${script}\` (SHA-1 \`${scriptSha}\`)`)).toBeGreaterThan(0);
+    expect(md.indexOf(`Script \`${script}\` (SHA-1 \`${scriptSha}\`)`)).toBeLessThan(md.findIndex((l) => l.startsWith('| requests |')));
+    const suites = findAll(parseXml(read('junit.xml')), 'testsuite');
+    expect(suites.length).toBeGreaterThan(0);
+    for (const suite of suites) {
+      expect(findAll(suite, 'property').map((p) => [p.attributes.name, p.attributes.value])).toEqual([['script', script], ['scriptSha', scriptSha]]);
+    }
+  });
+
   it('junit.xml of a failed invariant carries expected vs actual and the examples', () => {
     const failed = {
       ...input.summary,

@@ -15,7 +15,7 @@ afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
 const { parse, problems } = scenarioParser(dir);
 
-const base = 'name: t\nskus: {stock: 10}\nduration: 10s\n';
+const base = 'name: t\nscript: builtin:deduct\nskus: {stock: 10}\nduration: 10s\n';
 const faults = (...lines: string[]) => `${base}faults:\n${lines.map((l) => `  - ${l}\n`).join('')}`;
 
 describe('persistence, replicas and faults: defaults and what parses', () => {
@@ -52,7 +52,7 @@ describe('persistence, replicas and faults: defaults and what parses', () => {
       { at: 8000, action: 'failover', mode: 'unsafe' },
     ]);
     expect(s.asRun).toContain('faults:\n  - at: 0ms\n    action: kill\n    restartAfter: 0ms\n  - at: 1s\n');
-    expect(parse(s.asRun.replace(/^script: .*\n/m, '')).faults).toEqual(s.faults);
+    expect(parse(s.asRun).faults).toEqual(s.faults);
   });
 
   it('a kill without restartAfter stays down: nothing may follow it', () => {
@@ -63,7 +63,7 @@ describe('persistence, replicas and faults: defaults and what parses', () => {
   });
 
   it('a requests scenario takes a fault at any time: its end cannot be known before it runs', () => {
-    expect(parse('name: t\nskus: {stock: 10}\nrequests: 5\nfaults: [{at: 1h, action: client-kill}]\n').faults).toEqual([{ at: 3_600_000, action: 'client-kill' }]);
+    expect(parse('name: t\nscript: builtin:deduct\nskus: {stock: 10}\nrequests: 5\nfaults: [{at: 1h, action: client-kill}]\n').faults).toEqual([{ at: 3_600_000, action: 'client-kill' }]);
   });
 });
 
@@ -94,7 +94,7 @@ describe('each mistake is one line', () => {
       'test.yaml: faults.0.at: expected a time before the end of the run (duration 10s), got "10s"',
       'test.yaml: faults.1.at: expected a time before the end of the run (duration 10s), got "1m"',
     ]);
-    const ramp = 'name: t\nskus: {stock: 10}\nload: {model: ramping-rate, stages: [{duration: 2s, target: 10}, {duration: 3s, target: 0}]}\nfaults: [{at: 6s, action: client-kill}]\n';
+    const ramp = 'name: t\nscript: builtin:deduct\nskus: {stock: 10}\nload: {model: ramping-rate, stages: [{duration: 2s, target: 10}, {duration: 3s, target: 0}]}\nfaults: [{at: 6s, action: client-kill}]\n';
     expect(problems(ramp)).toEqual(['test.yaml: faults.0.at: expected a time before the end of the run (the ramp\'s stages last 5s), got "6s"']);
   });
 
@@ -144,7 +144,7 @@ describe('each mistake is one line', () => {
 
   it('reports every problem at once, with the rest of the scenario\'s, and marks what --set wrote', () => {
     const lines = problems(
-      `name: t\nskus: {stock: -1}\nduration: 10s\npersistence: rbd\nfaults:\n  - {at: 1s, action: kil}\n  - {at: 2s, action: pause, duration: 5s}\n  - {at: 3s, action: script-flush}\n  - {at: 20s, action: client-kill}\n  - {at: 8s, action: failover}\n`,
+      `name: t\nscript: builtin:deduct\nskus: {stock: -1}\nduration: 10s\npersistence: rbd\nfaults:\n  - {at: 1s, action: kil}\n  - {at: 2s, action: pause, duration: 5s}\n  - {at: 3s, action: script-flush}\n  - {at: 20s, action: client-kill}\n  - {at: 8s, action: failover}\n`,
       ['faults.4.at=30s'],
     );
     expect(lines).toEqual([

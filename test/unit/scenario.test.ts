@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
+import { ScenarioError, UsageError } from '../../src/errors.js';
 import { applyOverrides, loadScenario, parseOverride, parseScenario } from '../../src/scenario/load.js';
 import { scenarioParser } from '../helpers/scenario.js';
 import { parseDurationMs } from '../../src/duration.js';
@@ -13,7 +14,7 @@ afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
 const { parse, problems } = scenarioParser(dir);
 
-const minimal = 'name: t\nskus: {stock: 10}\nrequests: 5\n';
+const minimal = 'name: t\nscript: builtin:deduct\nskus: {stock: 10}\nrequests: 5\n';
 
 describe('scenario loading', () => {
   it('applies defaults', () => {
@@ -29,11 +30,11 @@ describe('scenario loading', () => {
   });
 
   it('parses selection shorthands, quantity weights and durations', () => {
-    const s = parse('name: t\nskus: {stock: 10, count: 3, selection: zipf}\nquantity: {2: 1, 1: 3}\nduration: 1m30s\n');
+    const s = parse('name: t\nscript: builtin:deduct\nskus: {stock: 10, count: 3, selection: zipf}\nquantity: {2: 1, 1: 3}\nduration: 1m30s\n');
     expect(s.skus.selection).toEqual({ type: 'zipf', exponent: 1 });
     expect(s.quantity).toEqual([{ quantity: 1, weight: 3 }, { quantity: 2, weight: 1 }]);
     expect(s.duration).toBe(90_000);
-    expect(parse('name: t\nskus: {stock: 1, selection: {type: hot, share: 0.5}}\nrequests: 1\n').skus.selection).toEqual({ type: 'hot', share: 0.5 });
+    expect(parse('name: t\nscript: builtin:deduct\nskus: {stock: 1, selection: {type: hot, share: 0.5}}\nrequests: 1\n').skus.selection).toEqual({ type: 'hot', share: 0.5 });
   });
 
   it('reports every mistake at once, one line each, naming file, path, expectation and value', () => {
@@ -50,6 +51,7 @@ describe('scenario loading', () => {
         expect.stringMatching(/^test\.yaml: load\.connections: expected a positive integer, got "many"$/),
         expect.stringMatching(/^test\.yaml: duplicates\.ratio: expected a ratio between 0 and 1, got 2$/),
         expect.stringMatching(/^test\.yaml: requests: expected exactly one of `requests`.*got neither$/),
+        expect.stringMatching(/^test\.yaml: script: expected the Lua script this scenario tests .*, got nothing — name your script, or builtin:deduct$/),
       ]),
     );
     for (const line of lines) expect(line.split('\n')).toHaveLength(1);
@@ -58,11 +60,11 @@ describe('scenario loading', () => {
   it('rejects unknown top-level keys and both requests and duration', () => {
     expect(problems(`${minimal}duratoin: 5s\n`)).toEqual([expect.stringMatching(/^test\.yaml: duratoin: expected one of the keys name, .*got unknown key "duratoin" \(did you mean "duration"\?\)$/)]);
     expect(problems(`${minimal}duration: 5s\n`)).toEqual([expect.stringMatching(/requests: expected exactly one .* got both$/)]);
-    expect(problems('name: t\nskus: {stock: 1}\nduration: 5\n')).toEqual([expect.stringMatching(/duration: expected a duration with a unit, like "30s" or "500ms", got 5$/)]);
+    expect(problems('name: t\nscript: builtin:deduct\nskus: {stock: 1}\nduration: 5\n')).toEqual([expect.stringMatching(/duration: expected a duration with a unit, like "30s" or "500ms", got 5$/)]);
   });
 
   it('reports YAML syntax errors with line and column', () => {
-    expect(problems('name: t\nskus: {stock: 1\n')[0]).toMatch(/^test\.yaml:\d+:\d+: expected valid YAML, got /);
+    expect(problems('name: t\nscript: builtin:deduct\nskus: {stock: 1\n')[0]).toMatch(/^test\.yaml:\d+:\d+: expected valid YAML, got /);
     expect(problems('- a\n- b\n')).toEqual(['test.yaml: (top level): expected a mapping of scenario keys, got a list ["a","b"]']);
   });
 
@@ -75,7 +77,7 @@ describe('scenario loading', () => {
     expect(problems(minimal, ['quantity=5000000000'])).toEqual([expect.stringMatching(/^test\.yaml: quantity: expected a positive integer or weights.*got 5000000000 \(from --set\)$/)]);
     expect(problems(minimal, ['quantity={1: -1}'])).toEqual(['test.yaml: quantity.1: expected a weight > 0, got -1 (from --set)']);
     expect(problems(minimal, ['quantity=0'])).toEqual([expect.stringMatching(/^test\.yaml: quantity: expected a positive integer or weights.*got 0 \(from --set\)$/)]);
-    expect(parse('name: t\nskus: {stock: 10}\nrequests: 5\n', ['requests=', 'duration=2s']).duration).toBe(2000);
+    expect(parse('name: t\nscript: builtin:deduct\nskus: {stock: 10}\nrequests: 5\n', ['requests=', 'duration=2s']).duration).toBe(2000);
     expect(parse(minimal, ['requests=~', 'duration=1s']).requests).toBeUndefined();
     expect(() => parseOverride('__proto__.x=1')).toThrow(/__proto__ is not a scenario key/);
     expect(({} as Record<string, unknown>)['x']).toBeUndefined();
@@ -84,7 +86,7 @@ describe('scenario loading', () => {
   });
 
   it('a misspelled key or value names the closest one; `selection: zipff` is shown as written, not as a mapping', () => {
-    expect(problems('name: t\nskus: {stock: 10, selection: zipff}\nrequsts: 5\nload: {conections: 2}\n')).toEqual([
+    expect(problems('name: t\nscript: builtin:deduct\nskus: {stock: 10, selection: zipff}\nrequsts: 5\nload: {conections: 2}\n')).toEqual([
       'test.yaml: skus.selection.type: expected one of uniform, zipf, hot (or {type: zipf, exponent: 1.1} / {type: hot, share: 0.9}), got "zipff" (did you mean "zipf"?)',
       expect.stringMatching(/^test\.yaml: load\.conections: expected one of the keys model, connections, .*, got unknown key "conections" \(did you mean "connections"\?\)$/),
       expect.stringMatching(/^test\.yaml: requsts: expected one of the keys name, .*, got unknown key "requsts" \(did you mean "requests"\?\)$/),
@@ -111,11 +113,73 @@ describe('scenario loading', () => {
     expect(problems(minimal, ['script=builtin:dedcut'])).toEqual(['test.yaml: script: expected one of builtin:deduct, builtin:seed-deduct or a Lua file, got "builtin:dedcut" (did you mean "builtin:deduct"?) (from --set)']);
   });
 
-  it('resolves the script relative to the scenario file, then cwd, then the project; a missing one is one line', () => {
-    expect(parse(minimal, ['script=mine.lua']).scriptPath).toBe(join(dir, 'mine.lua'));
-    expect(parse(minimal, ['script=lua/seed-deduct.lua']).scriptPath).toMatch(/lua[/\\]seed-deduct\.lua$/);
-    expect(problems(minimal, ['script=nope.lua'])).toEqual([expect.stringMatching(/^test\.yaml: script: expected a readable Lua file .*got "nope\.lua" \(from --set\)$/)]);
-    expect(problems(minimal, [`script=${dir}`])).toEqual([expect.stringMatching(/^test\.yaml: script: expected a readable Lua file .*\(from --set\)$/)]);
+  it('requires the script: a scenario without one is one line, reported with every other mistake', () => {
+    const bare = 'name: t\nskus: {stock: 10}\nrequests: 5\n';
+    const missing = 'test.yaml: script: expected the Lua script this scenario tests (a path relative to this file, or builtin:deduct), got nothing — name your script, or builtin:deduct';
+    expect(problems(bare)).toEqual([missing]);
+    // Removed by --set: the same line, marked as such.
+    expect(problems(minimal, ['script='])).toEqual([`${missing} (from --set)`]);
+    expect(problems('name: t\nskus: {stock: -1}\n')).toEqual([
+      missing,
+      'test.yaml: skus.stock: expected an integer stock >= 0, got -1',
+      'test.yaml: requests: expected exactly one of `requests` (a count) or `duration` (like "10s"), got neither',
+    ]);
+    // Even the checks zod runs only on an otherwise valid scenario (a duplicates pattern against the load).
+    expect(problems('name: t\nskus: {stock: 10}\nrequests: 5\nload: {connections: 1}\nduplicates: {pattern: cross-worker}\n')).toEqual([
+      missing,
+      'test.yaml: load.connections: expected at least 2 connections with duplicates pattern cross-worker, got 1',
+    ]);
+    expect(problems(`${minimal}script: ""\n`.replace('script: builtin:deduct\n', ''))).toEqual(['test.yaml: script: expected a path to a Lua script (relative to this file) or builtin:deduct, got ""']);
+  });
+
+  it('resolves a script: in the file relative to the scenario file only, never the current directory or sellout\'s own', () => {
+    const bare = 'name: t\nskus: {stock: 10}\nrequests: 5\n';
+    const sub = join(dir, 'sub');
+    mkdirSync(sub, { recursive: true });
+    const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+    // A scenario in sub/ and the current directory elsewhere (the project, which has lua/deduct.lua).
+    const inSub = (yaml: string, overrides: string[] = [], cwd = ROOT) => parseScenario(yaml, join(sub, 'sale.yaml'), { cwd, overrides: overrides.map(parseOverride) });
+    const problemsInSub = (yaml: string, overrides: string[] = [], cwd = ROOT): string[] => {
+      try {
+        inSub(yaml, overrides, cwd);
+      } catch (err) {
+        if (err instanceof ScenarioError) return [...err.problems];
+        throw err;
+      }
+      throw new Error('expected a ScenarioError');
+    };
+    expect(inSub(`${bare}script: ../mine.lua\n`).scriptPath).toBe(join(dir, 'mine.lua'));
+    expect(inSub(`${bare}script: ${join(dir, 'mine.lua')}\n`).scriptPath).toBe(join(dir, 'mine.lua'));
+    // The current directory has lua/deduct.lua, and sellout has its own: neither stands in for the missing file.
+    expect(problemsInSub(`${bare}script: lua/deduct.lua\n`)).toEqual([
+      `${join(sub, 'sale.yaml')}: script: expected a readable Lua file relative to the scenario file, got "lua/deduct.lua" (tried ${join(sub, 'lua', 'deduct.lua')}: no such file)`,
+    ]);
+    expect(problemsInSub(`${bare}script: mine.lua\n`, [], dir)).toEqual([
+      `sub/sale.yaml: script: expected a readable Lua file relative to the scenario file, got "mine.lua" (tried ${join(sub, 'mine.lua')}: no such file)`,
+    ]);
+    expect(problemsInSub(`${bare}script: ..\n`, [], dir)).toEqual([`sub/sale.yaml: script: expected a readable Lua file relative to the scenario file, got ".." (tried ${dir}: a directory)`]);
+    expect(problemsInSub(`${bare}script: ${join(dir, 'nope.lua')}\n`, [], dir)).toEqual([
+      `sub/sale.yaml: script: expected a readable Lua file, got ${JSON.stringify(join(dir, 'nope.lua'))} (tried ${join(dir, 'nope.lua')}: no such file)`,
+    ]);
+    expect(inSub(`${bare}script: builtin:seed-deduct\n`).scriptPath).toBe(join(ROOT, 'lua', 'seed-deduct.lua'));
+  });
+
+  it('resolves a script from --set relative to the current directory (where it was typed), not the scenario file', () => {
+    const sub = join(dir, 'sub');
+    mkdirSync(sub, { recursive: true });
+    const inSub = (overrides: string[]) => parseScenario(minimal, join(sub, 'sale.yaml'), { cwd: dir, overrides: overrides.map(parseOverride) });
+    expect(inSub(['script=mine.lua']).scriptPath).toBe(join(dir, 'mine.lua'));
+    expect(inSub(['script=builtin:deduct']).scriptPath).toMatch(/lua[/\\]deduct\.lua$/);
+    let error: unknown;
+    try { inSub(['script=lua/deduct.lua']); } catch (err) { error = err; }
+    expect((error as ScenarioError).problems).toEqual([
+      `sub/sale.yaml: script: expected a readable Lua file relative to the current directory, got "lua/deduct.lua" (tried ${join(dir, 'lua', 'deduct.lua')}: no such file) (from --set)`,
+    ]);
+    // --script is --set script=…, named as such.
+    try { parseScenario(minimal, join(sub, 'sale.yaml'), { cwd: dir, overrides: [{ ...parseOverride('script=nope.lua'), flag: '--script' }] }); } catch (err) { error = err; }
+    expect((error as ScenarioError).problems).toEqual([
+      `sub/sale.yaml: script: expected a readable Lua file relative to the current directory, got "nope.lua" (tried ${join(dir, 'nope.lua')}: no such file) (from --script)`,
+    ]);
     expect(problems(minimal, ['load=5'])).toEqual(['test.yaml: load: expected a mapping, got 5 (from --set)']);
   });
 
@@ -157,7 +221,7 @@ describe('key templates, preflight and the cluster section', () => {
     expect(s.cluster).toBeUndefined();
     expect(s.asRun).toContain('keys:\n  stock: sellout:<run>:inv:{<sku>}\n  journal: sellout:<run>:journal:{<sku>}\npreflight: true\n');
     // What asRun says loads again as it ran.
-    expect(parse(s.asRun.replace(/^script: .*\n/m, '')).keys).toEqual(s.keys);
+    expect(parse(s.asRun).keys).toEqual(s.keys);
   });
 
   it('take a team\'s own naming, preflight and shards, from the file or from --set', () => {

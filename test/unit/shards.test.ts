@@ -189,7 +189,7 @@ describe('shard thresholds', () => {
   });
 
   it('rejects a bad shard metric or condition in one line each at load time', () => {
-    const yaml = 'name: t\nskus: {stock: 10}\nrequests: 10\nthresholds:\n  shards.max.latency.ok.p95: "< 5ms"\n  shards.avg.requests: "> 0"\n  shards.max.latency.ok.p99: "< 5"\n  hottestShardShare: "< 2"\n';
+    const yaml = 'name: t\nscript: builtin:deduct\nskus: {stock: 10}\nrequests: 10\nthresholds:\n  shards.max.latency.ok.p95: "< 5ms"\n  shards.avg.requests: "> 0"\n  shards.max.latency.ok.p99: "< 5"\n  hottestShardShare: "< 2"\n';
     let error: unknown;
     try { parseScenario(yaml, '/tmp/t.yaml', { cwd: '/tmp' }); } catch (err) { error = err; }
     expect(error).toBeInstanceOf(ScenarioError);

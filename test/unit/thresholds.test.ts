@@ -89,7 +89,7 @@ describe('threshold parsing', () => {
   });
 
   it('stops a scenario with a bad threshold at load time, one line per problem, exit 2', () => {
-    const yaml = 'name: t\nskus: {stock: 10}\nrequests: 10\nthresholds:\n  "latency.ok.p99": "< 5 parsecs"\n  "latency.ok.p95": "< 5ms"\n';
+    const yaml = 'name: t\nscript: builtin:deduct\nskus: {stock: 10}\nrequests: 10\nthresholds:\n  "latency.ok.p99": "< 5 parsecs"\n  "latency.ok.p95": "< 5ms"\n';
     let error: unknown;
     try { parseScenario(yaml, '/tmp/t.yaml', { cwd: '/tmp' }); } catch (err) { error = err; }
     expect(error).toBeInstanceOf(ScenarioError);
@@ -110,7 +110,7 @@ describe('threshold parsing', () => {
   });
 
   it('rejects a coverage name that is not a count, and a share of one, in one line each at load time', () => {
-    const yaml = 'name: t\nskus: {stock: 10}\nrequests: 10\nthresholds:\n  coverage.partialBoundry: "> 0"\n  coverage.warnings: "== 0"\n  coverage: "> 0"\n  coverage.soldOutToZero: "> 10%"\n';
+    const yaml = 'name: t\nscript: builtin:deduct\nskus: {stock: 10}\nrequests: 10\nthresholds:\n  coverage.partialBoundry: "> 0"\n  coverage.warnings: "== 0"\n  coverage: "> 0"\n  coverage.soldOutToZero: "> 10%"\n';
     let error: unknown;
     try { parseScenario(yaml, '/tmp/t.yaml', { cwd: '/tmp' }); } catch (err) { error = err; }
     expect(error).toBeInstanceOf(ScenarioError);
@@ -124,7 +124,7 @@ describe('threshold parsing', () => {
 
   it('keeps valid thresholds verbatim in the scenario as run', () => {
     // cwd = the project, so the default script lua/deduct.lua resolves.
-    const s = parseScenario('name: t\nskus: {stock: 10}\nrequests: 10\nthresholds: {"latency.ok.p99": "< 5ms"}\n', `${ROOT}/t.yaml`, { cwd: ROOT });
+    const s = parseScenario('name: t\nscript: builtin:deduct\nskus: {stock: 10}\nrequests: 10\nthresholds: {"latency.ok.p99": "< 5ms"}\n', `${ROOT}/t.yaml`, { cwd: ROOT });
     expect(s.thresholds).toEqual({ 'latency.ok.p99': '< 5ms' });
     expect(s.asRun).toContain('latency.ok.p99: < 5ms');
   });

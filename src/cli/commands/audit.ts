@@ -4,8 +4,7 @@
  * unsafe, 0 when every case is safe, 2 bad usage (a script file that cannot be read), 3 target
  * problems, 130 interrupted (the cases that ran are still reported).
  */
-import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { auditKeyPattern, runAudit } from '../../audit/audit.js';
 import { auditReport, formatAuditTable, renderAuditJson, renderAuditMarkdown } from '../../audit/report.js';
 import { TargetError, UsageError } from '../../errors.js';
@@ -13,7 +12,8 @@ import { newRunId } from '../../keys.js';
 import { openTarget } from '../../redis/index.js';
 import { scriptSha } from '../../redis/script.js';
 import { chooseRedis } from '../../redis/url.js';
-import { formatBytes, MAX_SCRIPT_BYTES, PROJECT_ROOT, readCapped } from '../../scenario/load.js';
+import { didYouMean } from '../../scenario/faults.js';
+import { BUILTIN_SCRIPTS, formatBytes, MAX_SCRIPT_BYTES, readCapped, resolveScript } from '../../scenario/load.js';
 import { SELLOUT_VERSION } from '../../version.js';
 import { defaultReportDir, discardReportDir, prepareReportDir, writeReport } from '../output.js';
 import { readTlsCa } from './run.js';
@@ -36,27 +36,32 @@ export interface AuditIO {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** The script a bare `sellout audit` checks: sellout's own. */
-export const DEFAULT_AUDIT_SCRIPT = 'lua/deduct.lua';
+/** The script a bare `sellout audit` checks: sellout's own, by its explicit name. */
+export const DEFAULT_AUDIT_SCRIPT = 'builtin:deduct';
 
-/** As `run` resolves a script outside a scenario: an absolute path, else the current directory, else the sellout project. */
-export function resolveAuditScript(script: string, cwd = process.cwd()): string | undefined {
-  const candidates = isAbsolute(script) ? [script] : [resolve(cwd, script), resolve(PROJECT_ROOT, script)];
-  return candidates.find((c) => existsSync(c) && statSync(c).isFile());
-}
-
+/**
+ * Relative to the current directory or absolute, never to sellout's own directory: a bundled script
+ * must not read like the team's lua/deduct.lua.
+ */
 function displayPath(absolute: string): string {
-  for (const base of [process.cwd(), PROJECT_ROOT]) {
-    const rel = relative(base, absolute);
-    if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return rel;
-  }
-  return absolute;
+  const rel = relative(process.cwd(), absolute);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : absolute;
 }
 
-/** The script's text, checked before anything starts: each problem one line, exit 2. */
+/**
+ * The script's text, checked before anything starts: each problem one line, exit 2. As `run
+ * --script`: a builtin: name, or a path relative to the current directory only (never a file of
+ * the same name somewhere else, such as sellout's own).
+ */
 function readAuditScript(script: string): { path: string; source: string } {
-  const path = resolveAuditScript(script);
-  if (path === undefined) throw new UsageError(`--script ${script}: expected a readable Lua file (relative to the current directory or the sellout project), got no such file`);
+  const path = resolveScript(script, process.cwd());
+  if (typeof path !== 'string') {
+    throw new UsageError(
+      path.tried === undefined
+        ? `--script ${script}: expected one of ${Object.keys(BUILTIN_SCRIPTS).join(', ')} or a Lua file, got ${JSON.stringify(script)}${didYouMean(script, Object.keys(BUILTIN_SCRIPTS))}`
+        : `--script ${script}: expected a readable Lua file${isAbsolute(script) ? '' : ' relative to the current directory'}, got ${JSON.stringify(script)} (tried ${path.tried}: ${path.reason})`,
+    );
+  }
   let read: ReturnType<typeof readCapped>;
   try {
     read = readCapped(path, MAX_SCRIPT_BYTES);
