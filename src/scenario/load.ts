@@ -226,7 +226,9 @@ export function parseScenario(text: string, absoluteFile: string, options: LoadO
     file: absoluteFile,
     scriptPath,
     scriptSource: readScript(scriptPath, shown, cwd),
-    asRun: YAML.stringify(toYamlShape(config)),
+    // As the scenario file would say it (relative to that file), so the scenario as run loads again
+    // as it ran wherever it is read: a path typed on the command line was relative to the shell's directory.
+    asRun: YAML.stringify(toYamlShape(fromCommandLine && !config.script.startsWith('builtin:') ? { ...config, script: relative(dirname(absoluteFile), scriptPath) || scriptPath } : config)),
   });
 }
 

@@ -168,7 +168,10 @@ describe('scenario loading', () => {
     const sub = join(dir, 'sub');
     mkdirSync(sub, { recursive: true });
     const inSub = (overrides: string[]) => parseScenario(minimal, join(sub, 'sale.yaml'), { cwd: dir, overrides: overrides.map(parseOverride) });
-    expect(inSub(['script=mine.lua']).scriptPath).toBe(join(dir, 'mine.lua'));
+    const typed = inSub(['script=mine.lua']);
+    expect(typed.scriptPath).toBe(join(dir, 'mine.lua'));
+    // The scenario as run names it as the scenario file would (relative to that file), so it loads again as it ran.
+    expect(parseScenario(typed.asRun, join(sub, 'sale.yaml'), { cwd: sub }).scriptPath).toBe(join(dir, 'mine.lua'));
     expect(inSub(['script=builtin:deduct']).scriptPath).toMatch(/lua[/\\]deduct\.lua$/);
     let error: unknown;
     try { inSub(['script=lua/deduct.lua']); } catch (err) { error = err; }
