@@ -7,10 +7,10 @@
  * One server serves the whole search: the embedded one (or the embedded cluster) is started once
  * here, and every step is pointed at it by URL, so steps share a warm server, as a sale would.
  */
-import { createHash } from 'node:crypto';
 import { RunKeys } from '../keys.js';
 import { hottestSkuShare } from '../load/plan.js';
 import { openTarget, type Target } from '../redis/index.js';
+import { scriptSha } from '../redis/script.js';
 import { removeRunKeys } from '../redis/seed.js';
 import { ShardAdmins } from '../redis/shards.js';
 import { endpointUrl } from '../redis/url.js';
@@ -206,7 +206,7 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
       tool: 'sellout',
       kind: 'capacity',
       version: 1,
-      scenario: { name: scenario.name, file: scenario.file, script: scenario.scriptPath, scriptSha: shaOf(scenario) },
+      scenario: { name: scenario.name, file: scenario.file, script: scenario.scriptPath, scriptSha: scriptSha(scenario.scriptSource) },
       target: target.info,
       startedAt,
       durationMs: Math.round(elapsed()),
@@ -239,10 +239,6 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
   }
 }
 
-/** The SHA-1 EVALSHA runs the scenario's script by (what `run` reports as scriptSha). */
-function shaOf(scenario: Scenario): string {
-  return createHash('sha1').update(scenario.scriptSource).digest('hex');
-}
 
 /**
  * A step's scenario: the user's, as run, with its load replaced by a constant rate for `stepMs`
