@@ -38,9 +38,13 @@ const SKU_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c5
 const SPECTRUM_POINTS = 241;
 const SPECTRUM_MAX_X = 100_000;
 
-/** `dash`: a dashed line (uPlot's canvas dash pattern), for a reference such as the target rate. */
-export interface ChartSeries { label: string; color: string; values: (number | null)[]; dash?: number[] }
-export interface ChartSpec { id: string; title: string; xLabel: string; yLabel: string; kind: 'spectrum' | 'time'; x: number[]; series: ChartSeries[] }
+/**
+ * `dash`: a dashed line (uPlot's canvas dash pattern), for a reference such as the target rate.
+ * `of`: the values are percentages of this many units (the stock chart), and the legend shows the units too.
+ */
+export interface ChartSeries { label: string; color: string; values: (number | null)[]; dash?: number[]; width?: number; of?: number }
+/** `yRange`: a fixed y range (the stock chart's 0..100%) instead of one fitted to the data. */
+export interface ChartSpec { id: string; title: string; xLabel: string; yLabel: string; kind: 'spectrum' | 'time'; x: number[]; series: ChartSeries[]; yRange?: [number, number] }
 
 /**
  * The percentile spectrum per outcome, in milliseconds. Each outcome's line stops where its
@@ -93,6 +97,74 @@ function intervalLabel(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${ms / 1000} s`;
 }
 
+/** SKU lines on the stock chart, besides the total. */
+export const STOCK_SKU_LINES = 5;
+export const STOCK_TOTAL_COLOR = '#1b1f24';
+/**
+ * Two SKUs whose stock (in % of their initial stock) is never further apart than this draw as one
+ * line: on the fixed 0..100% scale of a 260 px chart that is under 4 px, about a line's width.
+ */
+const SAME_CURVE_PCT = 2;
+
+/**
+ * The stock chart. summary.series.stock has up to 10 SKUs (the busiest, by their numbers), and
+ * drawn as they are, SKUs that sell at the same pace lie on top of each other: ten lines showed
+ * two colours. So the chart shows
+ * - the total of the sampled SKUs (all of them when the run had no more), dark and dashed, so a
+ *   SKU line under it still shows through its gaps;
+ * - at most STOCK_SKU_LINES SKUs: those that sold out first, then those that sold the most;
+ * - every line in % of its initial stock on a fixed 0..100% scale, so the total (thousands of
+ *   units) and one SKU (hundreds) share a scale and a SKU's sell-out reads as the fall to 0% (the
+ *   legend gives the units); a fitted scale would zoom a barely sold stock into distinct lines;
+ * - SKUs whose curves stay within SAME_CURVE_PCT of each other as one line, its label naming the
+ *   others ("SKU 3 (and SKUs 1, 4: same curve)"), so no line hides another unnamed.
+ */
+export function stockChart(
+  skus: { sku: number; initial: number | null; values: (number | null)[] }[], skuCount: number,
+): Pick<ChartSpec, 'title' | 'yLabel' | 'series' | 'yRange'> | null {
+  const known = skus.filter((k): k is typeof k & { initial: number } => k.initial !== null && k.initial > 0);
+  if (!known.length) return null;
+  // Each SKU's samples, the initial stock at t0 first, in % of the initial stock.
+  const pct = known.map((k) => ({ ...k, curve: [k.initial, ...k.values].map((v) => (v === null ? null : (v / k.initial) * 100)) }));
+  const soldOutAt = (c: (number | null)[]) => { const i = c.findIndex((v) => v !== null && v <= 0); return i < 0 ? Infinity : i; };
+  const lastOf = (c: (number | null)[]) => [...c].reverse().find((v) => v !== null) ?? 100;
+  const ranked = [...pct].sort((a, b) => soldOutAt(a.curve) - soldOutAt(b.curve) || lastOf(a.curve) - lastOf(b.curve) || a.sku - b.sku);
+  const same = (a: (number | null)[], b: (number | null)[]) => a.every((v, i) => (v === null) === (b[i] === null) && (v === null || Math.abs(v - b[i]!) <= SAME_CURVE_PCT));
+  const groups: { lead: (typeof pct)[number]; others: number[] }[] = [];
+  for (const k of ranked) {
+    const group = groups.find((g) => same(g.lead.curve, k.curve));
+    if (group) group.others.push(k.sku);
+    else groups.push({ lead: k, others: [] });
+  }
+  const shown = groups.slice(0, STOCK_SKU_LINES);
+  const sameAs = (others: number[]) => {
+    if (!others.length) return '';
+    const named = others.length > 3 ? `${others.length} other SKUs` : `SKU${others.length > 1 ? 's' : ''} ${others.sort((a, b) => a - b).join(', ')}`;
+    return ` (and ${named}: same curve ±${SAME_CURVE_PCT}%)`;
+  };
+  const series: ChartSeries[] = shown.map((g, i) => ({
+    label: `SKU ${g.lead.sku}${sameAs(g.others)}`,
+    color: SKU_COLORS[i % SKU_COLORS.length]!, values: g.lead.curve, of: g.lead.initial,
+  }));
+  const all = known.reduce((n, k) => n + k.initial, 0);
+  const length = pct[0]!.curve.length;
+  const total = Array.from({ length }, (_, i) => {
+    let n = 0;
+    for (const k of known) { const v = i === 0 ? k.initial : k.values[i - 1]; if (v === null || v === undefined) return null; n += v; }
+    return (n / all) * 100;
+  });
+  const everySku = known.length >= skuCount;
+  // Drawn last: dashed over the SKU lines, which show through its gaps where they coincide.
+  series.push({ label: everySku ? `all ${known.length} SKUs` : `the ${known.length} sampled SKUs`, color: STOCK_TOTAL_COLOR, values: total, of: all, dash: [7, 4], width: 2.5 });
+  const hidden = groups.length - shown.length;
+  return {
+    title: `Stock left over time${everySku && !hidden ? '' : ` (${[...(everySku ? [] : [`${known.length} of ${skuCount} SKUs sampled`]), ...(hidden > 0 ? [`${STOCK_SKU_LINES} fastest shown`] : [])].join(', ')})`}`,
+    yLabel: '% left',
+    series,
+    yRange: [0, 100],
+  };
+}
+
 /** Charts over time from summary.series (replies/s and p99 per outcome, stock per SKU). */
 export function timeCharts(summary: SummaryV1): ChartSpec[] {
   const s = summary.series;
@@ -126,11 +198,8 @@ export function timeCharts(summary: SummaryV1): ChartSpec[] {
     // Every SKU starts with the scenario's stock; summary.json lists only a few SKUs, so take it from the totals.
     const totals = skuTotalsOfSummary(summary);
     const initial = (sku: number) => summary.skus.find((k) => k.sku === sku)?.initial ?? (totals.count > 0 ? totals.initial / totals.count : null);
-    charts.push({
-      id: 'stock', title: `Stock over time${totals.count > 10 ? ' (10 busiest SKUs)' : ''}`, xLabel: 's', yLabel: 'units', kind: 'time',
-      x: [0, ...sampledAt],
-      series: s.stock.slice(0, 10).map((k, i) => ({ label: `SKU ${k.sku}`, color: SKU_COLORS[i % SKU_COLORS.length]!, values: [initial(k.sku), ...k.values] })),
-    });
+    const stock = stockChart(s.stock.map((k) => ({ sku: k.sku, initial: initial(k.sku), values: k.values })), totals.count);
+    if (stock) charts.push({ id: 'stock', xLabel: 's', kind: 'time', x: [0, ...sampledAt], ...stock });
   }
   return charts;
 }
@@ -174,7 +243,13 @@ function uplot(): { js: string; css: string } {
 
 const h = escapeHtml;
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
-const us = (v: number) => formatValue(v, 'us');
+/**
+ * Microseconds as µs: formatValue is shared with the console (which stays ASCII), so the page
+ * rewrites its " us" unit, in formatted values and in the sentences built from them (a threshold's text).
+ */
+const micro = (text: string) => text.replace(/(\d) us\b/g, '$1 µs');
+const us = (v: number) => micro(formatValue(v, 'us'));
+const fv: typeof formatValue = (v, unit) => micro(formatValue(v, unit));
 const STATUS_LABEL = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;
 
 function chartBox(spec: ChartSpec): string {
@@ -233,7 +308,7 @@ function shardSection(s: SummaryV1, chart: ChartSpec | null): string {
   const rows = shards.map((x) => `<tr><td><code>${h(x.node)}</code></td>${[
     int(x.slots), int(x.skus), int(x.requests), total > 0 ? `${((x.requests / total) * 100).toFixed(1)}%` : '—', `${int(x.throughput)}/s`,
     x.latency.ok ? us(x.latency.ok.p50) : '—', x.latency.ok ? us(x.latency.ok.p99) : '—', x.latency.ok ? us(x.latency.ok.p999) : '—',
-    x.serverCpu === null ? '—' : x.serverCpu.toFixed(2), x.usecPerCall === null ? '—' : `${x.usecPerCall.toFixed(1)} us`,
+    x.serverCpu === null ? '—' : x.serverCpu.toFixed(2), x.usecPerCall === null ? '—' : `${x.usecPerCall.toFixed(1)} µs`,
   ].map(cell).join('')}</tr>`);
   const table = `<table class="shards"><thead><tr><th>node</th><th class="num">slots</th><th class="num">SKUs</th><th class="num">requests</th><th class="num">share</th><th class="num">throughput</th><th class="num">ok p50</th><th class="num">ok p99</th><th class="num">ok p99.9</th><th class="num">server CPU</th><th class="num">per EVALSHA</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
   const r = s.redirects;
@@ -252,7 +327,7 @@ function faultTable(s: SummaryV1): string {
   const rows = faults.map((f) => {
     const notes = [
       f.failed !== undefined ? `<div class="failed">failed: ${h(f.failed)}</div>` : '',
-      f.detail !== undefined ? `<div class="muted">${h(f.detail)}</div>` : '',
+      f.detail !== undefined ? `<div class="muted">${h(micro(f.detail))}</div>` : '',
     ].join('');
     return `<tr${f.failed !== undefined ? ' class="fail"' : ''}><td class="num">${f.index}</td><td><code>${h(f.action)}</code>${notes}</td>${[
       seconds(f.at),
@@ -267,12 +342,18 @@ function faultTable(s: SummaryV1): string {
   return `${outsideLine}${table}<p class="muted">A fault's window runs from its start to the first ok reply of a request sent after it ended (to the run's end when none came); its requests, errors and unknown outcomes are those answered (or given up) in the window, and its latency peak the slowest reply there. Errors and unknown outcomes inside a window are expected: the default <code>outcomes.error == 0</code> counts those outside every window (<code>outcomesOutsideFaults.error</code>). Recovery: from the fault's end to that first ok. The over-time charts shade each window, darker while the fault itself lasted.</p>`;
 }
 
+/**
+ * Request IDs (DEC-<seed>-<index>, keys.ts) in an example's escaped text as <code class="rid">,
+ * which never wraps: a narrow column broke them mid-token ("DEC-42-" on one line, "1234" on the next).
+ */
+const requestIds = (escaped: string) => escaped.replace(/\bDEC-\d+-\d+\b/g, (id) => `<code class="rid">${id}</code>`);
+
 function invariantTable(s: SummaryV1): string {
   const rows = s.invariants.map((i) => {
     const evidence = i.examples.length
-      ? `<details${i.status === 'fail' ? ' open' : ''}><summary>${i.examples.length} example(s)</summary><ul>${i.examples.map((e) => `<li>${h(e)}</li>`).join('')}</ul></details>`
+      ? `<details${i.status === 'fail' ? ' open' : ''}><summary>${i.examples.length} example(s)</summary><ul class="examples">${i.examples.map((e) => `<li>${requestIds(h(micro(e)))}</li>`).join('')}</ul></details>`
       : '';
-    return `<tr class="${i.status}"><td><span class="badge ${i.status}">${STATUS_LABEL[i.status]}</span></td><td><strong>${h(i.name)}</strong><div class="muted">${h(i.description)}</div></td><td>${h(i.expected)}</td><td>${h(i.status === 'skipped' ? i.reason ?? 'skipped' : i.actual)}${evidence}</td></tr>`;
+    return `<tr class="${i.status}"><td><span class="badge ${i.status}">${STATUS_LABEL[i.status]}</span></td><td><strong>${h(i.name)}</strong><div class="muted">${h(i.description)}</div></td><td>${h(micro(i.expected))}</td><td>${h(micro(i.status === 'skipped' ? i.reason ?? 'skipped' : i.actual))}${evidence}</td></tr>`;
   });
   return `<table class="checks"><thead><tr><th></th><th>invariant</th><th>expected</th><th>actual and evidence</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -303,10 +384,10 @@ function skuTable(s: SummaryV1): string {
 function thresholdTable(s: SummaryV1): string {
   if (!s.thresholds?.length) return '<p class="muted">No thresholds in this scenario (or they were turned off with --no-thresholds).</p>';
   const rows = s.thresholds.map((t) => {
-    const margin = t.margin === null ? '—' : `${t.margin >= 0 ? '+' : '−'}${formatValue(Math.abs(t.margin), t.unit)}`;
+    const margin = t.margin === null ? '—' : `${t.margin >= 0 ? '+' : '−'}${fv(Math.abs(t.margin), t.unit)}`;
     // A reason next to a value says what it counts (the default outcomes.error in a run with faults) or why it was skipped.
-    const actual = t.actual === null ? h(t.reason ?? 'not measured') : `${h(formatValue(t.actual, t.unit))}${t.reason ? `<div class="muted">${h(t.reason)}</div>` : ''}`;
-    return `<tr class="${t.status}"><td><span class="badge ${t.status}">${STATUS_LABEL[t.status]}</span></td><td><code>${h(t.name)} ${h(t.condition)}</code></td><td class="num">${actual}</td><td class="num">${h(t.limit === null ? t.reason ?? '—' : formatValue(t.limit, t.unit))}</td><td class="num">${h(margin)}</td></tr>`;
+    const actual = t.actual === null ? h(micro(t.reason ?? 'not measured')) : `${h(fv(t.actual, t.unit))}${t.reason ? `<div class="muted">${h(micro(t.reason))}</div>` : ''}`;
+    return `<tr class="${t.status}"><td><span class="badge ${t.status}">${STATUS_LABEL[t.status]}</span></td><td><code>${h(t.name)} ${h(t.condition)}</code></td><td class="num">${actual}</td><td class="num">${h(t.limit === null ? t.reason ?? '—' : fv(t.limit, t.unit))}</td><td class="num">${h(margin)}</td></tr>`;
   });
   return `<table class="checks"><thead><tr><th></th><th>threshold</th><th class="num">actual</th><th class="num">limit</th><th class="num">margin</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -341,7 +422,9 @@ section{background:#fff;border:1px solid #e2e5e9;border-radius:8px;padding:14px 
 .verdict.pass{background:#1a7f37}.verdict.fail{background:#c62828}.verdict.interrupted{background:#b26a00}
 .cards{display:flex;flex-wrap:wrap;gap:10px}
 .card{flex:1 1 140px;background:#f6f7f9;border-radius:6px;padding:8px 12px}
-.card .k{color:#5f6b7a;font-size:12px}.card .v{font-size:18px;font-weight:600}
+.card .k{color:#5f6b7a;font-size:12px}
+.card .v{font-size:18px;font-weight:600;white-space:nowrap}
+code.rid{white-space:nowrap}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,440px),1fr));gap:14px}
 figure.chart-box{margin:0;min-width:0}
 figcaption{font-weight:600;margin-bottom:4px}
@@ -366,6 +449,9 @@ pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f7f9;border-radius
 code{font-size:12.5px}
 details summary{cursor:pointer;color:#3d4753}
 .u-legend{font-size:12px}
+.u-legend .u-value:empty{display:none}
+.u-inline.u-live .u-series:has(.u-value:empty) th::after{content:none}
+.u-legend .u-series:first-child:has(.u-value:empty){display:none}
 `;
 
 // Runs in the browser: builds each chart from the JSON data at the width of its box.
@@ -401,28 +487,59 @@ const SCRIPT = `
   }
   function pctLabel(x){ if (x <= 1) return '0%'; var p = 100 - 100 / x; return (Math.round(p * 1000) / 1000) + '%'; }
   function fmt(v){ return v == null ? '—' : (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : +v.toPrecision(3)); }
+  // Tick values on a linear axis, with the decimals their step needs (uPlot passes it as incr):
+  // 950k, 1.25M rather than 950,000 and 1,250,000 from 10,000 on, and 99.95 next to 99.9, never "100, 100".
+  function decimals(x){ var t = String(+x.toPrecision(6)); return t.indexOf('e') >= 0 ? 6 : (t.split('.')[1] || '').length; }
+  function tickValues(u, splits, i, space, incr){
+    var top = Math.max.apply(null, splits.map(Math.abs)), div = top >= 1e6 && incr >= 1e4 ? 1e6 : top >= 1e4 && incr >= 10 ? 1e3 : 1;
+    var d = decimals(incr / div), unit = div === 1e6 ? 'M' : div === 1e3 ? 'k' : '';
+    return splits.map(function(v){ return (v / div).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) + unit; });
+  }
+  // An axis as wide as its widest tick value (measured in the axis's canvas font) plus the tick and
+  // the gap: a fixed width let "999,000" run into the axis label beside it.
+  function axisSize(u, values, i){
+    var axis = u.axes[i], ctx = u.ctx, ratio = uPlot.pxRatio || 1, widest = 0;
+    if (values) {
+      ctx.save(); ctx.font = axis.font[0];
+      values.forEach(function(v){ if (v != null) widest = Math.max(widest, ctx.measureText(String(v)).width / ratio); });
+      ctx.restore();
+    }
+    return Math.ceil(Math.max(24, widest) + axis.ticks.size + axis.gap + 6);
+  }
+  // The legend: nothing until the cursor is on a chart (uPlot's idle legend showed "— ms"), then
+  // the values under it; a stock line gives its units and the % of its initial stock.
+  function legendValue(spec, s){
+    return function(u, v, si, idx){
+      if (idx == null) return '';
+      if (v == null) return '—';
+      if (s.of) return Math.round(v * s.of / 100).toLocaleString('en-US') + ' units (' + fmt(v) + '%)';
+      return fmt(v) + ' ' + spec.yLabel;
+    };
+  }
   data.charts.forEach(function(spec){
     var el = document.querySelector('.chart[data-chart="' + spec.id + '"]');
     if (!el) return;
     var spectrum = spec.kind === 'spectrum';
     var opts = {
       width: Math.max(260, el.clientWidth), height: 260,
+      // Room on the right for half of the last x tick value (centred on the plot's edge).
+      padding: [null, spectrum ? 28 : 16, null, null],
       // Spectrum: both axes log-scaled, so the body (sub-ms) and the tail (tens of ms) both show.
-      scales: spectrum ? { x: { time: false, distr: 3, log: 10 }, y: { distr: 3, log: 10 } } : { x: { time: false } },
-      series: [{ label: spectrum ? 'percentile' : 'time', value: function(u, v){ return v == null ? '—' : spectrum ? pctLabel(v) : v.toFixed(1) + ' s'; } }].concat(spec.series.map(function(s){
-        return { label: s.label, stroke: s.color, width: 2, dash: s.dash, spanGaps: false, points: { show: false }, value: function(u, v){ return fmt(v) + ' ' + spec.yLabel; } };
+      scales: spectrum ? { x: { time: false, distr: 3, log: 10 }, y: { distr: 3, log: 10 } } : { x: { time: false }, y: spec.yRange ? { range: spec.yRange } : {} },
+      series: [{ label: spectrum ? 'percentile' : 'time', value: function(u, v, si, idx){ return idx == null ? '' : v == null ? '—' : spectrum ? pctLabel(v) : v.toFixed(1) + ' s'; } }].concat(spec.series.map(function(s){
+        return { label: s.label, stroke: s.color, width: s.width || 2, dash: s.dash, spanGaps: false, points: { show: false }, value: legendValue(spec, s) };
       })),
       axes: [
         spectrum
           ? { label: 'percentile', splits: function(){ return [1, 10, 100, 1000, 10000, 100000]; }, values: function(u, splits){ return splits.map(pctLabel); } }
           : { label: 'seconds since start', values: function(u, splits){ return splits.map(function(v){ return v + ' s'; }); } },
         spectrum
-          ? { label: spec.yLabel, size: 60, values: function(u, splits){ return splits.map(fmt); }, splits: function(u){
+          ? { label: spec.yLabel, size: axisSize, values: function(u, splits){ return splits.map(fmt); }, splits: function(u){
               // Decades only: uPlot's log axis would also grid every 2..9 multiple.
               var out = [], lo = Math.floor(Math.log10(u.scales.y.min)), hi = Math.ceil(Math.log10(u.scales.y.max));
               for (var e = lo; e <= hi; e++) { var v = Math.pow(10, e); if (v >= u.scales.y.min * 0.999 && v <= u.scales.y.max * 1.001) out.push(v); }
               return out.length >= 2 ? out : [u.scales.y.min, u.scales.y.max]; } }
-          : { label: spec.yLabel, size: 60, values: function(u, splits){ return splits.map(fmt); } }
+          : { label: spec.yLabel, size: axisSize, values: tickValues }
       ],
       legend: { live: true },
       hooks: spectrum ? {} : { drawClear: [drawFaults] }
@@ -453,7 +570,7 @@ export function renderHtml(input: ReportInput): string {
   const body = [
     `<header><h1>sellout · ${h(s.scenario.name)}</h1>`,
     `<div class="muted">${h(s.scenario.description ?? '')}${s.scenario.description ? ' · ' : ''}run ${h(s.run.id)} · ${h(s.run.startedAt)} · ${h(s.scenario.file)}</div></header>`,
-    `<div id="verdict" class="verdict ${verdict.status}" data-status="${verdict.status}" data-exit-code="${verdict.exitCode}"><div class="headline">${h(headline)}</div>${verdict.reasons.length ? `<ul>${verdict.reasons.map((r) => `<li>${h(r)}</li>`).join('')}</ul>` : ''}</div>`,
+    `<div id="verdict" class="verdict ${verdict.status}" data-status="${verdict.status}" data-exit-code="${verdict.exitCode}"><div class="headline">${h(headline)}</div>${verdict.reasons.length ? `<ul>${verdict.reasons.map((r) => `<li>${h(micro(r))}</li>`).join('')}</ul>` : ''}</div>`,
     `<section>${keyFigures(s)}</section>`,
     section('Latency', `<div class="charts">${spectrum ? chartBox(spectrum) : '<p class="muted">No latency recorded.</p>'}</div><div style="margin-top:10px">${latencyTable(s)}</div><p class="muted">Latency per outcome: fast sold-out replies must not hide the p99 of real deductions. The spectrum's x axis is 1/(1 − percentile), log-scaled, as in HdrHistogram's plotter (the y axis is log-scaled too); each line ends at its maximum, where its sample count runs out.</p>`, 'latency'),
     section('Over time', over.length ? `<div class="charts">${over.map(chartBox).join('')}</div>${faultKey}` : '<p class="muted">This run was shorter than two intervals of its series: nothing to draw over time.</p>', 'over-time'),

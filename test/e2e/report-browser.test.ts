@@ -18,6 +18,7 @@ import { writeFiles } from '../../src/cli/output.js';
 import { FAULT_BAND_COLORS, TARGET_RATE_COLOR } from '../../src/report/html.js';
 import { renderOutputs } from '../../src/report/registry.js';
 import type { SummaryV1 } from '../../src/summary/summary.js';
+import { verdictOf } from '../../src/summary/verdict.js';
 import { buildFixture } from '../fixtures/report.js';
 import { runCli } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
@@ -50,8 +51,58 @@ afterAll(async () => {
 /** `bandPixels`: pixels in the fault bands' two shades (a fault window drawn on the chart). */
 interface ChartCheck { id: string; width: number; height: number; seriesPixels: number; bandPixels: number }
 
-async function openReport(dir: string) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+/**
+ * Runs before the page's scripts: records every text drawn on a canvas (uPlot draws its axes on
+ * canvas) with its box in canvas pixels, from the context's font metrics and transform, so a test
+ * can tell whether an axis label overlaps a tick value. A full-canvas clearRect (uPlot's redraw)
+ * starts the canvas's list afresh.
+ */
+function recordCanvasText() {
+  type Drawn = { text: string; font: string; l: number; t: number; r: number; b: number };
+  const drawn = new Map<HTMLCanvasElement, Drawn[]>();
+  (window as unknown as { __canvasText: typeof drawn }).__canvasText = drawn;
+  const proto = CanvasRenderingContext2D.prototype;
+  const clearRect = proto.clearRect;
+  proto.clearRect = function (x: number, y: number, w: number, h: number) {
+    if (x <= 0 && y <= 0 && w >= this.canvas.width && h >= this.canvas.height) drawn.set(this.canvas, []);
+    return clearRect.call(this, x, y, w, h);
+  };
+  const fillText = proto.fillText;
+  proto.fillText = function (text: string, x: number, y: number, maxWidth?: number) {
+    const m = this.measureText(text);
+    const tf = this.getTransform();
+    const corners = [[x - m.actualBoundingBoxLeft, y - m.actualBoundingBoxAscent], [x + m.actualBoundingBoxRight, y - m.actualBoundingBoxAscent],
+      [x - m.actualBoundingBoxLeft, y + m.actualBoundingBoxDescent], [x + m.actualBoundingBoxRight, y + m.actualBoundingBoxDescent]]
+      .map(([px, py]) => [tf.a * px! + tf.c * py! + tf.e, tf.b * px! + tf.d * py! + tf.f] as const);
+    const xs = corners.map((c) => c[0]);
+    const ys = corners.map((c) => c[1]);
+    const list = drawn.get(this.canvas) ?? [];
+    list.push({ text: String(text), font: this.font, l: Math.min(...xs), r: Math.max(...xs), t: Math.min(...ys), b: Math.max(...ys) });
+    drawn.set(this.canvas, list);
+    return maxWidth === undefined ? fillText.call(this, text, x, y) : fillText.call(this, text, x, y, maxWidth);
+  };
+}
+
+/** What report.html must get right at any width: text that doesn't collide, wrap mid-figure or break a token. */
+interface Polish {
+  /** Axis labels (uPlot's bold label font) whose box meets a tick value's, or any text outside its canvas. */
+  overlaps: string[];
+  /** Legend values before the cursor is on a chart. */
+  legendIdle: string[];
+  /** Legend values with the cursor in the middle of each chart. */
+  legendHover: string[];
+  pageText: string;
+  /** Stat cards whose value runs over more than one line. */
+  wrappedCards: string[];
+  /** Request IDs in the invariants' examples, and those drawn over more than one line box. */
+  requestIds: number;
+  brokenIds: string[];
+  stockLabels: string[];
+}
+
+async function openReport(dir: string, width = 1280) {
+  const page = await browser.newPage({ viewport: { width, height: 800 }, deviceScaleFactor: 1 });
+  await page.addInitScript(recordCanvasText);
   const errors: string[] = [];
   const requests: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
@@ -103,9 +154,73 @@ async function openReport(dir: string) {
     clientWidth: document.documentElement.clientWidth,
     pwned: (window as unknown as { __pwned?: number }).__pwned,
   }));
-  await page.screenshot({ path: join(dir, 'report.png'), fullPage: true });
+  const polish: Omit<Polish, 'legendHover'> = await page.evaluate(() => {
+    const drawn = (window as unknown as { __canvasText: Map<HTMLCanvasElement, { text: string; font: string; l: number; t: number; r: number; b: number }[]> }).__canvasText;
+    const data = JSON.parse(document.getElementById('report-data')!.textContent!) as { charts: { id: string; series: { label: string }[] }[]; faults: { label: string }[] };
+    const faultLabels = new Set(data.faults.map((f) => f.label));
+    const overlaps: string[] = [];
+    for (const el of document.querySelectorAll<HTMLElement>('.chart')) {
+      const canvas = el.querySelector('canvas')!;
+      const texts = (drawn.get(canvas) ?? []).filter((x) => !faultLabels.has(x.text));
+      const labels = texts.filter((x) => x.font.startsWith('bold'));
+      const ticks = texts.filter((x) => !x.font.startsWith('bold'));
+      if (labels.length < 2 || ticks.length < 4) overlaps.push(`${el.dataset.chart}: ${labels.length} axis label(s) and ${ticks.length} tick value(s) drawn`);
+      // 1 px of clearance around each label.
+      for (const a of labels) {
+        for (const t of ticks) {
+          if (a.l - 1 < t.r && t.l < a.r + 1 && a.t - 1 < t.b && t.t < a.b + 1) {
+            overlaps.push(`${el.dataset.chart}: axis label "${a.text}" [${a.l.toFixed(0)}..${a.r.toFixed(0)} x ${a.t.toFixed(0)}..${a.b.toFixed(0)}] overlaps tick value "${t.text}" [${t.l.toFixed(0)}..${t.r.toFixed(0)} x ${t.t.toFixed(0)}..${t.b.toFixed(0)}]`);
+          }
+        }
+      }
+      for (const x of texts) if (x.l < 0 || x.t < 0 || x.r > canvas.width || x.b > canvas.height) overlaps.push(`${el.dataset.chart}: "${x.text}" runs off its canvas`);
+    }
+    const lines = (el: Element) => {
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      return new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top))).size;
+    };
+    const ids = [...document.querySelectorAll('#invariants code.rid')];
+    return {
+      overlaps,
+      legendIdle: [...document.querySelectorAll('.u-legend .u-value')].map((v) => v.textContent ?? ''),
+      pageText: document.body.innerText,
+      wrappedCards: [...document.querySelectorAll('.card .v')].filter((v) => lines(v) !== 1).map((v) => v.textContent!),
+      requestIds: ids.length,
+      brokenIds: ids.filter((c) => c.getClientRects().length !== 1).map((c) => c.textContent!),
+      stockLabels: data.charts.find((c) => c.id === 'stock')?.series.map((x) => x.label) ?? [],
+    };
+  });
+  // The legend with the cursor over the middle of each chart: values, never placeholders.
+  const legendHover: string[] = [];
+  for (const over of await page.$$('.chart .u-over')) {
+    await over.scrollIntoViewIfNeeded();
+    const box = (await over.boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    legendHover.push(...await over.evaluate((el) => [...el.closest('.chart')!.querySelectorAll('.u-legend .u-value')].map((v) => v.textContent ?? '')));
+  }
+  await page.mouse.move(0, 0);
+  await page.screenshot({ path: join(dir, width === 1280 ? 'report.png' : `report-${width}.png`), fullPage: true });
   await page.close();
-  return { errors, requests, charts, banner, layout, url, faultRows, replies, targetPixels };
+  return { errors, requests, charts, banner, layout, url, faultRows, replies, targetPixels, polish: { ...polish, legendHover } as Polish };
+}
+
+/** The polish every report needs, at any width. */
+function expectPolished(p: Polish) {
+  expect(p.overlaps).toEqual([]);
+  // No placeholder such as "— ms" or uPlot's "--" before the cursor is on a chart; figures while it is.
+  for (const v of p.legendIdle) expect(v).not.toMatch(/—|--/);
+  expect(p.legendHover.filter((v) => /\d/.test(v)).length).toBeGreaterThan(0);
+  for (const v of p.legendHover) expect(v).not.toMatch(/^\s*(—|--)?\s*(ms|units|replies\/s|%)$/);
+  // Microseconds as µs.
+  expect(p.pageText).not.toMatch(/\d us\b/);
+  expect(p.wrappedCards).toEqual([]);
+  expect(p.brokenIds).toEqual([]);
+  // The stock chart: the total and at most five SKUs, each line told apart by its label.
+  if (p.stockLabels.length) {
+    expect(p.stockLabels.length).toBeLessThanOrEqual(6);
+    expect(new Set(p.stockLabels).size).toBe(p.stockLabels.length);
+  }
 }
 
 function expectVerdictMatches(summary: SummaryV1, banner: { headline: string; status: string; exitCode: number }) {
@@ -132,6 +247,7 @@ function expectHealthyPage(r: Awaited<ReturnType<typeof openReport>>, chartIds: 
   }
   expect(r.layout.scrollWidth).toBeLessThanOrEqual(r.layout.clientWidth);
   expect(r.layout.pwned).toBeUndefined();
+  expectPolished(r.polish);
 }
 
 describe('report.html in Chromium', () => {
@@ -165,6 +281,31 @@ describe('report.html in Chromium', () => {
       // The spectrum has no time axis: no band. The 0.6 s pause and 1.2 s kill cover ~15% of a 12 s chart.
       if (c.id === 'spectrum') expect(c.bandPixels, 'spectrum band pixels').toBe(0);
       else expect(c.bandPixels, `${c.id} band pixels`).toBeGreaterThan(2000);
+    }
+  });
+
+  it('keeps labels clear of wide tick values, figures and request IDs whole, at 1280 and 800 px', async () => {
+    const dir = join(OUT, 'wide');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    // A million units a SKU: tick values like "999,000" on the stock chart, and a "1,000,000 units" card.
+    const input = await buildFixture({ stock: 1_000_000 });
+    const ids = Array.from({ length: 6 }, (_, i) => `DEC-42-${123_456 + i * 7919}`);
+    input.summary.invariants.push({
+      name: 'no-double-deduction', status: 'fail', description: 'a request ID is deducted at most once', expected: 'no request deducted twice', actual: `${ids.length} request(s) deducted twice`,
+      examples: ids.map((id, i) => `request ${id} got ok 2 times (first stock ${999_000 - i}): it was deducted more than once; ${ids[(i + 1) % ids.length]} too`),
+    });
+    // A million replies a second too: tick values of seven digits on the replies/s chart.
+    const replies = input.summary.series!.replies;
+    for (const o of Object.keys(replies) as (keyof typeof replies)[]) replies[o] = replies[o]!.map((n) => n * 1000);
+    // A long figure for a stat card: "10,865 of 1,234,567" must not wrap at 800 px.
+    input.summary.planned = 1_234_567;
+    input.summary.verdict = verdictOf(input.summary);
+    writeFiles(dir, renderOutputs(input, ['html']));
+    for (const width of [1280, 800]) {
+      const r = await openReport(dir, width);
+      expectHealthyPage(r, ['spectrum', 'replies', 'p99', 'stock']);
+      expect(r.polish.requestIds, 'request IDs marked up in the examples').toBe(ids.length * 2);
     }
   });
 
