@@ -45,7 +45,7 @@ export function capacityCharts(r: CapacityReport): ChartSpec[] {
   const p99: ChartSeries[] = [{ label: 'ok p99, all SKUs', color: CAPACITY_COLORS.client, values: of(main, (s) => ms(s.latency?.p99)), points: true }];
   if (one.size > 0) p99.push({ label: 'ok p99, one SKU', color: CAPACITY_COLORS.oneSku, values: of(one, (s) => ms(s.latency?.p99)), points: true });
   if (limit !== null) p99.push({ label: `SLO ${formatValue(limit, 'us')}`, color: CAPACITY_COLORS.slo, values: x.map(() => limit / 1000), dash: [6, 4] });
-  if (r.maxRate !== null) p99.push({ label: `max ${int(r.maxRate)}/s`, color: CAPACITY_COLORS.knee, values: x.map((rate) => (rate === r.maxRate ? ms(main.get(rate)?.latency?.p99) : null)), points: true, width: 0 });
+  if (r.maxRate !== null) p99.push({ label: `max ${int(r.maxRate)}/s`, color: CAPACITY_COLORS.knee, values: x.map((rate) => (rate === r.maxRate ? ms(main.get(rate)?.latency?.p99) : null)), marker: true });
   const achieved: ChartSeries[] = [
     { label: 'achieved', color: CAPACITY_COLORS.client, values: of(main, (s) => s.achieved), points: true },
     { label: 'offered', color: CAPACITY_COLORS.offered, values: x, dash: [6, 4] },

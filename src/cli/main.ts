@@ -8,6 +8,7 @@ import { ExitCode, ScenarioError, SelloutError } from '../errors.js';
 import { redactUrl } from '../redis/url.js';
 import { SELLOUT_VERSION } from '../version.js';
 import { auditCommand } from './commands/audit.js';
+import { capacityCommand } from './commands/capacity.js';
 import { compareCommand } from './commands/compare.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
@@ -153,6 +154,29 @@ function buildProgram(setExit: (code: number) => void): Command {
         stderrIsTTY: process.stderr.isTTY === true,
         stderrColumns: process.stderr.columns || 120,
       }));
+    });
+
+  program
+    .command('capacity')
+    .description('find the highest rate the target holds under an SLO (constant-rate steps on fresh keys, each judged like a run), where the time goes, what the journal costs and how many shards a peak needs; writes capacity.json, capacity.md, capacity.html')
+    .argument('<scenario>', 'scenario YAML file (its SKUs, quantities, duplicates and script; its load and thresholds are replaced by each step)')
+    .option('--slo <expr>', 'a condition every step must hold, threshold syntax (repeatable; default "latency.ok.p99 < 5ms")', (value: string, acc: string[]) => [...acc, value], [] as string[])
+    .option('--target-rate <n>', 'the expected peak, deductions/s: how many shards it needs (exit 4 when no sensible shard count reaches it)')
+    .option('--orders <n>', 'journal entries to project the memory for (default: the scenario\'s requests)')
+    .option('--step <duration>', 'time at each rate (default 10s; a confirmation runs twice as long)')
+    .option('--budget <duration>', 'the whole search (default 5m); when it runs out, the answer is the best confirmed rate, with a note')
+    .option('--headroom <share>', 'plan each shard at this share of its measured maximum (default 0.7)')
+    .option('--redis <url|cluster>', 'redis://[user@]host:port[/db], rediss://…, or "cluster" (an embedded Redis Cluster); default: SELLOUT_REDIS_URL or REDIS_URL if set, else a private redis-server from PATH')
+    .option('--tls-ca <file>', 'PEM file of the CA that signed the server\'s certificate, for a rediss:// server with a private CA')
+    .option('--script <path>', 'Lua script, relative to the current directory, or builtin:deduct (shorthand for --set script=PATH)')
+    .option('--set <path=value>', 'override a scenario key, value parsed as YAML (repeatable)', (value: string, acc: string[]) => [...acc, value], [] as string[])
+    .option('--out <dir>', 'report directory (default: reports/<UTC time>-<name>-capacity/)')
+    .option('--quiet', 'print only the answer')
+    .action(async (file: string, options: { slo: string[]; targetRate?: string; orders?: string; step?: string; budget?: string; headroom?: string; redis?: string; tlsCa?: string; script?: string; set: string[]; out?: string; quiet?: boolean }) => {
+      const [signal] = onInterrupts([
+        (name) => `\nsellout: ${interrupted(name)}, stopping the capacity search and writing what was measured (interrupt again to quit at once)\n`,
+      ], () => undefined);
+      setExit(await capacityCommand(file, options, { stdout, stderr, signal: signal! }));
     });
 
   program

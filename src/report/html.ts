@@ -41,10 +41,14 @@ const SPECTRUM_MAX_X = 100_000;
 /**
  * `dash`: a dashed line (uPlot's canvas dash pattern), for a reference such as the target rate.
  * `of`: the values are percentages of this many units (the stock chart), and the legend shows the units too.
+ * `points`: a dot at each value (sparse measurements, such as capacity steps); `marker`: dots only, no line.
  */
-export interface ChartSeries { label: string; color: string; values: (number | null)[]; dash?: number[]; width?: number; of?: number }
-/** `yRange`: a fixed y range (the stock chart's 0..100%) instead of one fitted to the data. */
-export interface ChartSpec { id: string; title: string; xLabel: string; yLabel: string; kind: 'spectrum' | 'time'; x: number[]; series: ChartSeries[]; yRange?: [number, number] }
+export interface ChartSeries { label: string; color: string; values: (number | null)[]; dash?: number[]; width?: number; of?: number; points?: boolean; marker?: boolean }
+/**
+ * `yRange`: a fixed y range (the stock chart's 0..100%) instead of one fitted to the data.
+ * `kind`: `time` (x in seconds since t0), `spectrum` (percentiles, log-log), `xy` (x in `xLabel`'s unit, such as an offered rate).
+ */
+export interface ChartSpec { id: string; title: string; xLabel: string; yLabel: string; kind: 'spectrum' | 'time' | 'xy'; x: number[]; series: ChartSeries[]; yRange?: [number, number] }
 
 /**
  * The percentile spectrum per outcome, in milliseconds. Each outcome's line stops where its
@@ -519,19 +523,22 @@ const SCRIPT = `
   data.charts.forEach(function(spec){
     var el = document.querySelector('.chart[data-chart="' + spec.id + '"]');
     if (!el) return;
-    var spectrum = spec.kind === 'spectrum';
+    var spectrum = spec.kind === 'spectrum', xy = spec.kind === 'xy';
     var opts = {
       width: Math.max(260, el.clientWidth), height: 260,
       // Room on the right for half of the last x tick value (centred on the plot's edge).
       padding: [null, spectrum ? 28 : 16, null, null],
       // Spectrum: both axes log-scaled, so the body (sub-ms) and the tail (tens of ms) both show.
       scales: spectrum ? { x: { time: false, distr: 3, log: 10 }, y: { distr: 3, log: 10 } } : { x: { time: false }, y: spec.yRange ? { range: spec.yRange } : {} },
-      series: [{ label: spectrum ? 'percentile' : 'time', value: function(u, v, si, idx){ return idx == null ? '' : v == null ? '—' : spectrum ? pctLabel(v) : v.toFixed(1) + ' s'; } }].concat(spec.series.map(function(s){
-        return { label: s.label, stroke: s.color, width: s.width || 2, dash: s.dash, spanGaps: false, points: { show: false }, value: legendValue(spec, s) };
+      series: [{ label: spectrum ? 'percentile' : xy ? spec.xLabel : 'time', value: function(u, v, si, idx){ return idx == null ? '' : v == null ? '—' : spectrum ? pctLabel(v) : xy ? fmt(v) : v.toFixed(1) + ' s'; } }].concat(spec.series.map(function(s){
+        var series = { label: s.label, stroke: s.color, width: s.width || 2, dash: s.dash, spanGaps: !!s.points, points: s.points || s.marker ? { show: true, size: s.marker ? 11 : 6, fill: s.color, stroke: s.color } : { show: false }, value: legendValue(spec, s) };
+        if (s.marker) series.paths = function(){ return null; };
+        return series;
       })),
       axes: [
         spectrum
           ? { label: 'percentile', splits: function(){ return [1, 10, 100, 1000, 10000, 100000]; }, values: function(u, splits){ return splits.map(pctLabel); } }
+          : xy ? { label: spec.xLabel, values: tickValues }
           : { label: 'seconds since start', values: function(u, splits){ return splits.map(function(v){ return v + ' s'; }); } },
         spectrum
           ? { label: spec.yLabel, size: axisSize, values: function(u, splits){ return splits.map(fmt); }, splits: function(u){
@@ -542,7 +549,7 @@ const SCRIPT = `
           : { label: spec.yLabel, size: axisSize, values: tickValues }
       ],
       legend: { live: true },
-      hooks: spectrum ? {} : { drawClear: [drawFaults] }
+      hooks: spectrum || xy ? {} : { drawClear: [drawFaults] }
     };
     plots.push({ el: el, plot: new uPlot(opts, [spec.x].concat(spec.series.map(function(s){ return s.values; })), el) });
   });
@@ -554,6 +561,34 @@ const SCRIPT = `
 })();
 `;
 
+/**
+ * A self-contained page (uPlot's JS and CSS inlined, the charts' data as JSON in the page, nothing
+ * fetched): report.html and capacity.html. `body` is trusted HTML (its text escaped by the caller);
+ * each chart is drawn into the element `.chart[data-chart=<id>]` of the body.
+ */
+export function renderChartPage(page: { title: string; body: string; charts: readonly ChartSpec[]; faults?: readonly FaultBand[] }): string {
+  const assets = uplot();
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${h(page.title)}</title>
+<style>${assets.css}</style>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+${page.body}
+</main>
+<script type="application/json" id="report-data">${jsonForScript({ charts: page.charts, faults: page.faults ?? [], faultColors: FAULT_BAND_COLORS })}</script>
+<script>${assets.js}</script>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
 export function renderHtml(input: ReportInput): string {
   const s = input.summary;
   const verdict = verdictOf(s);
@@ -562,7 +597,6 @@ export function renderHtml(input: ReportInput): string {
   const over = timeCharts(s);
   const byShard = shardChart(s);
   const charts = [...(spectrum ? [spectrum] : []), ...over, ...(byShard ? [byShard] : [])];
-  const assets = uplot();
   const bands = faultBands(s);
   const faultKey = bands.length && over.length
     ? `<p class="muted">Shaded: fault windows (<span class="fault-key" style="background:${FAULT_BAND_COLORS.action}"></span>the fault itself<span class="fault-key" style="background:${FAULT_BAND_COLORS.window}"></span>until the first ok after it; see Faults).</p>`
@@ -585,26 +619,9 @@ export function renderHtml(input: ReportInput): string {
     section('Scenario as run', `<pre>${h(s.scenario.asRun)}</pre>`, 'scenario'),
     section('Environment', environmentTable(s), 'environment'),
   ].join('\n');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${h(`sellout ${s.scenario.name}: ${verdict.status.toUpperCase()}`)}</title>
-<style>${assets.css}</style>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-${body}
-</main>
-<script type="application/json" id="report-data">${jsonForScript({ charts, faults: bands, faultColors: FAULT_BAND_COLORS })}</script>
-<script>${assets.js}</script>
-<script>${SCRIPT}</script>
-</body>
-</html>
-`;
+  return renderChartPage({ title: `sellout ${s.scenario.name}: ${verdict.status.toUpperCase()}`, body, charts, faults: bands });
 }
+
 
 export const htmlOutput: ReportOutput = {
   name: 'html',
