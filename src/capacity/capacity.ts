@@ -22,6 +22,7 @@ import { measureJournals, readMemory, type JournalMemory } from './journal-memor
 import { searchMaxRate, type SearchResult, type StepPhase } from './search.js';
 import { bucketDelta, bucketQuantile, readLatencyHistogram, type LatencyBuckets } from './server-latency.js';
 import { sloThresholds } from './slo.js';
+import { formatValue } from '../thresholds/evaluate.js';
 
 /** The closed-loop ceiling's depth: the depth the engine's benchmarks saturate one Redis core with. */
 export const CEILING_LOAD = { connections: 50, inFlight: 16 } as const;
@@ -181,7 +182,8 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
           undefined,
           signal,
         );
-        if (single.note) notes.push(`One SKU: ${single.note}`);
+        // Its cap is the rate every SKU held together, not the target's ceiling: say so in those terms.
+        if (single.stoppedBy !== 'ceiling' && single.note) notes.push(`One SKU: ${single.note}`);
       }
     }
     const maxRate = main?.maxRate ?? null;
@@ -309,7 +311,7 @@ function stepRecord(
   const s = out.summary;
   const ok = s.latency.ok;
   const reasons: string[] = [];
-  for (const t of s.thresholds ?? []) if (t.status === 'fail') reasons.push(`${t.name} ${t.actual === null ? t.reason ?? 'not measured' : `${t.actual}`} (SLO ${t.condition})`);
+  for (const t of s.thresholds ?? []) if (t.status === 'fail') reasons.push(`${t.name} ${t.actual === null ? t.reason ?? 'not measured' : formatValue(t.actual, t.unit)} (SLO ${t.condition})`);
   for (const i of s.invariants) if (i.status === 'fail') reasons.push(`invariant ${i.name} failed`);
   if ((s.dropped ?? 0) > 0) reasons.push(`${int(s.dropped!)} sends dropped`);
   if (s.outcomes.error > 0 && !reasons.some((r) => r.startsWith('outcomes.error'))) reasons.push(`${int(s.outcomes.error)} error replies`);
@@ -362,17 +364,21 @@ function answerSentences(a: AnswerInput): string[] {
       `${where[0]!.toUpperCase()}${where.slice(1)} sustains ${int(a.maxRate)} deductions/s with ${a.slo.join(' and ')} and every invariant holding (${Math.round((a.maxRate / a.ceiling) * 100)}% of its ${int(a.ceiling)}/s closed-loop ceiling)${at?.latency ? `: ok p99 ${(at.latency.p99 / 1000).toFixed(2)} ms there` : ''}.`,
     );
     if (at && at.server.cpu !== null) {
-      const split = at.server.p99 !== null && at.latency ? `; the server's own EVALSHA p99 was at most ${at.server.p99} µs of the client's ${Math.round(at.latency.p99)} µs, the rest is queueing, network and client` : '';
+      const split = at.server.p99 !== null && at.latency ? `; the server's own EVALSHA p99 was at most ${formatValue(at.server.p99, 'us')} of the client's ${formatValue(at.latency.p99, 'us')}: the rest is queueing, network and client` : '';
       out.push(`At that rate Redis used ${Math.round(at.server.cpu * 100)}% of a core${at.server.usecPerCall !== null ? ` at ${at.server.usecPerCall.toFixed(1)} µs per deduction` : ''}${split}.`);
     }
   }
   if (a.scenario.skus.count > 1 && a.single !== null) {
-    out.push(`One hot SKU tops out at ${int(a.single)}/s: a SKU's keys live on one shard, so no cluster takes one SKU faster; to go beyond, split its stock into buckets (several SKU keys, each with part of the stock).`);
+    out.push(
+      a.single >= (a.maxRate ?? Infinity)
+        ? `One SKU alone held ${int(a.single)}/s, as much as every SKU together (its series starts there and never offers more): a SKU's keys live on one shard, so on a cluster one SKU never goes faster than one shard does.`
+        : `One hot SKU tops out at ${int(a.single)}/s: a SKU's keys live on one shard, so no cluster takes one SKU faster; to go beyond, split its stock into buckets (several SKU keys, each with part of the stock).`,
+    );
   }
   if (a.journal?.bytesPerEntry != null) {
     const enc = Object.entries(a.journal.encodings).map(([e, n]) => `${n} ${e}`).join(', ');
     out.push(
-      `The journal costs ${Math.round(a.journal.bytesPerEntry)} bytes per entry (MEMORY USAGE of ${a.journal.sampledJournals} journals, ${int(a.journal.sampledEntries)} entries: ${enc}${a.journal.listpackMaxEntries !== null ? `; a journal becomes a hashtable past ${int(a.journal.listpackMaxEntries)} entries` : ''}): ${int(a.projection.orders)} orders need ${a.projection.bytes === null ? '?' : formatMemory(a.projection.bytes)}.`,
+      `The journal costs ${Math.round(a.journal.bytesPerEntry)} bytes per entry (MEMORY USAGE of ${a.journal.sampledJournals} journal${a.journal.sampledJournals === 1 ? '' : 's'}, ${int(a.journal.sampledEntries)} entries: ${enc}${a.journal.listpackMaxEntries !== null ? `; a journal becomes a hashtable past ${int(a.journal.listpackMaxEntries)} entries` : ''}): ${int(a.projection.orders)} orders need ${a.projection.bytes === null ? '?' : formatMemory(a.projection.bytes)}.`,
     );
   }
   if (a.projection.warning) out.push(a.projection.warning);

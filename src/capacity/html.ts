@@ -5,7 +5,7 @@
  * own EVALSHA p99 (the gap is queueing, network and client), then the steps.
  */
 import { escapeHtml } from '../report/escape.js';
-import { renderChartPage, type ChartSeries, type ChartSpec } from '../report/html.js';
+import { micro, renderChartPage, type ChartSeries, type ChartSpec } from '../report/html.js';
 import { parseLatencyUs } from '../duration.js';
 import { formatValue } from '../thresholds/evaluate.js';
 import { formatMemory } from './answer.js';
@@ -15,7 +15,7 @@ export const CAPACITY_COLORS = { client: '#1f77b4', oneSku: '#ff7f0e', slo: '#c6
 
 const h = escapeHtml;
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
-const us = (v: number | null | undefined) => (v == null ? '—' : formatValue(v, 'us').replace(/(\d) us\b/, '$1 µs'));
+const us = (v: number | null | undefined) => (v == null ? '—' : micro(formatValue(v, 'us')));
 
 /** The last step at each offered rate of a series (a confirmation replaces the shorter step at its rate), by rate. */
 function byRate(steps: readonly CapacityStep[], series: CapacityStep['series']): Map<number, CapacityStep> {
@@ -44,7 +44,7 @@ export function capacityCharts(r: CapacityReport): ChartSpec[] {
   const limit = sloP99Us(r.slo);
   const p99: ChartSeries[] = [{ label: 'ok p99, all SKUs', color: CAPACITY_COLORS.client, values: of(main, (s) => ms(s.latency?.p99)), points: true }];
   if (one.size > 0) p99.push({ label: 'ok p99, one SKU', color: CAPACITY_COLORS.oneSku, values: of(one, (s) => ms(s.latency?.p99)), points: true });
-  if (limit !== null) p99.push({ label: `SLO ${formatValue(limit, 'us')}`, color: CAPACITY_COLORS.slo, values: x.map(() => limit / 1000), dash: [6, 4] });
+  if (limit !== null) p99.push({ label: `SLO ${micro(formatValue(limit, 'us'))}`, color: CAPACITY_COLORS.slo, values: x.map(() => limit / 1000), dash: [6, 4] });
   if (r.maxRate !== null) p99.push({ label: `max ${int(r.maxRate)}/s`, color: CAPACITY_COLORS.knee, values: x.map((rate) => (rate === r.maxRate ? ms(main.get(rate)?.latency?.p99) : null)), marker: true });
   const achieved: ChartSeries[] = [
     { label: 'achieved', color: CAPACITY_COLORS.client, values: of(main, (s) => s.achieved), points: true },
@@ -66,7 +66,7 @@ export function capacityCharts(r: CapacityReport): ChartSpec[] {
 }
 
 function stepsTable(r: CapacityReport): string {
-  const rows = r.steps.map((s) => `<tr class="${s.phase === 'ceiling' || s.pass ? '' : 'fail'}"><td class="num">${s.index}</td><td>${h(s.series)}</td><td>${h(s.phase)}</td><td class="num">${s.rate === null ? 'closed' : `${int(s.rate)}/s`}</td><td class="num">${int(s.achieved)}/s</td><td class="num">${us(s.latency?.p50)}</td><td class="num">${us(s.latency?.p99)}</td><td class="num">${s.server.cpu === null ? '—' : `${Math.round(s.server.cpu * 100)}%`}</td><td class="num">${s.server.p99 === null ? '—' : `≤ ${us(s.server.p99)}`}</td><td>${s.phase === 'ceiling' ? 'ceiling' : s.pass ? '<span class="badge pass">PASS</span>' : `<span class="badge fail">FAIL</span> ${h(s.reasons.join('; '))}`}</td></tr>`);
+  const rows = r.steps.map((s) => `<tr class="${s.phase === 'ceiling' || s.pass ? '' : 'fail'}"><td class="num">${s.index}</td><td>${h(s.series)}</td><td>${h(s.phase)}</td><td class="num">${s.rate === null ? 'closed' : `${int(s.rate)}/s`}</td><td class="num">${int(s.achieved)}/s</td><td class="num">${us(s.latency?.p50)}</td><td class="num">${us(s.latency?.p99)}</td><td class="num">${s.server.cpu === null ? '—' : `${Math.round(s.server.cpu * 100)}%`}</td><td class="num">${s.server.p99 === null ? '—' : `≤ ${us(s.server.p99)}`}</td><td>${s.phase === 'ceiling' ? 'ceiling' : s.pass ? '<span class="badge pass">PASS</span>' : `<span class="badge fail">FAIL</span> ${h(micro(s.reasons.join('; ')))}`}</td></tr>`);
   return `<table class="steps"><thead><tr><th class="num">#</th><th>series</th><th>phase</th><th class="num">offered</th><th class="num">achieved</th><th class="num">ok p50</th><th class="num">ok p99</th><th class="num">server CPU</th><th class="num">EVALSHA p99</th><th>verdict</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
@@ -85,8 +85,8 @@ export function renderCapacityHtml(r: CapacityReport): string {
   const charts = capacityCharts(r);
   const body = [
     `<header><h1>sellout capacity · ${h(r.scenario.name)}</h1><div class="muted">${h(r.scenario.file)} · script ${h(r.scenario.script)} (sha ${h(r.scenario.scriptSha)}) · redis ${h(r.target.redisVersion)} ${h(r.target.mode)} (${h(r.target.kind)}, ${h(r.target.url)}) · ${h(r.startedAt)}</div></header>`,
-    `<div id="verdict" class="verdict ${status}" data-status="${status}" data-exit-code="${r.exitCode}"><div class="headline">${h(headline)}</div><ul>${r.answer.map((a) => `<li>${h(a)}</li>`).join('')}</ul></div>`,
-    `<section><div class="cards">${cards.join('')}</div>${r.notes.length ? `<ul class="warnings">${r.notes.map((n) => `<li>${h(n)}</li>`).join('')}</ul>` : ''}</section>`,
+    `<div id="verdict" class="verdict ${status}" data-status="${status}" data-exit-code="${r.exitCode}"><div class="headline">${h(headline)}</div><ul>${r.answer.map((a) => `<li>${h(micro(a))}</li>`).join('')}</ul></div>`,
+    `<section><div class="cards">${cards.join('')}</div>${r.notes.length ? `<ul class="warnings">${r.notes.map((n) => `<li>${h(micro(n))}</li>`).join('')}</ul>` : ''}</section>`,
     `<section id="charts"><h2>Search</h2>${charts.length ? `<div class="charts">${charts.map((c) => `<figure class="chart-box"><figcaption>${h(c.title)}</figcaption><div class="chart" data-chart="${c.id}"></div></figure>`).join('')}</div>` : '<p class="muted">No constant-rate step ran: nothing to draw.</p>'}<p class="muted">Each point is one constant-rate step of ${r.stepMs / 1000} s (a confirmation ${(r.stepMs * 2) / 1000} s) on fresh keys with stock that never sold out. The server's EVALSHA p99 is the upper bound of a LATENCY HISTOGRAM bucket (powers of two).${r.serverLatency ? '' : ' This server has no LATENCY HISTOGRAM (Redis < 7, or refused).'}</p></section>`,
     `<section id="steps"><h2>Steps</h2>${stepsTable(r)}</section>`,
   ].join('\n');

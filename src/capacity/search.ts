@@ -175,7 +175,7 @@ export async function searchMaxRate<M>(
       : `${why} before a rate was confirmed; the best unconfirmed pass was ${perSecond(best)}${lowestFailure === null ? '' : ` (lowest failure ${perSecond(lowestFailure)})`}`;
   };
 
-  const budgetWhy = (): string => `the ${budgetMs / 1000} s budget ran out after ${steps.length} step(s)`;
+  const budgetWhy = (): string => `the ${+(budgetMs / 1000).toFixed(1)} s budget ran out after ${steps.length} step(s)`;
 
   for (;;) {
     if (signal?.aborted) return finish(null, 'aborted', unconfirmedNote(`interrupted after ${steps.length} step(s)`));

@@ -205,8 +205,24 @@ export function timeCharts(summary: SummaryV1): ChartSpec[] {
     const stock = stockChart(s.stock.map((k) => ({ sku: k.sku, initial: initial(k.sku), values: k.values })), totals.count);
     if (stock) charts.push({ id: 'stock', xLabel: 's', kind: 'time', x: [0, ...sampledAt], ...stock });
   }
+  // The sell-out timeline: how many SKUs had sold out by each interval's end (from the load's
+  // replies, every SKU counted, not only the sampled ones), starting from none at t0.
+  const soldOut = s.soldOut;
+  if (soldOut && soldOut.some((n) => n > 0)) {
+    const last = s.t.length - 1;
+    const endsAt = s.t.map((ms, i) => (i === last ? Math.max(ms, summary.durationMs) : ms + s.intervalMs) / 1000);
+    const count = skuTotalsOfSummary(summary).count;
+    charts.push({
+      id: 'soldout', title: `SKUs sold out over time (of ${count.toLocaleString('en-US')})`, xLabel: 's', yLabel: 'SKUs', kind: 'time', x: [0, ...endsAt],
+      series: [{ label: 'sold out', color: SOLD_OUT_COLOR, values: [0, ...soldOut] }],
+      yRange: [0, Math.max(1, count)],
+    });
+  }
   return charts;
 }
+
+/** The sell-out timeline's line. */
+export const SOLD_OUT_COLOR = '#6a3d9a';
 
 /** Replies per second of each shard (summary.series.shardReplies), for a run on more than one shard. */
 export function shardChart(summary: SummaryV1): ChartSpec | null {
@@ -251,7 +267,7 @@ const int = (n: number) => Math.round(n).toLocaleString('en-US');
  * Microseconds as µs: formatValue is shared with the console (which stays ASCII), so the page
  * rewrites its " us" unit, in formatted values and in the sentences built from them (a threshold's text).
  */
-const micro = (text: string) => text.replace(/(\d) us\b/g, '$1 µs');
+export const micro = (text: string) => text.replace(/(\d) us\b/g, '$1 µs');
 const us = (v: number) => micro(formatValue(v, 'us'));
 const fv: typeof formatValue = (v, unit) => micro(formatValue(v, unit));
 const STATUS_LABEL = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;

@@ -8,7 +8,7 @@
  * The reports and their screenshots (report.png) go to a temporary folder removed afterwards; set
  * SELLOUT_SCREENSHOTS=<dir> to keep them there for a person to look at.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,7 +20,7 @@ import { renderOutputs } from '../../src/report/registry.js';
 import type { SummaryV1 } from '../../src/summary/summary.js';
 import { verdictOf } from '../../src/summary/verdict.js';
 import { buildFixture } from '../fixtures/report.js';
-import { runCli } from '../helpers/cli.js';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 const CHROMIUM = process.env.SELLOUT_CHROMIUM ?? '/usr/bin/chromium';
@@ -100,7 +100,7 @@ interface Polish {
   stockLabels: string[];
 }
 
-async function openReport(dir: string, width = 1280) {
+async function openReport(dir: string, width = 1280, file = 'report.html') {
   const page = await browser.newPage({ viewport: { width, height: 800 }, deviceScaleFactor: 1 });
   await page.addInitScript(recordCanvasText);
   const errors: string[] = [];
@@ -108,7 +108,7 @@ async function openReport(dir: string, width = 1280) {
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('request', (r) => requests.push(r.url()));
-  const url = pathToFileURL(join(dir, 'report.html')).href;
+  const url = pathToFileURL(join(dir, file)).href;
   await page.goto(url, { waitUntil: 'load' });
   await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((el) => el.querySelector('canvas')), undefined, { timeout: 10_000 });
   const charts: ChartCheck[] = await page.evaluate((bandColors) => {
@@ -191,6 +191,11 @@ async function openReport(dir: string, width = 1280) {
       stockLabels: data.charts.find((c) => c.id === 'stock')?.series.map((x) => x.label) ?? [],
     };
   });
+  const soldOut = await page.evaluate(() => {
+    const data = JSON.parse(document.getElementById('report-data')!.textContent!) as { charts: { id: string; series: { values: (number | null)[] }[] }[] };
+    const values = data.charts.find((c) => c.id === 'soldout')?.series[0]?.values as number[] | undefined;
+    return values ? { first: values[0], last: values.at(-1), max: Math.max(...values) } : null;
+  });
   // The legend with the cursor over the middle of each chart: values, never placeholders.
   const legendHover: string[] = [];
   for (const over of await page.$$('.chart .u-over')) {
@@ -200,9 +205,9 @@ async function openReport(dir: string, width = 1280) {
     legendHover.push(...await over.evaluate((el) => [...el.closest('.chart')!.querySelectorAll('.u-legend .u-value')].map((v) => v.textContent ?? '')));
   }
   await page.mouse.move(0, 0);
-  await page.screenshot({ path: join(dir, width === 1280 ? 'report.png' : `report-${width}.png`), fullPage: true });
+  await page.screenshot({ path: join(dir, `${file.replace(/\.html$/, '')}${width === 1280 ? '' : `-${width}`}.png`), fullPage: true });
   await page.close();
-  return { errors, requests, charts, banner, layout, url, faultRows, replies, targetPixels, polish: { ...polish, legendHover } as Polish };
+  return { errors, requests, charts, banner, layout, url, faultRows, replies, targetPixels, soldOut, polish: { ...polish, legendHover } as Polish };
 }
 
 /** The polish every report needs, at any width. */
@@ -265,7 +270,7 @@ describe('report.html in Chromium', () => {
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain('wrote report.html, summary.md, junit.xml');
     const r = await openReport(dir);
-    expectHealthyPage(r, ['spectrum', 'replies', 'p99', 'stock', 'shards']);
+    expectHealthyPage(r, ['spectrum', 'replies', 'p99', 'stock', 'soldout', 'shards']);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as SummaryV1;
     expectVerdictMatches(summary, r.banner);
     expect(existsSync(join(dir, 'report.png'))).toBe(true);
@@ -304,6 +309,7 @@ describe('report.html in Chromium', () => {
     writeFiles(dir, renderOutputs(input, ['html']));
     for (const width of [1280, 800]) {
       const r = await openReport(dir, width);
+      // A million units a SKU: nothing sells out in the fixture's 12 s, so no sell-out timeline.
       expectHealthyPage(r, ['spectrum', 'replies', 'p99', 'stock']);
       expect(r.polish.requestIds, 'request IDs marked up in the examples').toBe(ids.length * 2);
     }
@@ -319,7 +325,10 @@ describe('report.html in Chromium', () => {
     // A 3 s run: cut at 100 ms, it has a shape to draw.
     expect(summary.series!.intervalMs).toBe(100);
     expect(summary.series!.t.length).toBeGreaterThanOrEqual(20);
-    expectHealthyPage(r, ['spectrum', 'replies', 'p99', 'stock']);
+    expectHealthyPage(r, ['spectrum', 'replies', 'p99', 'stock', 'soldout']);
+    // Its five SKUs all sell out: the timeline ends at 5, and starts from none at t0.
+    expect(summary.series!.soldOut!.at(-1)).toBe(5);
+    expect(r.soldOut).toEqual({ first: 0, last: 5, max: 5 });
     // smoke.yaml is an open model: the replies/s chart has the schedule's target rate (dashed) and the dropped sends.
     expect(r.replies.map((s) => s.label)).toEqual(expect.arrayContaining(['ok', 'target rate', 'dropped']));
     expect(r.targetPixels, 'pixels of the target-rate line').toBeGreaterThan(50);
@@ -328,5 +337,22 @@ describe('report.html in Chromium', () => {
     // No fault: no table, no band.
     expect(r.faultRows).toEqual([]);
     for (const c of r.charts) expect(c.bandPixels, `${c.id} band pixels`).toBe(0);
+  });
+
+  it('capacity.html of a real search draws its four charts: p99 with the SLO and the knee, achieved, server CPU, the client/server split', async () => {
+    const dir = join(OUT, 'capacity');
+    rmSync(dir, { recursive: true, force: true });
+    // The busy fixture script: a ceiling of a few thousand a second, so the steps climb to it in seconds.
+    const scenario = join(OUT, 'busy.yaml');
+    writeFileSync(scenario, `name: busy\nscript: ${join(ROOT, 'test', 'fixtures', 'busy-deduct.lua')}\nskus: {count: 2, stock: 100}\nrequests: 1000\n`);
+    const cli = await runCli(['capacity', scenario, '--redis', redis.url, '--step', '1s', '--budget', '16s', '--slo', 'latency.ok.p99 < 50ms', '--out', dir, '--quiet']);
+    expect(cli.code, cli.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, 'capacity.json'), 'utf8')) as { steps: { series: string }[]; maxRate: number | null };
+    expect(report.steps.filter((st) => st.series === 'all SKUs').length).toBeGreaterThanOrEqual(3);
+    const r = await openReport(dir, 1280, 'capacity.html');
+    expectHealthyPage(r, ['p99', 'achieved', 'cpu', 'split']);
+    expect(r.banner.status).toBe('pass');
+    expect(r.banner.exitCode).toBe(0);
+    expect(existsSync(join(dir, 'capacity.png'))).toBe(true);
   });
 });
