@@ -23,6 +23,7 @@ import { searchMaxRate, type SearchResult, type StepPhase } from './search.js';
 import { bucketDelta, bucketQuantile, readLatencyHistogram, type LatencyBuckets } from './server-latency.js';
 import { sloThresholds } from './slo.js';
 import { formatValue } from '../thresholds/evaluate.js';
+import { SERVER_BUSY } from '../metrics/bottleneck.js';
 
 /** The closed-loop ceiling's depth: the depth the engine's benchmarks saturate one Redis core with. */
 export const CEILING_LOAD = { connections: 50, inFlight: 16 } as const;
@@ -366,6 +367,13 @@ function answerSentences(a: AnswerInput): string[] {
     if (at && at.server.cpu !== null) {
       const split = at.server.p99 !== null && at.latency ? `; the server's own EVALSHA p99 was at most ${formatValue(at.server.p99, 'us')} of the client's ${formatValue(at.latency.p99, 'us')}: the rest is queueing, network and client` : '';
       out.push(`At that rate Redis used ${Math.round(at.server.cpu * 100)}% of a core${at.server.usecPerCall !== null ? ` at ${at.server.usecPerCall.toFixed(1)} µs per deduction` : ''}${split}.`);
+      // A knee where the server had room is the client's (or the network's), not the server's.
+      const above = a.steps.filter((s) => s.series === 'all SKUs' && !s.pass && s.rate !== null && s.rate > a.maxRate!).sort((x, y) => x.rate! - y.rate!)[0];
+      if (at.server.cpu < SERVER_BUSY && (above === undefined || (above.server.cpu ?? 0) < SERVER_BUSY)) {
+        out.push(
+          `Redis still had room${above?.server.cpu != null ? ` (${Math.round(above.server.cpu * 100)}% busy at ${int(above.rate!)}/s, the lowest rate that failed)` : ''}: this limit is the load generator's or the network's, not the server's; for the server's own, run sellout on a machine of its own or with more workers (--set load.workers=N).`,
+        );
+      }
     }
   }
   if (a.scenario.skus.count > 1 && a.single !== null) {

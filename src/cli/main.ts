@@ -90,10 +90,11 @@ Examples:
   sellout run scenarios/smoke.yaml                      a sale on a private redis-server
   sellout run sale.yaml --redis redis://cache:6379      against your Redis (password: SELLOUT_REDIS_PASSWORD)
   sellout run sale.yaml --redis cluster                 on an embedded 3-primary Redis Cluster
+  sellout capacity sale.yaml --target-rate 60000        the highest rate under an SLO, and the shards a peak needs
   sellout audit --script lua/stock.lua                  feed your script bad inputs, one at a time
   sellout compare reports/A reports/B                   exit 4 on a regression
 
-Docs: README.md (scenario keys, faults, cluster), docs/ci-gate.md (thresholds, CI), docs/summary.md.
+Docs: README.md (scenario keys, faults, cluster), docs/ci-gate.md (thresholds, CI), docs/summary.md, docs/capacity.md.
 `;
 
 /** What `sellout run --help` adds: the scenario's keys at a glance (README "Scenarios" has them all). */
