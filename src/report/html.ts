@@ -291,7 +291,10 @@ function keyFigures(s: SummaryV1): string {
   if ((s.shards?.length ?? 0) > 1 && s.hottestShardShare !== undefined) cards.push(['busiest shard\'s share', `${(s.hottestShardShare * 100).toFixed(1)}%`]);
   if (s.achievedRate !== undefined) cards.push(['achieved rate', `${int(s.achievedRate)}/s${s.targetRate !== undefined ? ` of ${int(s.targetRate)}` : ''}`]);
   if (s.dropped !== undefined) cards.push(['dropped', int(s.dropped)]);
-  return `<div class="cards">${cards.map(([k, v]) => `<div class="card"><div class="k">${h(k)}</div><div class="v">${h(v)}</div></div>`).join('')}</div>`;
+  if (s.server) cards.push(['Redis busy', `${Math.round(s.server.cpu * 100)}% of a core`]);
+  // Which side limited the run, in the words the console uses.
+  const server = s.server ? `<p id="bottleneck" class="muted" data-limit="${s.server.limit}">${h(micro(s.server.says))}${s.server.usecPerCall !== null ? ` (${h(micro(`${s.server.usecPerCall.toFixed(1)} us`))} per EVALSHA)` : ''}.</p>` : '';
+  return `<div class="cards">${cards.map(([k, v]) => `<div class="card"><div class="k">${h(k)}</div><div class="v">${h(v)}</div></div>`).join('')}</div>${server}`;
 }
 
 function outcomeBreakdown(s: SummaryV1): string {

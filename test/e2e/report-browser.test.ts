@@ -191,6 +191,10 @@ async function openReport(dir: string, width = 1280, file = 'report.html') {
       stockLabels: data.charts.find((c) => c.id === 'stock')?.series.map((x) => x.label) ?? [],
     };
   });
+  const bottleneck = await page.evaluate(() => {
+    const el = document.getElementById('bottleneck');
+    return el ? { limit: el.dataset.limit, text: el.textContent } : null;
+  });
   const soldOut = await page.evaluate(() => {
     const data = JSON.parse(document.getElementById('report-data')!.textContent!) as { charts: { id: string; series: { values: (number | null)[] }[] }[] };
     const values = data.charts.find((c) => c.id === 'soldout')?.series[0]?.values as number[] | undefined;
@@ -207,7 +211,7 @@ async function openReport(dir: string, width = 1280, file = 'report.html') {
   await page.mouse.move(0, 0);
   await page.screenshot({ path: join(dir, `${file.replace(/\.html$/, '')}${width === 1280 ? '' : `-${width}`}.png`), fullPage: true });
   await page.close();
-  return { errors, requests, charts, banner, layout, url, faultRows, replies, targetPixels, soldOut, polish: { ...polish, legendHover } as Polish };
+  return { errors, requests, charts, banner, layout, url, faultRows, replies, targetPixels, soldOut, bottleneck, polish: { ...polish, legendHover } as Polish };
 }
 
 /** The polish every report needs, at any width. */
@@ -326,6 +330,8 @@ describe('report.html in Chromium', () => {
     expect(summary.series!.intervalMs).toBe(100);
     expect(summary.series!.t.length).toBeGreaterThanOrEqual(20);
     expectHealthyPage(r, ['spectrum', 'replies', 'p99', 'stock', 'soldout']);
+    // Which side limited the run, as summary.json says it.
+    expect(r.bottleneck).toEqual({ limit: summary.server!.limit, text: expect.stringContaining(summary.server!.says) });
     // Its five SKUs all sell out: the timeline ends at 5, and starts from none at t0.
     expect(summary.series!.soldOut!.at(-1)).toBe(5);
     expect(r.soldOut).toEqual({ first: 0, last: 5, max: 5 });
