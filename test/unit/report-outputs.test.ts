@@ -205,7 +205,7 @@ describe('report outputs', () => {
     expect(html).not.toContain(NASTY);
     expect(html).toContain('flash &lt;/script&gt;&lt;script&gt;window.__pwned = 1&lt;/script&gt; &lt;b&gt;sale&lt;/b&gt; &amp; &quot;quotes&quot;');
     const data = JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)![1]!) as { charts: { id: string }[] };
-    expect(data.charts.map((c) => c.id)).toEqual(['spectrum', 'replies', 'p99', 'stock']);
+    expect(data.charts.map((c) => c.id)).toEqual(['spectrum', 'replies', 'p99', 'stock', 'soldout']);
   });
 });
 
