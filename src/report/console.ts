@@ -142,6 +142,9 @@ export function formatShards(summary: SummaryV1): string[] {
   return lines;
 }
 
+/** A time since t0 with the resolution a sell-out needs: `12.3 ms` under a second (a 20 ms sale's SKUs are not all "0.00 s"), else `5.00 s`. */
+export const sinceStart = (ms: number) => (ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`);
+
 /** Milliseconds since t0 as seconds, e.g. `5.00 s`. */
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
@@ -203,15 +206,15 @@ export function formatSkuRanks(summary: SummaryV1): string[] {
   if (count === 1) {
     const k = ranks.firstSoldOut[0] ?? ranks.slowest[0];
     if (k === undefined) return [];
-    return [`  sold out    ${k.soldOutMs != null ? `SKU ${k.sku} at ${seconds(k.soldOutMs)}` : `not during the run (SKU ${k.sku})`} (${figures(k)})`];
+    return [`  sold out    ${k.soldOutMs != null ? `SKU ${k.sku} at ${sinceStart(k.soldOutMs)}` : `not during the run (SKU ${k.sku})`} (${figures(k)})`];
   }
   const lines = [
     ranks.soldOut === 0
       ? `  sold out    none of ${int(count)} SKUs during the run`
-      : `  sold out    ${int(ranks.soldOut)} of ${int(count)} SKUs during the run: the first at ${seconds(ranks.firstSoldOutMs!)}, the last at ${seconds(ranks.lastSoldOutMs!)}${remainders(ranks.soldOut, skuTotalsOfSummary(summary).soldOut)}`,
+      : `  sold out    ${int(ranks.soldOut)} of ${int(count)} SKUs during the run: the first at ${sinceStart(ranks.firstSoldOutMs!)}, the last at ${sinceStart(ranks.lastSoldOutMs!)}${remainders(ranks.soldOut, skuTotalsOfSummary(summary).soldOut)}`,
   ];
   const row = (k: SkuSummary) => [
-    String(k.sku), k.soldOutMs != null ? seconds(k.soldOutMs) : 'no', int(k.requests ?? 0), int(k.ok ?? 0), k.okP99Us != null ? formatUs(k.okP99Us) : '-',
+    String(k.sku), k.soldOutMs != null ? sinceStart(k.soldOutMs) : 'no', int(k.requests ?? 0), int(k.ok ?? 0), k.okP99Us != null ? formatUs(k.okP99Us) : '-',
   ];
   const header = ['SKU', 'sold out', 'requests', 'ok', 'ok p99'];
   const table = (title: string, skus: readonly SkuSummary[]) =>

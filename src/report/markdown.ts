@@ -5,6 +5,7 @@
 import { OUTCOMES } from '../outcomes.js';
 import { COVERAGE_COUNTS, COVERAGE_MEANING, soldOutTwinsNote } from '../summary/coverage.js';
 import { formatValue } from '../thresholds/evaluate.js';
+import { sinceStart } from './console.js';
 import { escapeMdCell } from './escape.js';
 import type { ReportOutput } from './output.js';
 import type { SummaryV1 } from '../summary/summary.js';
@@ -125,7 +126,7 @@ export function renderMarkdown(summary: SummaryV1): string {
   out.push(`${int(k.count)} SKU(s): ${int(k.sold)} of ${int(k.initial)} units sold, ${int(k.soldOut)} sold out, ${int(k.journal)} journal entries${k.unreadable ? `, ${int(k.unreadable)} with no integer stock` : ''}${k.failing ? `, violations at ${int(k.failing)}` : ''}.${listed.length < k.count ? ` The ${int(listed.length)} most worth a look (every SKU is in ${summary.skuTotals ? 'skus.csv' : 'summary.json'}):` : ''}`, '');
   // The load's figures per SKU, where the summary has them (older summaries do not).
   const load = listed.some((r) => r.requests !== undefined);
-  const atSeconds = (v: number | null | undefined) => (v == null ? '—' : `${(v / 1000).toFixed(2)} s`);
+  const atSeconds = (v: number | null | undefined) => (v == null ? '—' : sinceStart(v));
   out.push(...table(
     ['SKU', 'initial', 'final', 'journal', 'violations', ...(load ? ['requests', 'ok', 'sold out at', 'ok p99'] : [])],
     listed.map((r) => [
