@@ -141,10 +141,18 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
     const step = async (series: StepSeries, phase: StepPhase | 'ceiling', rate: number | null, stepMs: number): Promise<CapacityStep> => {
       const stepScenario = scenarioForStep(scenario, { series, rate, stepMs, thresholds });
       const before = await Promise.all(admins.admins.map((a) => readLatencyHistogram(a, 'evalsha')));
+      const usedBefore = series !== 'ceiling' ? (await readMemory(admins.admins)).usedMemory : null;
       const out = await runScenario(stepScenario, { redis: url, ...(options.tlsCa !== undefined ? { tlsCa: options.tlsCa } : {}), keep: true, ...(signal ? { signal } : {}) });
       const after = await Promise.all(admins.admins.map((a) => readLatencyHistogram(a, 'evalsha')));
       if (after.some((h) => h === undefined)) serverLatency = false;
-      const journal = series !== 'ceiling' ? await journalOf(target, stepScenario, out).catch(() => undefined) : undefined;
+      let journal = series !== 'ceiling' ? await journalOf(target, stepScenario, out).catch(() => undefined) : undefined;
+      if (journal !== undefined) {
+        // The whole server's growth over the step (its keys still there) per journal entry: the
+        // journal with its overhead (the stock keys, the allocator's rounding), next to MEMORY USAGE's.
+        const usedAfter = (await readMemory(admins.admins)).usedMemory;
+        const entries = out.summary.outcomes.ok;
+        journal = { ...journal, usedMemoryPerEntry: usedBefore !== null && usedAfter !== null && entries > 0 ? Math.max(0, usedAfter - usedBefore) / entries : null };
+      }
       await cleanUp(target, stepScenario, out);
       const record = stepRecord(steps.length + 1, series, phase, rate, out, serverPercentiles(before, after), journal);
       steps.push(record);
@@ -386,7 +394,7 @@ function answerSentences(a: AnswerInput): string[] {
   if (a.journal?.bytesPerEntry != null) {
     const enc = Object.entries(a.journal.encodings).map(([e, n]) => `${n} ${e}`).join(', ');
     out.push(
-      `The journal costs ${Math.round(a.journal.bytesPerEntry)} bytes per entry (MEMORY USAGE of ${a.journal.sampledJournals} journal${a.journal.sampledJournals === 1 ? '' : 's'}, ${int(a.journal.sampledEntries)} entries: ${enc}${a.journal.listpackMaxEntries !== null ? `; a journal becomes a hashtable past ${int(a.journal.listpackMaxEntries)} entries` : ''}): ${int(a.projection.orders)} orders need ${a.projection.bytes === null ? '?' : formatMemory(a.projection.bytes)}.`,
+      `The journal costs ${Math.round(a.journal.bytesPerEntry)} bytes per entry (MEMORY USAGE of ${a.journal.sampledJournals} journal${a.journal.sampledJournals === 1 ? '' : 's'}, ${int(a.journal.sampledEntries)} entries: ${enc}${a.journal.listpackMaxEntries !== null ? `; a journal becomes a hashtable past ${int(a.journal.listpackMaxEntries)} entries` : ''}${a.journal.usedMemoryPerEntry != null ? `; used_memory grew ${Math.round(a.journal.usedMemoryPerEntry)} bytes per entry over that step` : ''}): ${int(a.projection.orders)} orders need ${a.projection.bytes === null ? '?' : formatMemory(a.projection.bytes)}.`,
     );
   }
   if (a.projection.warning) out.push(a.projection.warning);

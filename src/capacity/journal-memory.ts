@@ -20,6 +20,8 @@ export interface JournalMemory {
   readonly encodings: Readonly<Record<string, number>>;
   /** hash-max-listpack-entries: a journal with more entries than this is a hashtable; null when CONFIG GET is refused. */
   readonly listpackMaxEntries: number | null;
+  /** The server's used_memory growth over the step per journal entry (capacity.ts fills it); null when INFO was refused. */
+  readonly usedMemoryPerEntry?: number | null;
 }
 
 export async function measureJournals(shards: ShardSet, skus: readonly number[]): Promise<JournalMemory> {

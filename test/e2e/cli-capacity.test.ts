@@ -49,6 +49,9 @@ describe('sellout capacity', () => {
     // The journal: bytes per entry measured, projected for the scenario's 50,000 requests.
     expect(c.journalBytesPerEntry).toBeGreaterThan(40);
     expect(c.journalBytesPerEntry).toBeLessThan(1000);
+    // used_memory's growth per entry: the journal and its overhead, the same order of magnitude.
+    expect(c.journal!.usedMemoryPerEntry).toBeGreaterThan(c.journalBytesPerEntry! * 0.5);
+    expect(c.journal!.usedMemoryPerEntry).toBeLessThan(c.journalBytesPerEntry! * 4);
     expect(c.projection).toMatchObject({ orders: 50_000, bytes: Math.round(50_000 * c.journalBytesPerEntry!) });
     // One SKU: the whole peak on it, far beyond one shard.
     expect(c).toMatchObject({ singleSkuMaxRate: c.maxRate, reachable: false, targetRate: 1_000_000, hottestSkuShare: 1 });
