@@ -40,6 +40,7 @@ import { standaloneTopology } from './redis/topology.js';
 import type { Redis } from 'ioredis';
 import { skuTableOf } from './verify/sku-table.js';
 import { serverSummaryOf } from './metrics/bottleneck.js';
+import { checkServiceReachable, httpSummary, openSaleEndpoint, type SaleEndpoint } from './http-mode.js';
 import { missingKeys, takeSnapshot, type Snapshot } from './verify/snapshot.js';
 import { listedSkus, skuRanksOf, skuTotalsOf, soldOutSeries, type SkuTable } from './summary/skus.js';
 import { newRecords } from './metrics/records.js';
@@ -98,17 +99,22 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const extraAdmins: Redis[] = [];
   let seeded = false;
   let cleanup: Cleanup | undefined;
+  /** HTTP mode: the sale service the load goes to (sellout's reference one is stopped after the load). */
+  let sale: SaleEndpoint | undefined;
   let built: Omit<SummaryV1, 'run' | 'status'> & { startedAt: Date; interrupted: boolean; histograms: Partial<Record<Outcome, string>>; intervals: IntervalHistogram[]; skuTable: SkuTable; keysInRedis: number };
   try {
     checkClusterSection(scenario, options.redis, target);
     // Before anything is written: a naming the cluster cannot run.
     if (target.topology.cluster && scenario.preflight) preflight(scenario, keys);
+    // HTTP mode with the team's own service: reachable, before anything is written.
+    if (scenario.http?.url !== undefined) await checkServiceReachable(scenario.http.url);
     shards = await ShardAdmins.open(target, keys, scenario.skus.count);
     stage('seed', runId, target.info);
     await seedStock(shards, scenario.skus.stock);
     seeded = true;
     const script = await loadScript(shards.admins, scenario.scriptSource, scenario.scriptPath);
     const marksBefore = await serverMarks(shards);
+    sale = await openSaleEndpoint(scenario, target, keys);
 
     stage('load');
     /** Why the target, not the script, failed this run (in the order it happened). */
@@ -133,6 +139,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         ...faults?.loadOptions(scenario.timeoutMs),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(sale !== undefined ? { http: sale.target } : {}),
       });
     } catch (err) {
       if (!(err instanceof LoadRefusedError)) throw err;
@@ -141,6 +148,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       targetProblems.push(err.message);
       load = emptyLoad(loadStarted, resolveWorkers(scenario), seriesIntervalMs(scenario));
     } finally {
+      // The reference service answers what it has in flight, then stops: the load is over.
+      await sale?.close().catch(() => {});
       // Faults not started are not run; one in progress is ended (a paused server resumed, a killed one restarted as asked).
       if (faults !== undefined) faultEvents = await faults.finish();
     }
@@ -274,6 +283,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(target.topology.cluster ? { redirects: load.redirects } : {}),
       ...(faultFigures !== undefined ? { faults: faultFigures.faults, outcomesOutsideFaults: faultFigures.outcomesOutsideFaults } : {}),
       ...(durability !== undefined ? { durability } : {}),
+      ...(sale !== undefined ? { http: httpSummary(sale.target, load.records) } : {}),
       invariants,
       ...(coverage !== undefined ? { coverage } : {}),
       ...(targetProblems.length > 0 ? { targetLost: targetProblems.join('; then ') } : {}),
@@ -295,6 +305,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       keysInRedis: snapshot === undefined ? -1 : snapshot.finalRaw.filter((v) => v !== null).length + snapshot.journalLength.filter((n) => n > 0).length,
     };
   } finally {
+    await sale?.close().catch(() => {});
     // The embedded server (and a container) goes away with its data: nothing to clean up there.
     if (shards !== undefined && seeded && !options.keep && target.info.kind === 'url') {
       stage('cleanup');

@@ -33,6 +33,7 @@ import { WorkerPool, type PoolTask } from './pool.js';
 import { StockSampler, type LoadProgress } from './sampler.js';
 import { removeWarmUp, seedWarmUp, warmUpKeys } from './warm-up.js';
 import { seriesIntervalMs } from './resolution.js';
+import type { HttpTarget } from '../scenario/http.js';
 
 export type { LoadProgress } from './sampler.js';
 export { workerFile } from './pool.js';
@@ -56,6 +57,8 @@ export interface LoadRequest {
   readonly clientName?: string;
   /** How long a connection the server closed keeps reconnecting (default: timeoutMs, at most 2 s). */
   readonly reconnectWindowMs?: number;
+  /** HTTP mode: the load connections go to this sale service instead of Redis (Redis is still read for the stock series). */
+  readonly http?: HttpTarget;
 }
 
 /** What can be done to a running load from outside it. */
@@ -159,7 +162,8 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   const admin = admins[0];
   const warmKeys = warmUpKeys(runId, workers, topology);
   const warmKeysOf = (shard: number) => warmKeys.map((byShard) => byShard[shard]!);
-  const warmedShards = await Promise.all(admins.map((a, shard) => (a === undefined ? false : seedWarmUp(a, warmKeysOf(shard)))));
+  // HTTP mode has no warm-up: the service would need keys of its own outside the run.
+  const warmedShards = await Promise.all(admins.map((a, shard) => (a === undefined || request.http !== undefined ? false : seedWarmUp(a, warmKeysOf(shard)))));
   const warmed = warmedShards.every(Boolean);
   const rejectedBefore = await rejectedTotal(admins);
   // SKU -> shard (and slot) once for the run: the hot path routes with one array read (router.ts).
@@ -188,6 +192,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     reconnectWindowMs: request.reconnectWindowMs ?? Math.min(scenario.timeoutMs, 2000),
     ...(request.clientName !== undefined ? { clientName: request.clientName } : {}),
     ...(warmed ? { warmUp: warmKeys[worker]! } : {}),
+    ...(request.http !== undefined ? { http: request.http } : {}),
   }));
   const pool: WorkerPool = new WorkerPool(tasks, {
     onInterval: (report, worker, dropped) => {

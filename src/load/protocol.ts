@@ -14,6 +14,7 @@
  * 5. At the end the worker posts `result` with its records' buffers transferred (not copied),
  *    then its task resolves.
  */
+import type { HttpTarget } from '../scenario/http.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorReplyCount, RefusalCode } from './error-replies.js';
 import type { RequestRecords } from '../metrics/records.js';
@@ -68,6 +69,8 @@ export interface WorkerTask {
   readonly reconnectWindowMs: number;
   /** Keys this worker warms its connections on before t0, per shard (absent: no warm-up). */
   readonly warmUp?: readonly WarmUpKeys[];
+  /** HTTP mode: `connections` connections to this sale service instead of Redis. */
+  readonly http?: HttpTarget;
 }
 
 /** t0 is on the clock every thread shares (clock.ts: the process's monotonic clock, ms). */

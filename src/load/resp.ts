@@ -28,7 +28,7 @@ export interface ReplyHandler {
    * `value` is the integer reply for ok, NaN otherwise. Times are microseconds since t0.
    */
   onReply(
-    conn: DeductClient, index: number, twin: number, sku: number, quantity: number,
+    conn: LoadConnection, index: number, twin: number, sku: number, quantity: number,
     code: OutcomeCode, value: number, intendedUs: number, sentUs: number, repliedUs: number,
     extra?: boolean,
   ): void;
@@ -38,7 +38,7 @@ export interface ReplyHandler {
    * itself a resend, holding no slot of its connection (its reply then carries `extra` too).
    */
   onRedirect(
-    conn: DeductClient, entry: ErrorReplyEntry, index: number, twin: number, sku: number, quantity: number,
+    conn: LoadConnection, entry: ErrorReplyEntry, index: number, twin: number, sku: number, quantity: number,
     intendedUs: number, sentUs: number, nowUs: number, extra: boolean,
   ): void;
   /**
@@ -46,24 +46,51 @@ export interface ReplyHandler {
    * sellout closed it itself (a request outlived timeoutMs) and is opening it again; `onReconnected`
    * or a second `onClosed` (reconnecting false) follows.
    */
-  onClosed(conn: DeductClient, reason: string, reconnecting: boolean): void;
-  onReconnected(conn: DeductClient): void;
+  onClosed(conn: LoadConnection, reason: string, reconnecting: boolean): void;
+  onReconnected(conn: LoadConnection): void;
   /**
    * A deduction was refused by the server itself (OOM, NOPERM, BUSY, …), called before its
    * onReply, so an executor can stop sending before the reply would make it send again. Also
    * called when the SCRIPT LOAD after a NOSCRIPT is refused (no onReply of its own follows: the
    * deductions resent behind it are answered NOSCRIPT, an error outcome).
    */
-  onRefused(conn: DeductClient, entry: ErrorReplyEntry): void;
+  onRefused(conn: LoadConnection, entry: ErrorReplyEntry): void;
+}
+
+/**
+ * What the executors, the router and the worker use of a load connection: the RESP client below
+ * (a deduction is an EVALSHA) or the HTTP one (http-client.ts: a deduction is a request to the
+ * sale service). Both queue requests, write them at the next flush, answer in order through one
+ * ReplyHandler, and turn what was in flight into `unknown` outcomes when the connection fails.
+ */
+export interface LoadConnection {
+  readonly id: number;
+  readonly shard: number;
+  inFlight: number;
+  alive: boolean;
+  idle: number;
+  restarting: boolean;
+  reconnects: number;
+  readonly slabBytes: number;
+  connect(): Promise<void>;
+  send(index: number, twin: number, sku: number, quantity: number, intendedUs: number, sentUs: number, extra?: boolean): void;
+  sendAsking(index: number, twin: number, sku: number, quantity: number, intendedUs: number, sentUs: number): void;
+  flushNow(): void;
+  close(reason?: string): void;
+  restart(reason: string): Promise<boolean>;
+  retarget(endpoint: RedisEndpoint, reason: string): void;
+  oldestSentUs(): number;
+  beginWarmUp(stockKey: string, journalKey: string, handler: ReplyHandler): void;
+  endWarmUp(): void;
 }
 
 /** Collects connections with buffered writes, so one event handler ends with one write per socket. */
 export class Flusher {
   // Two lists used in turn (a flush may mark connections again): no allocation per flush, which
   // on the hot path would feed the garbage collector's pauses.
-  private dirty: DeductClient[] = [];
-  private spare: DeductClient[] = [];
-  mark(conn: DeductClient): void {
+  private dirty: LoadConnection[] = [];
+  private spare: LoadConnection[] = [];
+  mark(conn: LoadConnection): void {
     this.dirty.push(conn);
   }
   flush(): void {
@@ -130,7 +157,7 @@ const EXTRA = 8;
 
 const enum Parse { Incomplete = -1 }
 
-export class DeductClient {
+export class DeductClient implements LoadConnection {
   /** Position among its worker's connections (executors use it). */
   readonly id: number;
   /** The shard it serves (router.ts): 0 on a standalone server. */

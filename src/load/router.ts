@@ -12,7 +12,7 @@
  */
 import { Code, type OutcomeCode } from '../outcomes.js';
 import type { ErrorReplyEntry } from './error-replies.js';
-import type { DeductClient, ReplyHandler } from './resp.js';
+import type { LoadConnection, ReplyHandler } from './resp.js';
 
 /** Resends after TRYAGAIN / CLUSTERDOWN before their reply is taken as the outcome. */
 export const MAX_CLUSTER_RETRIES = 5;
@@ -27,7 +27,7 @@ export interface RouterOptions {
   /** `host:port` of each shard's primary. */
   readonly nodes: readonly string[];
   /** Opens `connections` connections to a primary the run did not know (after a MOVED to it). */
-  readonly openShard?: (node: string, shard: number) => Promise<DeductClient[]>;
+  readonly openShard?: (node: string, shard: number) => Promise<LoadConnection[]>;
 }
 
 export interface RedirectCounts {
@@ -38,7 +38,7 @@ export interface RedirectCounts {
 
 export class Router {
   readonly cluster: boolean;
-  readonly connsByShard: DeductClient[][];
+  readonly connsByShard: LoadConnection[][];
   readonly redirects: RedirectCounts = { moved: 0, ask: 0, tryagain: 0 };
   /** Why requests could not be resent (a MOVED to a node that refuses connections): target problems. */
   readonly problems = new Set<string>();
@@ -51,7 +51,7 @@ export class Router {
   private readonly stillOpening = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Connections opened after a MOVED to a new primary, handed to the executor (see `onNewConnections`). */
-  onNewConnections: (conns: DeductClient[]) => void = () => {};
+  onNewConnections: (conns: LoadConnection[]) => void = () => {};
 
   constructor(private readonly options: RouterOptions) {
     this.cluster = options.cluster;
@@ -63,7 +63,7 @@ export class Router {
   }
 
   /** The worker's connections, each serving `conn.shard`. */
-  add(conns: readonly DeductClient[]): void {
+  add(conns: readonly LoadConnection[]): void {
     for (const conn of conns) this.connsByShard[conn.shard]!.push(conn);
   }
 
@@ -80,7 +80,7 @@ export class Router {
   }
 
   /** A live connection to a shard, taken in turn, or undefined when none is alive. */
-  liveConnection(shard: number): DeductClient | undefined {
+  liveConnection(shard: number): LoadConnection | undefined {
     const conns = this.connsByShard[shard]!;
     for (let tries = 0; tries < conns.length; tries++) {
       const at = this.next[shard]!;
@@ -105,7 +105,7 @@ export class Router {
    * as an extra request (the executor already freed the slot it held). Its outcome reaches
    * `handler.onReply` in the end, whatever happens.
    */
-  redirect(handler: ReplyHandler, from: DeductClient, entry: ErrorReplyEntry, index: number, twin: number, sku: number, quantity: number, intendedUs: number, sentUs: number, nowUs: number): void {
+  redirect(handler: ReplyHandler, from: LoadConnection, entry: ErrorReplyEntry, index: number, twin: number, sku: number, quantity: number, intendedUs: number, sentUs: number, nowUs: number): void {
     const fail = (code: OutcomeCode) => handler.onReply(from, index, twin, sku, quantity, code, NaN, intendedUs, sentUs, nowUs, true);
     if (entry.redirect === 'moved' || entry.redirect === 'ask') {
       const ask = entry.redirect === 'ask';

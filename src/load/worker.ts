@@ -11,7 +11,8 @@ import { ClosedExecutor } from './executors/closed.js';
 import { planFor } from './plan.js';
 import { CONTROL_ABORT, CONTROL_STOP, recordBuffers, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
 import { Recorder } from '../metrics/recorder.js';
-import { DeductClient, Flusher } from './resp.js';
+import { DeductClient, Flusher, type LoadConnection } from './resp.js';
+import { HttpDeductClient } from './http-client.js';
 import { Router } from './router.js';
 import { RunKeys } from '../keys.js';
 import { RequestSource } from './source.js';
@@ -63,7 +64,8 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   const deadlineUs = scenario.duration !== undefined ? scenario.duration * 1000 : Infinity;
   const keys = new RunKeys(task.keys, task.runId);
   // Only a cluster needs routing: on one server every connection serves every SKU.
-  const router = task.cluster
+  // HTTP mode routes nothing: the service talks to the cluster.
+  const router = task.cluster && task.http === undefined
     ? new Router({ cluster: true, skuShard: task.skuShard, ...(task.skuSlot ? { skuSlot: task.skuSlot } : {}), nodes: task.shards.map((s) => s.node), openShard })
     : undefined;
   const executor = createExecutor(
@@ -85,8 +87,13 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   };
   // `connections` to every shard (connection i of shard s at i * shards + s).
   const shards = task.shards.length;
-  const conns = Array.from({ length: task.connections * shards }, (_, i) =>
-    new DeductClient(i, { ...target, shard: i % shards, endpoint: task.shards[i % shards]!.endpoint }, executor, flusher, nowUs));
+  const http = task.http;
+  // HTTP mode: `connections` connections to the sale service; otherwise `connections` to every shard.
+  const conns: LoadConnection[] = http !== undefined
+    ? Array.from({ length: task.connections }, (_, i) =>
+      new HttpDeductClient(i, { target: http, seed: scenario.seed, errors, reconnectWindowMs: task.reconnectWindowMs }, executor, flusher, nowUs))
+    : Array.from({ length: task.connections * shards }, (_, i) =>
+      new DeductClient(i, { ...target, shard: i % shards, endpoint: task.shards[i % shards]!.endpoint }, executor, flusher, nowUs));
   router?.add(conns);
 
   /** After a MOVED to a primary the run did not know: `connections` connections to it, for the router. */

@@ -27,6 +27,10 @@ export function formatSummary(summary: SummaryV1, reportDir?: string, options: C
   lines.push(`sellout ${summary.scenario.name}: ${verdict}`);
   const t = summary.target;
   lines.push(`  target      redis ${t.redisVersion} ${t.mode} (${t.kind}, ${t.url}${options.targetOrigin ? `; ${options.targetOrigin}` : ''})`);
+  if (summary.http) {
+    lines.push(`  service     ${summary.http.url}${summary.http.reference ? ' (sellout\'s reference service, on the target above)' : ''}`);
+    if (summary.http.stockFieldMissing > 0) lines.push(`  warning     ${int(summary.http.stockFieldMissing)} ok repl${summary.http.stockFieldMissing === 1 ? 'y' : 'ies'} had no "${summary.http.stockField}" field in the body: their replied stock was not checked`);
+  }
   lines.push(`  script      ${summary.scenario.script} (sha ${summary.scenario.scriptSha.slice(0, 12)})`);
   const l = summary.load;
   lines.push(

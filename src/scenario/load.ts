@@ -305,6 +305,7 @@ const SECTION_KEYS: Record<string, readonly string[]> = {
   duplicates: ['ratio', 'pattern', 'delayMs'],
   keys: ['stock', 'journal'],
   cluster: ['shards'],
+  http: ['url', 'method', 'headers', 'body', 'outcomes', 'stockField'],
 };
 
 export function formatIssues(issues: readonly z.core.$ZodIssue[], shown: string, overridden: ReadonlySet<string>): string[] {

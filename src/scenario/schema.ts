@@ -10,6 +10,7 @@ import { MAX_EMBEDDED_SHARDS } from '../redis/local-cluster.js';
 import { parseThresholds } from '../thresholds/parse.js';
 import { faultsSchema, persistenceSchema, replicasSchema } from './faults.js';
 import { validateLoadModel } from './load-models/index.js';
+import { httpSchema } from './http.js';
 
 const MAX_STOCK = 99_999_999_999_999; // 14 digits: the widest integer lua/deduct.lua handles exactly
 const MAX_QUANTITY = 0xffffffff; // per-request records keep quantities in a Uint32Array
@@ -196,6 +197,8 @@ export const scenarioSchema = z
     replicas: replicasSchema.default(0),
     /** Timed faults during the load (src/scenario/faults.ts; cross-checks in faultScheduleIssues, run by load.ts). */
     faults: faultsSchema.default([]),
+    /** HTTP mode: each deduction is a request to the sale service (src/scenario/http.ts). */
+    http: httpSchema.optional(),
   })
   .superRefine((s, ctx) => {
     // Runs only once every field is valid (zod skips object refinements otherwise); the

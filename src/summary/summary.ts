@@ -134,6 +134,19 @@ export const serverSummarySchema = z.object({
 });
 export type ServerSummary = z.infer<typeof serverSummarySchema>;
 
+/** HTTP mode: the sale service the load went to (src/http-mode.ts). */
+export const httpSummarySchema = z.object({
+  /** The service's URL (a password in it as `***`). */
+  url: text,
+  /** true: sellout's reference service, started for the run on its Redis. */
+  reference: z.boolean({ error: 'true or false' }),
+  /** Where a 200's JSON body carries the new stock; null: not read (no-lost-ack does not check the replied stock). */
+  stockField: text.nullable(),
+  /** ok replies whose body had no such field: counted, their stock not checked. */
+  stockFieldMissing: count,
+});
+export type HttpSummary = z.infer<typeof httpSummarySchema>;
+
 /** One distinct error reply and how many deductions got it (the load engine counts them). */
 export const errorReplyCountSchema = z.object({
   reply: text,
@@ -393,6 +406,8 @@ export const summarySchema = z.object({
   skuRanks: skuRanksSchema.optional(),
   /** Per-shard figures, in slot order (one entry for a standalone server); absent in summaries written before they existed. */
   shards: list(shardFiguresSchema, 'a list of shards').optional(),
+  /** HTTP mode: the sale service the load went to; absent in Redis mode. */
+  http: httpSummarySchema.optional(),
   /** Which side limited the run (absent when the server refused INFO, and in older summaries). */
   server: serverSummarySchema.optional(),
   /** The busiest shard's share of the requests, 0..1 (1 for one shard). */

@@ -12,7 +12,7 @@
  */
 import type { OutcomeCode } from '../../outcomes.js';
 import type { ErrorReplyEntry } from '../error-replies.js';
-import type { DeductClient } from '../resp.js';
+import type { LoadConnection } from '../resp.js';
 import type { Executor, ExecutorContext } from './types.js';
 
 export class ClosedExecutor implements Executor {
@@ -22,7 +22,7 @@ export class ClosedExecutor implements Executor {
   readonly done: Promise<void>;
   lostAllConnections = false;
   private resolveDone!: () => void;
-  private conns: DeductClient[] = [];
+  private conns: LoadConnection[] = [];
   private started = false;
   private stopping = false;
   private finished = false;
@@ -46,7 +46,7 @@ export class ClosedExecutor implements Executor {
     if (router !== undefined) router.onNewConnections = (conns) => this.adopt(conns);
   }
 
-  start(conns: readonly DeductClient[]): void {
+  start(conns: readonly LoadConnection[]): void {
     this.conns = [...conns];
     this.started = true;
     const shards = this.ctx.router?.shards ?? 1;
@@ -83,7 +83,7 @@ export class ClosedExecutor implements Executor {
     this.checkDone();
   }
 
-  onReply(conn: DeductClient, index: number, twin: number, sku: number, quantity: number, code: OutcomeCode, value: number, intendedUs: number, sentUs: number, repliedUs: number, extra = false): void {
+  onReply(conn: LoadConnection, index: number, twin: number, sku: number, quantity: number, code: OutcomeCode, value: number, intendedUs: number, sentUs: number, repliedUs: number, extra = false): void {
     const { recorder, source } = this.ctx;
     recorder.record(index, twin, sku, quantity, code, value, intendedUs, sentUs, repliedUs);
     source.replied(index, twin === 1);
@@ -96,7 +96,7 @@ export class ClosedExecutor implements Executor {
     if (this.inFlight === 0) this.checkDone();
   }
 
-  onRedirect(conn: DeductClient, entry: ErrorReplyEntry, index: number, twin: number, sku: number, quantity: number, intendedUs: number, sentUs: number, nowUs: number, extra: boolean): void {
+  onRedirect(conn: LoadConnection, entry: ErrorReplyEntry, index: number, twin: number, sku: number, quantity: number, intendedUs: number, sentUs: number, nowUs: number, extra: boolean): void {
     const router = this.ctx.router;
     // Without a router (the warm-up) a redirect is an answer like any error.
     if (router === undefined) return this.onReply(conn, index, twin, sku, quantity, entry.code, NaN, intendedUs, sentUs, nowUs, extra);
@@ -106,7 +106,7 @@ export class ClosedExecutor implements Executor {
     this.ctx.flusher.flush();
   }
 
-  onClosed(conn: DeductClient, reason: string, reconnecting: boolean): void {
+  onClosed(conn: LoadConnection, reason: string, reconnecting: boolean): void {
     // Recorded first: the dead connection's unknown replies may already have finished the run.
     this.connectionErrors.add(reason);
     // Before start() nothing is counted yet (start() counts the connections that are there).
@@ -126,13 +126,13 @@ export class ClosedExecutor implements Executor {
     if (!this.finished) this.checkDone();
   }
 
-  onRefused(_conn: DeductClient, entry: ErrorReplyEntry): void {
+  onRefused(_conn: LoadConnection, entry: ErrorReplyEntry): void {
     this.ctx.onRefused?.(entry);
     // A script that will not finish: nothing more may be sent (each send would run it again).
     if (entry.refusal === 'BUSY') this.stop();
   }
 
-  onReconnected(conn: DeductClient): void {
+  onReconnected(conn: LoadConnection): void {
     if (this.finished || !this.started) return;
     this.addIdle(conn, this.slotsPerConnection);
     if (!this.stopping) {
@@ -143,7 +143,7 @@ export class ClosedExecutor implements Executor {
   }
 
   /** Connections to a primary the run learned of from a MOVED (router.ts): they take slots like the others. */
-  private adopt(conns: readonly DeductClient[]): void {
+  private adopt(conns: readonly LoadConnection[]): void {
     if (this.finished || !this.started) return;
     for (const conn of conns) {
       while (this.idleByShard.length <= conn.shard) {
@@ -160,19 +160,19 @@ export class ClosedExecutor implements Executor {
     }
   }
 
-  private addIdle(conn: DeductClient, slots: number): void {
+  private addIdle(conn: LoadConnection, slots: number): void {
     conn.idle += slots;
     this.idleTotal += slots;
     this.idleByShard[conn.shard]! += slots;
   }
 
   /** One slot of `conn` came free: give it the next request, or leave it idle. */
-  private freed(conn: DeductClient, nowUs: number): void {
+  private freed(conn: LoadConnection, nowUs: number): void {
     if (!conn.alive) return;
     if (this.stopping || !this.useSlot(conn, nowUs)) this.addIdle(conn, 1);
   }
 
-  private sendOn(conn: DeductClient, index: number, twin: boolean, nowUs: number): void {
+  private sendOn(conn: LoadConnection, index: number, twin: boolean, nowUs: number): void {
     const { plan } = this.ctx;
     this.inFlight++;
     conn.send(index, twin ? 1 : 0, plan.skuOf(index), plan.quantityOf(index), nowUs, nowUs);
@@ -183,7 +183,7 @@ export class ClosedExecutor implements Executor {
    * request, else the plan's next ones until one is for this shard (those for other shards go to
    * an idle slot there, or are parked). False when the slot stays free.
    */
-  private useSlot(conn: DeductClient, nowUs: number): boolean {
+  private useSlot(conn: LoadConnection, nowUs: number): boolean {
     const { source, router, plan } = this.ctx;
     if (router === undefined) {
       if (!source.take(nowUs)) return false;
@@ -220,7 +220,7 @@ export class ClosedExecutor implements Executor {
     return false;
   }
 
-  private idleConnection(shard: number): DeductClient | undefined {
+  private idleConnection(shard: number): LoadConnection | undefined {
     if (this.idleByShard[shard]! <= 0) return undefined;
     for (const conn of this.ctx.router!.connsByShard[shard]!) if (conn.idle > 0 && conn.alive) return conn;
     return undefined;

@@ -6,7 +6,7 @@
  */
 import { Code, type OutcomeCode } from '../../outcomes.js';
 import type { ErrorReplyEntry } from '../error-replies.js';
-import type { DeductClient } from '../resp.js';
+import type { LoadConnection } from '../resp.js';
 import { Pacer, type ArrivalSchedule } from '../schedule.js';
 import type { Executor, ExecutorContext } from './types.js';
 import type { Router } from '../router.js';
@@ -31,7 +31,7 @@ export class OpenLoopExecutor implements Executor {
   lostAllConnections = false;
   private resolveDone!: () => void;
   private readonly pacer: Pacer;
-  private conns: readonly DeductClient[] = [];
+  private conns: readonly LoadConnection[] = [];
   private next = 0;
   private inFlight = 0;
   private stopping = false;
@@ -61,7 +61,7 @@ export class OpenLoopExecutor implements Executor {
   get scheduled(): number { return this.pacer.scheduled; }
   get dropped(): number { return this.pacer.dropped; }
 
-  start(conns: readonly DeductClient[]): void {
+  start(conns: readonly LoadConnection[]): void {
     this.conns = conns;
     if (!conns.some((c) => c.alive || c.restarting)) {
       this.lostAllConnections = true;
@@ -91,7 +91,7 @@ export class OpenLoopExecutor implements Executor {
     this.stop();
   }
 
-  onReply(_conn: DeductClient, index: number, twin: number, sku: number, quantity: number, code: OutcomeCode, value: number, intendedUs: number, sentUs: number, repliedUs: number, _extra = false): void {
+  onReply(_conn: LoadConnection, index: number, twin: number, sku: number, quantity: number, code: OutcomeCode, value: number, intendedUs: number, sentUs: number, repliedUs: number, _extra = false): void {
     this.ctx.recorder.record(index, twin, sku, quantity, code, value, intendedUs, sentUs, repliedUs);
     this.ctx.source.replied(index, twin === 1);
     this.inFlight--;
@@ -104,14 +104,14 @@ export class OpenLoopExecutor implements Executor {
     }
   }
 
-  onRedirect(conn: DeductClient, entry: ErrorReplyEntry, index: number, twin: number, sku: number, quantity: number, intendedUs: number, sentUs: number, nowUs: number, extra: boolean): void {
+  onRedirect(conn: LoadConnection, entry: ErrorReplyEntry, index: number, twin: number, sku: number, quantity: number, intendedUs: number, sentUs: number, nowUs: number, extra: boolean): void {
     const router = this.ctx.router;
     if (router === undefined) return this.onReply(conn, index, twin, sku, quantity, entry.code, NaN, intendedUs, sentUs, nowUs, extra);
     // Still in flight: resent where the cluster says, its latency from the original intended send.
     router.redirect(this, conn, entry, index, twin, sku, quantity, intendedUs, sentUs, nowUs);
   }
 
-  onClosed(_conn: DeductClient, reason: string, reconnecting: boolean): void {
+  onClosed(_conn: LoadConnection, reason: string, reconnecting: boolean): void {
     this.connectionErrors.add(reason);
     if (this.finished || reconnecting) return;
     // Before start() there are no connections to judge by (one may close while others wait at the barrier).
@@ -122,7 +122,7 @@ export class OpenLoopExecutor implements Executor {
     }
   }
 
-  onRefused(_conn: DeductClient, entry: ErrorReplyEntry): void {
+  onRefused(_conn: LoadConnection, entry: ErrorReplyEntry): void {
     this.ctx.onRefused?.(entry);
     // A script that will not finish: nothing more may be sent (each send would run it again).
     if (entry.refusal === 'BUSY') this.stop();
@@ -256,7 +256,7 @@ export class OpenLoopExecutor implements Executor {
   }
 
   /** The connection a shard's requests take in this batch (one write per shard per batch). */
-  private batchConnection(router: Router, shard: number): DeductClient | undefined {
+  private batchConnection(router: Router, shard: number): LoadConnection | undefined {
     if (this.batchOf[shard] !== this.batch) {
       this.batchOf[shard] = this.batch;
       this.batchConn[shard] = router.liveConnection(shard);
@@ -266,9 +266,9 @@ export class OpenLoopExecutor implements Executor {
 
   private batch = 0;
   private readonly batchOf: number[] = [];
-  private readonly batchConn: (DeductClient | undefined)[] = [];
+  private readonly batchConn: (LoadConnection | undefined)[] = [];
 
-  private pickConnection(): DeductClient | undefined {
+  private pickConnection(): LoadConnection | undefined {
     const conns = this.conns;
     for (let tries = 0; tries < conns.length; tries++) {
       const conn = conns[this.next]!;

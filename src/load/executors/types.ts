@@ -5,7 +5,7 @@
  */
 import type { Plan } from '../plan.js';
 import type { Recorder } from '../../metrics/recorder.js';
-import type { DeductClient, Flusher, ReplyHandler } from '../resp.js';
+import type { Flusher, LoadConnection, ReplyHandler } from '../resp.js';
 import type { ErrorReplyEntry } from '../error-replies.js';
 import type { RequestSource } from '../source.js';
 import type { Router } from '../router.js';
@@ -37,7 +37,7 @@ export interface ExecutorContext {
 
 export interface Executor extends ReplyHandler {
   /** Starts sending over the connections (all connected). */
-  start(conns: readonly DeductClient[]): void;
+  start(conns: readonly LoadConnection[]): void;
   /** Stops sending; what is in flight still completes (or times out as unknown). */
   stop(): void;
   /** Called by the worker's ticker a few times a second: deadlines and late timers. */
