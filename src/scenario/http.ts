@@ -31,11 +31,8 @@ export const httpSchema = z.strictObject({
     })
     .default(DEFAULT_BODY),
   outcomes: z
-    .record(z.string(), outcomeName, { error: 'a mapping of HTTP status codes to outcomes, like {200: ok, 409: duplicate}' })
-    .superRefine((map, ctx) => {
-      for (const status of Object.keys(map)) {
-        if (!/^[1-5][0-9][0-9]$/.test(status)) ctx.addIssue({ code: 'custom', path: [status], message: 'an HTTP status code from 100 to 599', input: status });
-      }
+    .record(z.string().regex(/^[1-5][0-9][0-9]$/, { error: 'an HTTP status code from 100 to 599' }), outcomeName, {
+      error: (issue) => (issue.code === 'invalid_key' ? 'an HTTP status code from 100 to 599' : 'a mapping of HTTP status codes to outcomes, like {200: ok, 409: duplicate}'),
     })
     .optional(),
   /** Where a 200's JSON body carries the new stock (no-lost-ack checks it); absent with a url: not checked. */

@@ -1,0 +1,77 @@
+/**
+ * HTTP mode as a user runs it: `sellout run` loading a sale service over HTTP (sellout's reference
+ * service, started for the run on a real redis-server), the invariants read back from that Redis,
+ * and every mistake in an `http:` section one line each, exit 2; an unreachable service exit 3.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SummaryV1 } from '../../src/summary/summary.js';
+import { ROOT, runCli } from '../helpers/cli.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sellout-http-'));
+let redis: TestRedis;
+beforeAll(async () => { redis = await startTestRedis(); });
+afterAll(async () => {
+  await redis?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const summaryOf = (out: string) => JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as SummaryV1;
+
+describe('sellout run in HTTP mode', () => {
+  it('runs http-smoke.yaml through the reference service with no setup, and proves the invariants from its Redis', async () => {
+    const out = join(dir, 'smoke');
+    const r = await runCli(['run', 'scenarios/http-smoke.yaml', '--out', out]);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const s = summaryOf(out);
+    expect(s.http).toMatchObject({ reference: true, stockField: 'stock', stockFieldMissing: 0 });
+    expect(s.http!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/deduct$/);
+    expect(r.stdout).toContain(`  service     ${s.http!.url} (sellout's reference service, on the target above)`);
+    expect(s.requests).toBe(3000);
+    expect(s.outcomes.ok).toBe(s.skuTotals!.journal);
+    expect(s.outcomes.duplicate).toBeGreaterThan(0);
+    expect(s.outcomes.sold_out).toBeGreaterThan(0);
+    for (const inv of s.invariants) expect(inv.status, inv.name).toBe(inv.name === 'durability' ? 'skipped' : 'pass');
+  });
+
+  it('a closed model on a user\'s Redis: the service\'s replies carry the new stock, every key removed afterwards', async () => {
+    const out = join(dir, 'closed');
+    const r = await runCli(['run', 'scenarios/http-smoke.yaml', '--redis', redis.url, '--out', out, '--quiet',
+      '--set', 'load={connections: 4, inFlight: 4}', '--set', 'requests=2000', '--set', 'duplicates.pattern=cross-worker', '--set', 'load.workers=2']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const s = summaryOf(out);
+    expect(s.load).toMatchObject({ model: 'closed', connections: 4, inFlight: 4, workers: 2 });
+    expect(s.invariants.find((i) => i.name === 'no-lost-ack')!.status).toBe('pass');
+    expect(await redis.client.keys('sellout:*')).toEqual([]);
+  });
+
+  it('every mistake in an http: section is one line, all at once, exit 2', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, `name: bad\nscript: ${join(ROOT, 'lua', 'deduct.lua')}\nskus: {count: 1, stock: 5}\nrequests: 10\nhttp:\n  url: ftp://shop/deduct\n  body: '{"sku": "<sku>", "q": <qty>}'\n  outcomes: {200: ok, OK: duplicate, 409: fine}\n  method: DELETE\n`);
+    const r = await runCli(['run', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toEqual(expect.arrayContaining([
+      `${file}: http.url: expected an http:// or https:// URL like http://127.0.0.1:8080/deduct, got "ftp://shop/deduct"`,
+      expect.stringMatching(/http\.body: expected a body template with <id> in it/),
+      expect.stringMatching(/http\.body: expected only the placeholders <sku>, <quantity>, <id>, not <qty>/),
+      expect.stringMatching(/http\.outcomes\.OK: expected an HTTP status code from 100 to 599/),
+      expect.stringMatching(/http\.outcomes\.409: expected one of ok, duplicate, sold_out, not_found, invalid, error, unknown, got "fine"/),
+      expect.stringMatching(/http\.method: expected one of POST, PUT, PATCH, GET/),
+    ]));
+    expect(lines.at(-1)).toMatch(/problem\(s\) in the scenario; nothing was run/);
+  });
+
+  it('a service that is not there is one line, exit 3, before anything is written', async () => {
+    const r = await runCli(['run', 'scenarios/http-smoke.yaml', '--redis', redis.url, '--set', 'http.url=http://127.0.0.1:9/deduct', '--out', join(dir, 'never')]);
+    expect(r.code).toBe(3);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('http.url http://127.0.0.1:9/deduct: the sale service is not reachable (ECONNREFUSED); start it, or leave http.url out for sellout\'s reference service');
+    expect(await redis.client.keys('sellout:*')).toEqual([]);
+  });
+});
