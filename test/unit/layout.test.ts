@@ -19,8 +19,8 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 /** Top layer first. A directory of src/ or a file at its top names its layer. */
 const LAYERS: readonly (readonly string[])[] = [
   ['cli'],
-  ['index.ts', 'run.ts', 'capacity', 'agents', 'audit', 'faults'],
-  ['load', 'verify', 'report', 'compare'],
+  ['index.ts', 'run.ts', 'http-mode.ts', 'capacity', 'agents', 'audit', 'faults'],
+  ['load', 'verify', 'report', 'compare', 'serve'],
   ['scenario', 'version.ts'],
   ['thresholds'],
   ['metrics', 'redis'],
