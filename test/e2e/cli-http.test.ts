@@ -49,6 +49,19 @@ describe('sellout run in HTTP mode', () => {
     expect(await redis.client.keys('sellout:*')).toEqual([]);
   });
 
+  it('the reference service passes 20 runs in a row (closed model, twins in flight together)', async () => {
+    const out = join(dir, 'twenty');
+    const r = await runCli(['run', 'scenarios/http-smoke.yaml', '--repeat', '20', '--quiet', '--out', out,
+      '--set', 'load={connections: 4, inFlight: 4}', '--set', 'requests=400', '--set', 'skus.stock=30'], { timeoutMs: 170_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const repeat = JSON.parse(readFileSync(join(out, 'repeat.json'), 'utf8')) as { runs: { status: string; exitCode: number }[] };
+    expect(repeat.runs).toHaveLength(20);
+    for (const run of repeat.runs) expect(run).toMatchObject({ status: 'pass', exitCode: 0 });
+    // Every run sold out its SKUs through the service: the boundaries a broken service gets wrong were reached.
+    const last = summaryOf(join(out, 'run-20'));
+    expect(last.skuTotals).toMatchObject({ soldOut: 5, failing: 0 });
+  }, 180_000);
+
   it('every mistake in an http: section is one line, all at once, exit 2', async () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, `name: bad\nscript: ${join(ROOT, 'lua', 'deduct.lua')}\nskus: {count: 1, stock: 5}\nrequests: 10\nhttp:\n  url: ftp://shop/deduct\n  body: '{"sku": "<sku>", "q": <qty>}'\n  outcomes: {200: ok, OK: duplicate, 409: fine}\n  method: DELETE\n`);
