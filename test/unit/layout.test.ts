@@ -20,7 +20,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 const LAYERS: readonly (readonly string[])[] = [
   ['cli'],
   ['index.ts', 'run.ts', 'capacity', 'agents', 'audit', 'faults'],
-  ['load', 'verify', 'report', 'compare'],
+  ['load', 'verify', 'report', 'compare', 'serve'],
   ['scenario', 'version.ts'],
   ['thresholds'],
   ['metrics', 'redis'],
