@@ -6,3 +6,4 @@ export { summarySchema, type SummaryV1, type RunStatus, type SkuSummary, type Sk
 export type { SkuTable } from './summary/skus.js';
 export { ExitCode, SelloutError, UsageError, ScenarioError, TargetError } from './errors.js';
 export { OUTCOMES, type Outcome } from './outcomes.js';
+export { startSaleService, type SaleService, type SaleServiceOptions, type SaleKeys } from './serve/service.js';

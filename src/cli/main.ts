@@ -12,6 +12,7 @@ import { capacityCommand } from './commands/capacity.js';
 import { compareCommand } from './commands/compare.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
+import { SERVE_HELP, serveCommand } from './commands/serve.js';
 import { validateCommand } from './commands/validate.js';
 
 
@@ -201,6 +202,25 @@ function buildProgram(setExit: (code: number) => void): Command {
       let keys: string | undefined;
       const signal = auditInterrupts(() => keys);
       setExit(await auditCommand(options, { stdout, stderr, signal, onKeys: (pattern) => { keys = pattern; } }));
+    });
+
+  program
+    .command('serve')
+    .description('the reference sale service: POST /deduct runs the script once per request (200 ok, 409 duplicate, 410 sold out, 404 key not found, 400 invalid, 503 Redis unavailable); GET /healthz. It never seeds stock; Ctrl-C/SIGTERM drains the requests in flight and exits 0')
+    .option('--redis <url|docker>', 'redis://[user@]host:port[/db], rediss://…, or "docker" (default: SELLOUT_REDIS_URL or REDIS_URL if set, else a private redis-server from PATH, removed on exit; a password can come from SELLOUT_REDIS_PASSWORD)')
+    .option('--tls-ca <file>', 'PEM file of the CA that signed the server\'s certificate, for a rediss:// server with a private CA')
+    .option('--port <n>', 'port to listen on (default 8080; 0: any free port, printed)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1)')
+    .option('--script <path>', 'Lua script, relative to the current directory, or builtin:deduct (default)')
+    .option('--keys-stock <template>', 'stock key template with <sku> (and <run>) (default sellout:<run>:inv:{<sku>})')
+    .option('--keys-journal <template>', 'journal key template with <sku> (and <run>) (default sellout:<run>:journal:{<sku>})')
+    .option('--run-id <id>', 'fills <run> in the templates (required when a template has <run>, as the defaults do)')
+    .addHelpText('after', SERVE_HELP)
+    .action(async (options: { redis?: string; tlsCa?: string; port?: string; host?: string; script?: string; keysStock?: string; keysJournal?: string; runId?: string }) => {
+      const [signal] = onInterrupts([
+        (name) => `\nsellout serve: ${interrupted(name)}, no longer accepting; answering the requests in flight, then stopping (interrupt again to quit at once)\n`,
+      ], () => undefined);
+      setExit(await serveCommand(options, { stdout, stderr, signal: signal! }));
     });
 
   program

@@ -21,7 +21,7 @@
  * An unknown path is 404 too, told apart by its body: {"error": "NOT_FOUND"} (see outcome.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { ReplyError, type Redis } from 'ioredis';
 import { Code, classifyErrorReply } from '../outcomes.js';
 import { scriptSha } from '../redis/script.js';
@@ -212,15 +212,24 @@ export async function startDeductServer(options: DeductServerOptions): Promise<S
   let closing = false;
   let whenIdle: (() => void) | undefined;
 
+  // The requests of each connection not yet settled: pipelined ones queue behind each other.
+  const pending = new Map<Socket, Set<() => void>>();
+  // Of those, the ones not answered yet (answers of one tick are all written before any 'close').
+  const unsent = new Map<Socket, number>();
+
   const send = (res: ServerResponse, response: DeductResponse, headers: Record<string, string> = {}) => {
     if (res.headersSent || res.destroyed) return;
+    const socket = res.req.socket;
+    const unanswered = (unsent.get(socket) ?? 1) - 1;
+    unsent.set(socket, unanswered);
     const text = JSON.stringify(response.body);
     res.writeHead(response.status, {
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(text)),
       ...headers,
-      // Draining: tell keep-alive clients this connection ends with this answer.
-      ...(closing ? { connection: 'close' } : {}),
+      // Draining: tell a keep-alive client this connection ends with this answer, once it is the
+      // last request received on it (node drops the answers queued behind a `connection: close`).
+      ...(closing && unanswered === 0 ? { connection: 'close' } : {}),
     });
     res.end(text);
   };
@@ -243,16 +252,39 @@ export async function startDeductServer(options: DeductServerOptions): Promise<S
   };
 
   const server = createServer({ keepAlive: true, noDelay: true }, (req, res) => {
+    const socket = req.socket;
     inFlight++;
-    res.once('close', () => {
+    let settled = false;
+    // Answered, or its connection is gone (an answer queued on a closed socket never emits 'close').
+    const settle = () => {
+      if (settled) return;
+      settled = true;
       inFlight--;
+      // Never answered (the client went away first): no longer waiting for an answer either.
+      if (!res.headersSent && unsent.has(socket)) unsent.set(socket, unsent.get(socket)! - 1);
+      const left = pending.get(socket);
+      left?.delete(settle);
       if (closing) {
-        server.closeIdleConnections();
+        // Not server.closeIdleConnections(): node counts a connection idle once one answer is
+        // sent, even with pipelined requests still queued on it, and would drop their answers.
+        if (left?.size === 0) socket.end();
         if (inFlight === 0) whenIdle?.();
       }
-    });
+    };
+    pending.get(socket)?.add(settle);
+    unsent.set(socket, (unsent.get(socket) ?? 0) + 1);
+    res.once('close', settle);
     handle(req, res).catch((err: unknown) => {
       send(res, { status: 500, body: { error: (err instanceof Error ? err.message : String(err)).split('\n')[0] } });
+    });
+  });
+  server.on('connection', (socket: Socket) => {
+    pending.set(socket, new Set());
+    socket.once('close', () => {
+      const left = pending.get(socket);
+      pending.delete(socket);
+      unsent.delete(socket);
+      for (const settle of left ?? []) settle();
     });
   });
   // Idle keep-alive connections stay open a while (a load tool reuses them between bursts).
@@ -277,7 +309,7 @@ export async function startDeductServer(options: DeductServerOptions): Promise<S
       closed ??= (async () => {
         closing = true;
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
+        for (const [socket, left] of pending) if (left.size === 0) socket.end();
         if (inFlight > 0) await new Promise<void>((resolve) => { whenIdle = resolve; });
         // Every request received has its answer: what is left are connections between requests.
         server.closeAllConnections();

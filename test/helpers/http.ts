@@ -39,12 +39,12 @@ export async function fire(url: string, deductions: readonly Deduction[], concur
 }
 
 /** Writes `raw` (several requests back to back) on one socket and returns the status lines and bodies in the order they came. */
-export function pipelined(port: number, raw: string, expected: number): Promise<{ status: number; body: string }[]> {
+export function pipelined(port: number, raw: string, expected: number): Promise<{ status: number; body: string; head: string }[]> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let data = '';
     const parse = () => {
-      const out: { status: number; body: string }[] = [];
+      const out: { status: number; body: string; head: string }[] = [];
       let rest = data;
       while (rest.length > 0) {
         const end = rest.indexOf('\r\n\r\n');
@@ -52,7 +52,7 @@ export function pipelined(port: number, raw: string, expected: number): Promise<
         const head = rest.slice(0, end);
         const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
         if (rest.length < end + 4 + length) break;
-        out.push({ status: Number(head.split(' ')[1]), body: rest.slice(end + 4, end + 4 + length) });
+        out.push({ status: Number(head.split(' ')[1]), body: rest.slice(end + 4, end + 4 + length), head });
         rest = rest.slice(end + 4 + length);
       }
       return out;
@@ -63,6 +63,8 @@ export function pipelined(port: number, raw: string, expected: number): Promise<
       if (out.length >= expected) { socket.destroy(); resolve(out); }
     });
     socket.on('error', reject);
+    // Closed by the server before every answer came: what did come.
+    socket.on('close', () => resolve(parse()));
     socket.write(raw);
   });
 }

@@ -189,4 +189,31 @@ describe('close()', () => {
     expect(s.inFlight()).toBe(0);
     expect(await redis.client.get(keys.stock('1'))).toBe('4');
   });
+  it('three requests pipelined on one socket when close() starts: every one is deducted and answered, only the last says connection: close', async () => {
+    const s = await startSaleService({ redis: conn, scriptSource: SOURCE, keys, port: 0 });
+    await redis.client.set(keys.stock('1'), '10');
+    await redis.client.call('CLIENT', 'PAUSE', '300', 'ALL');
+    const raw = [1, 2, 3].map((i) => rawPost(JSON.stringify({ sku: '1', quantity: 1, requestId: `pd-${i}` }))).join('');
+    const replies = pipelined(s.port, raw, 3);
+    while (s.inFlight() < 3) await new Promise((r) => setTimeout(r, 5));
+    await s.close();
+    const got = await replies;
+    expect(got.map((r) => [r.status, JSON.parse(r.body)])).toEqual([[200, { stock: 9 }], [200, { stock: 8 }], [200, { stock: 7 }]]);
+    expect(got.map((r) => /^connection: close$/im.test(r.head))).toEqual([false, false, true]);
+    expect(s.inFlight()).toBe(0);
+  });
+
+  it('a connection the client drops with requests pending does not hold close() up', async () => {
+    const s = await startSaleService({ redis: conn, scriptSource: SOURCE, keys, port: 0 });
+    await redis.client.set(keys.stock('1'), '10');
+    await redis.client.call('CLIENT', 'PAUSE', '300', 'ALL');
+    const { connect } = await import('node:net');
+    const socket = connect(s.port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write([1, 2].map((i) => rawPost(JSON.stringify({ sku: '1', quantity: 1, requestId: `gone-${i}` }))).join(''));
+    while (s.inFlight() < 2) await new Promise((r) => setTimeout(r, 5));
+    socket.destroy();
+    await s.close();
+    expect(s.inFlight()).toBe(0);
+  });
 });

@@ -53,7 +53,7 @@ function displayPath(absolute: string): string {
  * --script`: a builtin: name, or a path relative to the current directory only (never a file of
  * the same name somewhere else, such as sellout's own).
  */
-function readAuditScript(script: string): { path: string; source: string } {
+export function readAuditScript(script: string): { path: string; source: string } {
   const path = resolveScript(script, process.cwd());
   if (typeof path !== 'string') {
     throw new UsageError(
