@@ -111,6 +111,7 @@ Scenario keys (YAML; README "Scenarios"):
   keys: {stock, journal}             key templates with <run> and <sku>
   faults, persistence, replicas      timed faults: kill, pause, client-pause, script-flush, client-kill, failover
   thresholds                         like {latency.ok.p99: "< 5ms", outcomes.error: "== 0"}
+  http: {url, method, headers, body, outcomes, stockField}   load a sale service over HTTP (README "HTTP mode")
   seed, timeoutMs, maxRecords, preflight, cluster
 
 Examples:

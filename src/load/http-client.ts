@@ -285,7 +285,9 @@ export class HttpDeductClient implements LoadConnection {
       this.head = 0;
     }
     this.inFlight--;
-    const mapped = status < 600 ? this.statuses[status]! : 255;
+    // The reference service's 404 for a wrong path says NOT_FOUND, its KEY_NOT_FOUND the missing stock (serve/outcome.ts).
+    const wrongPath = status === 404 && this.options.target.reference && body.includes('"NOT_FOUND"');
+    const mapped = status < 600 && !wrongPath ? this.statuses[status]! : 255;
     let code: OutcomeCode = mapped === 255 ? Code.error : (mapped as OutcomeCode);
     let value = NaN;
     if (code === Code.ok && this.stockPattern !== undefined) {
