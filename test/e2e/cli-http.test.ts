@@ -62,6 +62,16 @@ describe('sellout run in HTTP mode', () => {
     expect(last.skuTotals).toMatchObject({ soldOut: 5, failing: 0 });
   }, 180_000);
 
+  it('a stockField the 200 bodies do not carry is counted and reported, not a crash', async () => {
+    const out = join(dir, 'no-field');
+    const r = await runCli(['run', 'scenarios/http-smoke.yaml', '--redis', redis.url, '--out', out, '--set', 'requests=300', '--set', 'load={connections: 2, inFlight: 2}', '--set', 'http.stockField=price']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const s = summaryOf(out);
+    expect(s.http).toMatchObject({ stockField: 'price', stockFieldMissing: s.outcomes.ok });
+    expect(s.outcomes.ok).toBeGreaterThan(0);
+    expect(r.stdout).toContain(`  warning     ${s.outcomes.ok.toLocaleString('en-US')} ok replies had no "price" field in the body: their replied stock was not checked`);
+  });
+
   it('every mistake in an http: section is one line, all at once, exit 2', async () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, `name: bad\nscript: ${join(ROOT, 'lua', 'deduct.lua')}\nskus: {count: 1, stock: 5}\nrequests: 10\nhttp:\n  url: ftp://shop/deduct\n  body: '{"sku": "<sku>", "q": <qty>}'\n  outcomes: {200: ok, OK: duplicate, 409: fine}\n  method: DELETE\n`);
