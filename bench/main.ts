@@ -1,10 +1,12 @@
 /**
- * `npm run bench`: every target of the engine issue from ONE run, on one fresh redis-server
+ * `npm run bench`: every target of the engine issue (and issue 13's HTTP-mode row) from ONE run, on one fresh redis-server
  * (sellout's embedded one), each figure with the reference's figure and the ratio, as medians of
- * interleaved rounds with their min–max. Four parts, each in its own file:
+ * interleaved rounds with their min–max. Five parts, each in its own file:
  *   throughput.ts  targets 1-4: throughput, tail, warm-up tail at 1x1, open loop (in process, driveLoad)
  *   cluster.ts     the cluster row: routing cost on a 3-primary embedded cluster vs standalone, and
  *                  redis-benchmark --cluster (in process, driveLoad; the cluster is the part's own)
+ *   http.ts        the http row (issue 13): sellout HTTP mode vs the autocannon CLI on the reference sale
+ *                  service (a child process), and HTTP vs Redis mode, what the service adds (in process, driveLoad)
  *   whole-run.ts   targets 6-7: many SKUs, whole-process CPU (`sellout run` children)
  *   memory.ts      target 5:   memory per request, duration-run growth (`sellout run` children)
  * Progress goes to stderr; the final table to stdout. Knobs: lib/knobs.ts (BENCH_ROUNDS, …).
@@ -22,6 +24,7 @@ import { redisBenchmarkVersion } from './lib/redis-benchmark.js';
 import { ROOT, startBenchServer, type BenchServer } from './lib/server.js';
 import { fmt } from './lib/stats.js';
 import { formatTable, type FailedPart, type Row } from './lib/table.js';
+import { httpNotes, httpRows, measureHttp, type HttpResults } from './http.js';
 import { clusterNotes, clusterRows, measureCluster, type ClusterResults } from './cluster.js';
 import { measureMemory, memoryNotes, memoryRows, type MemoryResults } from './memory.js';
 import { measureThroughput, THROUGHPUT_NOTES, throughputRows, type ThroughputResults } from './throughput.js';
@@ -82,6 +85,7 @@ async function main(): Promise<number> {
   let throughput: ThroughputResults | undefined;
   let memory: MemoryResults | undefined;
   let cluster: ClusterResults | undefined;
+  let http: HttpResults | undefined;
   try {
     if (knobs.parts.has('throughput')) {
       await attempt('1-4', 'throughput, tail, 1x1, open loop', async () => {
@@ -93,6 +97,12 @@ async function main(): Promise<number> {
       await attempt('C', 'cluster routing cost', async () => {
         cluster = await measureCluster(bench, knobs);
         rows.push(...clusterRows(cluster));
+      });
+    }
+    if (knobs.parts.has('http')) {
+      await attempt('H', 'HTTP mode vs autocannon, what the service adds', async () => {
+        http = await measureHttp(bench, knobs);
+        rows.push(...httpRows(http));
       });
     }
     if (knobs.parts.has('whole')) {
@@ -127,6 +137,7 @@ async function main(): Promise<number> {
     '',
     ...(knobs.parts.has('throughput') ? THROUGHPUT_NOTES : []),
     ...(knobs.parts.has('cluster') ? clusterNotes(cluster) : []),
+    ...(knobs.parts.has('http') ? httpNotes(http) : []),
     ...(knobs.parts.has('memory') ? memoryNotes(memory) : []),
     ...(knobs.parts.has('whole') ? WHOLE_RUN_NOTES : []),
     '',

@@ -12,7 +12,7 @@ function readInt(name: string, fallback: number, min: number): number {
   return value;
 }
 
-const PARTS = ['throughput', 'cluster', 'whole', 'memory'] as const;
+const PARTS = ['throughput', 'cluster', 'http', 'whole', 'memory'] as const;
 export type Part = (typeof PARTS)[number];
 
 function readParts(): Set<Part> {
@@ -46,6 +46,8 @@ export interface Knobs {
   readonly memoryRounds: number;
   /** The duration run for RSS growth per minute, seconds (0 skips it). */
   readonly durationSeconds: number;
+  /** The http part: seconds per arm (sellout HTTP mode, the autocannon CLI, sellout Redis mode), each round. */
+  readonly httpSeconds: number;
   /** Load workers of sellout's runs (default: sellout's own choice, half the cores). */
   readonly workers: number | undefined;
   readonly parts: Set<Part>;
@@ -72,6 +74,8 @@ export function readKnobs(): Knobs {
     memorySmall: readInt('BENCH_MEMORY_SMALL', 100_000, 1000),
     memoryRounds: readInt('BENCH_MEMORY_ROUNDS', 1, 1),
     durationSeconds: readInt('BENCH_DURATION_S', 30, 0),
+    // Three arms a round: 5 s each keeps the part near a minute at 3 rounds, a minute and a half at 5.
+    httpSeconds: readInt('BENCH_HTTP_SECONDS', 5, 1),
     workers: workers === 0 ? undefined : workers,
     parts: readParts(),
   };
@@ -87,9 +91,10 @@ export const KNOB_HELP = [
   'BENCH_REQUESTS_1X1 (20000)  requests per 1x1 run',
   'BENCH_OPEN_RATE (20000), BENCH_OPEN_SECONDS (5)  the open loop',
   'BENCH_CLUSTER_REQUESTS (600000)  requests per run of the cluster part (sellout standalone, 3-primary, 1-primary; redis-benchmark --cluster)',
+  'BENCH_HTTP_SECONDS (5)      seconds per arm of the http part (sellout HTTP mode, autocannon CLI, sellout Redis mode)',
   'BENCH_WHOLE_ROUNDS (min(BENCH_ROUNDS, 3)), BENCH_WHOLE_REQUESTS (300000), BENCH_SKUS (100000)  the whole `sellout run` children (targets 6, 7)',
   'BENCH_MEMORY_REQUESTS (3000000), BENCH_MEMORY_SMALL (100000), BENCH_MEMORY_ROUNDS (1)  memory per request',
   'BENCH_DURATION_S (30; 0 skips)  the duration run for RSS growth per minute',
   'BENCH_WORKERS (sellout default)  load workers of every sellout run',
-  'BENCH_ONLY (throughput,cluster,whole,memory)  run only these parts',
+  'BENCH_ONLY (throughput,cluster,http,whole,memory)  run only these parts',
 ].join('\n');
