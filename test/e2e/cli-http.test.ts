@@ -4,11 +4,12 @@
  * and every mistake in an `http:` section one line each, exit 2; an unreachable service exit 3.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SummaryV1 } from '../../src/summary/summary.js';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { ROOT, runCli, startCli } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sellout-http-'));
@@ -71,6 +72,41 @@ describe('sellout run in HTTP mode', () => {
     expect(s.outcomes.ok).toBeGreaterThan(0);
     expect(r.stdout).toContain(`  warning     ${s.outcomes.ok.toLocaleString('en-US')} ok replies had no "price" field in the body: their replied stock was not checked`);
   });
+
+  it('a service that never answers: every request in flight at timeoutMs is unknown, the connections reopen, the run is reported', async () => {
+    // Accepts connections, reads requests, answers nothing.
+    const silent = createServer((socket) => { socket.on('data', () => {}); socket.on('error', () => {}); });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const out = join(dir, 'silent');
+      const r = await runCli(['run', 'scenarios/http-smoke.yaml', '--redis', redis.url, '--out', out, '--quiet',
+        '--set', `http.url=http://127.0.0.1:${port}/deduct`, '--set', 'requests=40', '--set', 'load={connections: 2, inFlight: 2}', '--set', 'timeoutMs=300']);
+      const s = summaryOf(out);
+      expect(s.outcomes.unknown, r.stdout + r.stderr).toBe(40);
+      expect(s.outcomes.ok).toBe(0);
+      expect(s.reconnects).toBeGreaterThan(0);
+      // Nothing reached the script: every unknown is absent from the journal, and nothing is claimed.
+      expect(s.skuTotals).toMatchObject({ journal: 0, failing: 0 });
+      expect(await redis.client.keys('sellout:*')).toEqual([]);
+    } finally {
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('Ctrl-C to the process group stops the load, verifies what ran, stops the reference service and exits 130', async () => {
+    const out = join(dir, 'interrupted');
+    const cli = startCli(['run', 'scenarios/http-smoke.yaml', '--out', out, '--set', 'requests=', '--set', 'duration=60s', '--set', 'skus.stock=100000'], { detached: true });
+    await cli.seeded;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    process.kill(-cli.child.pid!, 'SIGINT');
+    expect(await cli.exited).toBe(130);
+    const s = summaryOf(out);
+    expect(s.status).toBe('interrupted');
+    expect(s.requests).toBeGreaterThan(100);
+    expect(s.invariants.filter((i) => i.status === 'fail')).toEqual([]);
+    expect(cli.output.stdout).toContain('INTERRUPTED');
+  }, 60_000);
 
   it('every mistake in an http: section is one line, all at once, exit 2', async () => {
     const file = join(dir, 'bad.yaml');
