@@ -208,7 +208,8 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
     // 4. The answer.
     const hottestShare = hottestSkuShare(scenario.skus.selection, scenario.skus.count);
     const peak = options.targetRate !== undefined
-      ? peakAnswer({ targetRate: options.targetRate, maxRate, singleSkuMaxRate, headroom: options.headroom, hottestShare, skuCount: scenario.skus.count })
+      // Shards are planned with one shard's rate: a cluster's maximum shared by its primaries.
+      ? peakAnswer({ targetRate: options.targetRate, maxRate: maxRate === null ? null : maxRate / admins.admins.length, singleSkuMaxRate, headroom: options.headroom, hottestShare, skuCount: scenario.skus.count })
       : undefined;
     const answer = answerSentences({ scenario, target: target.info, ceiling, maxRate, single: singleSkuMaxRate, slo, steps, journal, projection, peak: peak?.sentences ?? [], admins: admins.admins.length });
     admins.close();
@@ -372,6 +373,7 @@ function answerSentences(a: AnswerInput): string[] {
     out.push(
       `${where[0]!.toUpperCase()}${where.slice(1)} sustains ${int(a.maxRate)} deductions/s with ${a.slo.join(' and ')} and every invariant holding (${Math.round((a.maxRate / a.ceiling) * 100)}% of its ${int(a.ceiling)}/s closed-loop ceiling)${at?.latency ? `: ok p99 ${(at.latency.p99 / 1000).toFixed(2)} ms there` : ''}.`,
     );
+    if (a.admins > 1) out.push(`That is ${int(a.maxRate / a.admins)}/s per primary, the rate the shard count below is planned with.`);
     if (at && at.server.cpu !== null) {
       const split = at.server.p99 !== null && at.latency ? `; the server's own EVALSHA p99 was at most ${formatValue(at.server.p99, 'us')} of the client's ${formatValue(at.latency.p99, 'us')}: the rest is queueing, network and client` : '';
       out.push(`At that rate Redis used ${Math.round(at.server.cpu * 100)}% of a core${at.server.usecPerCall !== null ? ` at ${at.server.usecPerCall.toFixed(1)} µs per deduction` : ''}${split}.`);

@@ -78,6 +78,17 @@ describe('sellout capacity', () => {
     await redis.client.del('shop:inventory:42');
   }, 90_000);
 
+  it('on an embedded cluster plans shards with one primary\'s share of the cluster\'s maximum', async () => {
+    const out = join(dir, 'cluster');
+    const r = await runCli(['capacity', 'scenarios/smoke.yaml', '--redis', 'cluster', '--set', 'cluster.shards=2', '--step', '1s', '--budget', '20s', '--target-rate', '50000', '--out', out, '--quiet'], { timeoutMs: 90_000 });
+    expect([0, 4], r.stdout + r.stderr).toContain(r.code);
+    const c = read(out);
+    expect(c.target.mode).toBe('cluster');
+    expect(c.maxRate).not.toBeNull();
+    expect(c.shardsNeeded).toBe(Math.ceil(50_000 / ((c.maxRate! / 2) * 0.7)));
+    expect(c.answer.join(' ')).toContain(`That is ${Math.round(c.maxRate! / 2).toLocaleString('en-US')}/s per primary`);
+  }, 120_000);
+
   it('Ctrl-C to the process group stops the search, writes what was measured and exits 130', async () => {
     const out = join(dir, 'interrupted');
     const cli = startCli(['capacity', busy, '--redis', redis.url, '--step', '2s', '--budget', '60s', '--out', out], { detached: true });
