@@ -127,10 +127,16 @@ describe('sellout run in HTTP mode', () => {
   });
 
   it('a service that is not there is one line, exit 3, before anything is written', async () => {
-    const r = await runCli(['run', 'scenarios/http-smoke.yaml', '--redis', redis.url, '--set', 'http.url=http://127.0.0.1:9/deduct', '--out', join(dir, 'never')]);
-    expect(r.code).toBe(3);
+    // A port that was just free: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const url = `http://127.0.0.1:${port}/deduct`;
+    const r = await runCli(['run', 'scenarios/http-smoke.yaml', '--redis', redis.url, '--set', `http.url=${url}`, '--out', join(dir, 'never')], { timeoutMs: 45_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(3);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toContain('http.url http://127.0.0.1:9/deduct: the sale service is not reachable (ECONNREFUSED); start it, or leave http.url out for sellout\'s reference service');
+    expect(r.stderr).toContain(`http.url ${url}: the sale service is not reachable (ECONNREFUSED); start it, or leave http.url out for sellout's reference service`);
     expect(await redis.client.keys('sellout:*')).toEqual([]);
   });
 });
