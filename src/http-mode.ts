@@ -46,7 +46,6 @@ export async function openSaleEndpoint(scenario: Scenario, target: Target, keys:
   if (target.topology.cluster) {
     throw new UsageError('http: the reference service talks to one Redis server, not a cluster; give http.url of a service that speaks to your cluster, or run against a standalone server');
   }
-  const fill = (template: string, sku: string) => template.replaceAll('<run>', keys.runId).replaceAll('<sku>', sku);
   let redis: Redis | undefined;
   let service: SaleService | undefined;
   try {
@@ -54,7 +53,7 @@ export async function openSaleEndpoint(scenario: Scenario, target: Target, keys:
     service = await startSaleService({
       redis,
       scriptSource: scenario.scriptSource,
-      keys: { stock: (sku) => fill(keys.templates.stock, sku), journal: (sku) => fill(keys.templates.journal, sku) },
+      keys,
     });
   } catch (err) {
     redis?.disconnect();

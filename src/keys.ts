@@ -34,10 +34,11 @@ export class RunKeys {
     this.stockParts = fill(templates.stock, runId).split('<sku>');
     this.journalParts = fill(templates.journal, runId).split('<sku>');
   }
-  stock(sku: number): string {
+  /** A SKU is sellout's number, or (a sale service's request) the SKU as the request wrote it. */
+  stock(sku: number | string): string {
     return this.stockParts.join(String(sku));
   }
-  journal(sku: number): string {
+  journal(sku: number | string): string {
     return this.journalParts.join(String(sku));
   }
   /** A glob matching the run's stock and journal keys (for messages: `sellout:<id>:*` with the default templates). */

@@ -8,7 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import { UsageError } from '../../errors.js';
-import { DEFAULT_KEY_TEMPLATES, type KeyTemplates } from '../../keys.js';
+import { DEFAULT_KEY_TEMPLATES, RunKeys, type KeyTemplates } from '../../keys.js';
 import { openTarget, type Target } from '../../redis/index.js';
 import { loadScript } from '../../redis/script.js';
 import { chooseRedis } from '../../redis/url.js';
@@ -72,10 +72,8 @@ export function serveKeys(templates: KeyTemplates, runId: string | undefined, gi
     }
   }
   if (templates.stock === templates.journal) throw new UsageError(`--keys-journal ${templates.journal}: expected a template other than --keys-stock (the stock and the journal are two keys)`);
-  const split = (template: string) => template.split('<run>').join(runId ?? '').split('<sku>');
-  const stock = split(templates.stock);
-  const journal = split(templates.journal);
-  return { stock: (sku) => stock.join(sku), journal: (sku) => journal.join(sku) };
+  // Without --run-id no template has <run> (checked above): nothing to fill it with.
+  return new RunKeys(templates, runId ?? '');
 }
 
 function parsePort(text: string | undefined): number {
