@@ -18,6 +18,7 @@ import { requestIdPrefix } from '../keys.js';
 import { Code, OUTCOMES, type OutcomeCode } from '../outcomes.js';
 import type { HttpTarget } from '../scenario/http.js';
 import { ErrorReplies } from './error-replies.js';
+import { reconnect } from './reconnect.js';
 import type { Flusher, LoadConnection, ReplyHandler } from './resp.js';
 import type { RedisEndpoint } from '../redis/url.js';
 
@@ -181,30 +182,18 @@ export class HttpDeductClient implements LoadConnection {
     if (this.restarting || this.closing) return false;
     this.restarting = true;
     this.fail(reason);
-    const windowMs = this.options.reconnectWindowMs ?? 2000;
-    const started = Date.now();
-    let pauseMs = 25;
-    let lastError = '';
-    let back = false;
-    for (;;) {
-      if (this.closing) break;
-      try {
-        await this.connect();
-        back = true;
-        break;
-      } catch (err) {
-        lastError = (err as Error).message;
-      }
-      if (Date.now() - started + pauseMs > windowMs) break;
-      await new Promise((r) => setTimeout(r, pauseMs));
-      pauseMs = Math.min(pauseMs * 2, 500);
-    }
+    const { back, lastError } = await reconnect(async () => {
+      await this.connect();
+      return undefined;
+    }, this.options.reconnectWindowMs ?? 2000, () => this.closing);
     this.restarting = false;
     if (back && !this.closing) {
       this.reconnects++;
       this.handler.onReconnected(this);
       return true;
     }
+    // Closed for good while reconnecting: the socket just opened goes too.
+    if (back) this.fail('closed by sellout');
     this.handler.onClosed(this, lastError ? `${reason}; reconnecting failed: ${lastError}` : reason, false);
     return false;
   }

@@ -19,6 +19,7 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Code, type OutcomeCode } from '../outcomes.js';
 import { ErrorReplies, type ErrorReplyEntry } from './error-replies.js';
+import { reconnect } from './reconnect.js';
 import { requestIdPrefix, type RunKeys } from '../keys.js';
 import type { RedisEndpoint } from '../redis/url.js';
 
@@ -347,28 +348,11 @@ export class DeductClient implements LoadConnection {
     this.restarting = true;
     this.fail(reason, true);
     this.scriptLoadPending = false;
-    const windowMs = this.options.reconnectWindowMs ?? 2000;
-    const started = Date.now();
-    let pauseMs = 25;
-    let back = false;
-    let lastError = '';
-    for (;;) {
-      if (this.closing) break;
-      try {
-        this.lostWhileRestarting = undefined;
-        await this.connect();
-        if (this.socket !== undefined) {
-          back = true;
-          break;
-        }
-        lastError = this.lostWhileRestarting ?? 'the connection was lost right after its setup';
-      } catch (err) {
-        lastError = (err as Error).message;
-      }
-      if (Date.now() - started + pauseMs > windowMs || this.closing) break;
-      await new Promise((r) => setTimeout(r, pauseMs));
-      pauseMs = Math.min(pauseMs * 2, 500);
-    }
+    const { back, lastError } = await reconnect(async () => {
+      this.lostWhileRestarting = undefined;
+      await this.connect();
+      return this.socket !== undefined ? undefined : this.lostWhileRestarting ?? 'the connection was lost right after its setup';
+    }, this.options.reconnectWindowMs ?? 2000, () => this.closing);
     this.restarting = false;
     if (back && !this.closing) {
       this.reconnects++;
