@@ -141,19 +141,12 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
     const step = async (series: StepSeries, phase: StepPhase | 'ceiling', rate: number | null, stepMs: number): Promise<CapacityStep> => {
       const stepScenario = scenarioForStep(scenario, { series, rate, stepMs, thresholds });
       const before = await Promise.all(admins.admins.map((a) => readLatencyHistogram(a, 'evalsha')));
-      const usedBefore = series !== 'ceiling' ? (await readMemory(admins.admins)).usedMemory : null;
+      // The ceiling's journals are not measured (undefined); a refused INFO reads null.
+      const usedBefore = series === 'ceiling' ? undefined : (await readMemory(admins.admins)).usedMemory;
       const out = await runScenario(stepScenario, { redis: url, ...(options.tlsCa !== undefined ? { tlsCa: options.tlsCa } : {}), keep: true, ...(signal ? { signal } : {}) });
       const after = await Promise.all(admins.admins.map((a) => readLatencyHistogram(a, 'evalsha')));
       if (after.some((h) => h === undefined)) serverLatency = false;
-      let journal = series !== 'ceiling' ? await journalOf(target, stepScenario, out).catch(() => undefined) : undefined;
-      if (journal !== undefined) {
-        // The whole server's growth over the step (its keys still there) per journal entry: the
-        // journal with its overhead (the stock keys, the allocator's rounding), next to MEMORY USAGE's.
-        const usedAfter = (await readMemory(admins.admins)).usedMemory;
-        const entries = out.summary.outcomes.ok;
-        journal = { ...journal, usedMemoryPerEntry: usedBefore !== null && usedAfter !== null && entries > 0 ? Math.max(0, usedAfter - usedBefore) / entries : null };
-      }
-      await cleanUp(target, stepScenario, out);
+      const journal = await journalsThenRemove(target, stepScenario, out, usedBefore);
       const record = stepRecord(steps.length + 1, series, phase, rate, out, serverPercentiles(before, after), journal);
       steps.push(record);
       options.onStep?.(record);
@@ -282,24 +275,30 @@ export function scenarioForStep(base: Scenario, step: { series: StepSeries; rate
   return parseScenario(base.asRun, base.file, { overrides });
 }
 
-/** The journals of a step, measured before its keys are removed. */
-async function journalOf(target: Target, scenario: Scenario, out: RunOutput): Promise<JournalMemory | undefined> {
+/**
+ * The step's keys, which its run kept: its journals measured (`usedBefore` undefined: not, as for
+ * the ceiling), then every key removed, on one set of shard connections.
+ */
+async function journalsThenRemove(target: Target, scenario: Scenario, out: RunOutput, usedBefore: number | null | undefined): Promise<JournalMemory | undefined> {
   const shards = await ShardAdmins.open(target, new RunKeys(scenario.keys, out.summary.run.id), scenario.skus.count);
   try {
+    if (usedBefore === undefined) return undefined;
     // The SKUs that sold most, so the sample holds the largest journals of the step.
-    const skus = out.skus.load ? [...out.skus.load.ok.keys()].sort((a, b) => out.skus.load!.ok[b]! - out.skus.load!.ok[a]!) : [0];
-    return await measureJournals(shards, skus);
+    const load = out.skus.load;
+    const skus = load ? [...load.ok.keys()].sort((a, b) => load.ok[b]! - load.ok[a]!) : [0];
+    const journal = await measureJournals(shards, skus).catch(() => undefined);
+    if (journal === undefined) return undefined;
+    // The whole server's growth over the step (its keys still there) per journal entry: the
+    // journal with its overhead (the stock keys, the allocator's rounding), next to MEMORY USAGE's.
+    const usedAfter = (await readMemory(shards.admins)).usedMemory;
+    const entries = out.summary.outcomes.ok;
+    return { ...journal, usedMemoryPerEntry: usedBefore !== null && usedAfter !== null && entries > 0 ? Math.max(0, usedAfter - usedBefore) / entries : null };
   } finally {
-    shards.close();
-  }
-}
-
-async function cleanUp(target: Target, scenario: Scenario, out: RunOutput): Promise<void> {
-  const shards = await ShardAdmins.open(target, new RunKeys(scenario.keys, out.summary.run.id), scenario.skus.count);
-  try {
-    await removeRunKeys(shards);
-  } finally {
-    shards.close();
+    try {
+      await removeRunKeys(shards);
+    } finally {
+      shards.close();
+    }
   }
 }
 
