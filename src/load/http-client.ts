@@ -19,6 +19,7 @@ import { Code, OUTCOMES, type OutcomeCode } from '../outcomes.js';
 import type { HttpTarget } from '../scenario/http.js';
 import { ErrorReplies } from './error-replies.js';
 import { reconnect } from './reconnect.js';
+import { notTheScriptsNotFound } from '../serve/outcome.js';
 import type { Flusher, LoadConnection, ReplyHandler } from './resp.js';
 import type { RedisEndpoint } from '../redis/url.js';
 
@@ -274,8 +275,8 @@ export class HttpDeductClient implements LoadConnection {
       this.head = 0;
     }
     this.inFlight--;
-    // The reference service's 404 for a wrong path says NOT_FOUND, its KEY_NOT_FOUND the missing stock (serve/outcome.ts).
-    const wrongPath = status === 404 && this.options.target.reference && body.includes('"NOT_FOUND"');
+    // The reference service's 404 for a wrong path is not the script's KEY_NOT_FOUND (serve/outcome.ts).
+    const wrongPath = this.options.target.reference && notTheScriptsNotFound(status, body);
     const mapped = status < 600 && !wrongPath ? this.statuses[status]! : 255;
     let code: OutcomeCode = mapped === 255 ? Code.error : (mapped as OutcomeCode);
     let value = NaN;
