@@ -14,7 +14,7 @@ import { driveLoad, LoadRefusedError, resolveWorkers, type LoadProgress, type Lo
 import { encodeHistogram, initHistograms, newHistogram, percentiles } from './metrics/histogram.js';
 import { seriesIntervalMs } from './load/resolution.js';
 import { emptyCounts, OUTCOMES, type Outcome } from './outcomes.js';
-import { latencyByOutcome, statusOf, SUMMARY_VERSION, type InvariantResult, type SummaryV1, type TargetInfo, type VerdictV1 } from './summary/summary.js';
+import { latencyByOutcome, statusOf, SUMMARY_VERSION, type AgentSummary, type InvariantResult, type SummaryV1, type TargetInfo, type VerdictV1 } from './summary/summary.js';
 import type { Scenario } from './scenario/load.js';
 import { PROJECT_ROOT } from './scenario/load.js';
 import { checkFaultsTarget } from './scenario/faults.js';
@@ -44,6 +44,8 @@ import { checkServiceReachable, httpSummary, openSaleEndpoint, type SaleEndpoint
 import { missingKeys, takeSnapshot, type Snapshot } from './verify/snapshot.js';
 import { listedSkus, skuRanksOf, skuTotalsOf, soldOutSeries, type SkuTable } from './summary/skus.js';
 import { newRecords } from './metrics/records.js';
+import { withUnmeasured } from './verify/unmeasured.js';
+import { planFor } from './load/plan.js';
 import type { IntervalHistogram } from './metrics/series.js';
 
 export interface RunOptions {
@@ -66,6 +68,33 @@ export interface RunOptions {
   readonly onProgress?: (progress: LoadProgress) => void;
   /** Evaluate the scenario's thresholds (default true; the CLI's --no-thresholds sets false). */
   readonly thresholds?: boolean;
+  /**
+   * A distributed run's collect (src/agents/): the stock was seeded by `prepare` and the load sent
+   * by agents; this waits for their results instead of driving a load, and the rest (verification,
+   * summary, cleanup) is the run's as always.
+   */
+  readonly distributed?: DistributedRun;
+}
+
+export interface DistributedRun {
+  readonly runId: string;
+  /** The server's marks when `prepare` seeded (a FLUSHALL or restart any time since is seen). */
+  readonly marksBefore: ServerMarks | undefined;
+  /** Waits for the agents' results and merges them. */
+  readonly collect: (ctx: { readonly target: Target; readonly keys: RunKeys }) => Promise<DistributedLoad>;
+}
+
+export interface DistributedLoad {
+  readonly load: LoadResult;
+  /** Each primary's CPU and script calls before t0, when an agent read them. */
+  readonly statsBefore: (ServerStats | undefined)[];
+  readonly agents: AgentSummary[];
+  /** Why part of the load was not measured (lost agents), if it was not. */
+  readonly incomplete?: string;
+  /** Request IDs the lost agents may have sent, unmeasured: their journal entries count as unknown outcomes (verify/unmeasured.ts). */
+  readonly unmeasured?: (index: number) => boolean;
+  /** Cross-agent times are ordered only when further apart than this (the agents' combined clock uncertainty), microseconds. */
+  readonly clockSlackUs: number;
 }
 
 export type { IntervalHistogram };
@@ -92,7 +121,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   // Known to be standalone without starting anything; a URL is asked once connected.
   if (options.redis === undefined || options.redis === 'docker') checkClusterSection(scenario, options.redis, undefined);
   const target = await openTarget({ redis: options.redis, tlsCa: options.tlsCa, shards: scenario.cluster?.shards, persistence: scenario.persistence, replicas: scenario.replicas });
-  const runId = newRunId();
+  const distributed = options.distributed;
+  const runId = distributed?.runId ?? newRunId();
   const keys = new RunKeys(scenario.keys, runId);
   let shards: ShardAdmins | undefined;
   /** Admin connections opened after faults (the target closes only its own). */
@@ -110,11 +140,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (scenario.http?.url !== undefined) await checkServiceReachable(scenario.http.url);
     shards = await ShardAdmins.open(target, keys, scenario.skus.count);
     stage('seed', runId, target.info);
-    await seedStock(shards, scenario.skus.stock);
+    // A distributed run's stock was seeded by prepare (its keys are this run's to remove all the same).
+    if (distributed === undefined) await seedStock(shards, scenario.skus.stock);
     seeded = true;
     const script = await loadScript(shards.admins, scenario.scriptSource, scenario.scriptPath);
-    const marksBefore = await serverMarks(shards);
-    sale = await openSaleEndpoint(scenario, target, keys);
+    const marksBefore = distributed !== undefined ? distributed.marksBefore : await serverMarks(shards);
+    sale = distributed !== undefined ? undefined : await openSaleEndpoint(scenario, target, keys);
 
     stage('load');
     /** Why the target, not the script, failed this run (in the order it happened). */
@@ -128,8 +159,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const home = shards;
     const faults = FaultSession.create(scenario.faults, target, () => home.admins[0]!, runId);
     let faultEvents: FaultEvent[] = [];
+    let collected: DistributedLoad | undefined;
     try {
-      load = await driveLoad({
+      if (distributed !== undefined) {
+        collected = await distributed.collect({ target, keys });
+        statsBefore = collected.statsBefore;
+        load = collected.load;
+      } else load = await driveLoad({
         scenario,
         topology: target.topology,
         keys,
@@ -196,6 +232,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // Violations per SKU, when the invariants were checked.
     let skuViolations: Uint32Array | undefined;
     let durability: DurabilityFigures | undefined;
+    let clockSkippedPairs: number | undefined;
     if (load.crashed !== undefined) {
       invariants = notChecked(`not verified: ${load.crashed}; the crashed worker's records are lost with it, so Redis's record cannot be checked against what was sent`);
     } else if (load.records.count === 0 && targetProblems.length > 0) {
@@ -216,7 +253,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         } else {
           const judged = judgeRun({
             snapshot,
-            records: load.records,
+            // A lost agent's journaled deductions count as unknown outcomes (never measured).
+            records: collected?.unmeasured !== undefined ? withUnmeasured(load.records, snapshot, collected.unmeasured, planFor(scenario)).records : load.records,
+            ...(collected !== undefined && collected.clockSlackUs > 0 ? { clockSlackUs: collected.clockSlackUs } : {}),
             initialStock: scenario.skus.stock,
             seed: scenario.seed,
             faults: faultEvents.map((e) => e.action),
@@ -228,6 +267,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           coverage = judged.coverage;
           skuViolations = judged.skuViolations;
           durability = judged.durability;
+          clockSkippedPairs = judged.clockSkippedPairs;
         }
       } catch (err) {
         if (options.hardSignal?.aborted) {
@@ -288,6 +328,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(coverage !== undefined ? { coverage } : {}),
       ...(targetProblems.length > 0 ? { targetLost: targetProblems.join('; then ') } : {}),
       ...(load.crashed !== undefined ? { crashed: load.crashed } : {}),
+      ...(collected?.incomplete !== undefined ? { incomplete: collected.incomplete } : {}),
+      ...(collected !== undefined ? { agents: collected.agents } : {}),
+      ...(clockSkippedPairs !== undefined ? { clockSkippedPairs } : {}),
       ...(load.capped !== undefined ? { capped: load.capped } : {}),
       ...(load.connectionErrors.length > 0 ? { connectionErrors: load.connectionErrors } : {}),
       ...(load.reconnects > 0 ? { reconnects: load.reconnects } : {}),
@@ -334,7 +377,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(keysLeft !== undefined ? { keysLeft } : {}),
       ...(options.keep ? { kept: { pattern: keys.pattern, count: keysInRedis } } : {}),
     },
-    status: statusOf(rest.invariants, interrupted, rest.targetLost !== undefined, rest.crashed !== undefined),
+    status: statusOf(rest.invariants, interrupted, rest.targetLost !== undefined, rest.crashed !== undefined, rest.incomplete !== undefined),
   };
   // The gate belongs to the run, not to one front end: API users get thresholds and the verdict too.
   // (Thresholds were validated when the scenario loaded, so parsing again cannot fail here.)
@@ -371,7 +414,7 @@ function refusalProblems(load: LoadResult, duringFaultsOnly = false): string[] {
  * FLUSHALL / FLUSHDB, a restart without persistence, eviction. The server's own marks (run_id,
  * FLUSHALL/FLUSHDB counts) say which when they can be read.
  */
-function deletedFromOutside(snapshot: Snapshot, before: ServerMarks, after: ServerMarks, keys: RunKeys): string | undefined {
+function deletedFromOutside(snapshot: Snapshot, before: ServerMarks | undefined, after: ServerMarks, keys: RunKeys): string | undefined {
   const missing = missingKeys(snapshot);
   if (missing.length === 0) return undefined;
   const causes = marksChanged(before, after);
@@ -387,7 +430,7 @@ function deletedFromOutside(snapshot: Snapshot, before: ServerMarks, after: Serv
  * script's names do not: CROSSSLOT on every call). Checked before anything is written; names the
  * first SKU whose two keys fall in different slots, and the fix.
  */
-function preflight(scenario: Scenario, keys: RunKeys): void {
+export function preflight(scenario: Scenario, keys: RunKeys): void {
   const split = crossSlotSku(keys, scenario.skus.count);
   if (split === undefined) return;
   const { stock, journal } = scenario.keys;
@@ -405,7 +448,7 @@ function preflight(scenario: Scenario, keys: RunKeys): void {
  * (the embedded default, a container, a URL of one: `target` undefined when known without
  * connecting) it would silently mean nothing.
  */
-function checkClusterSection(scenario: Scenario, redis: string | undefined, target: Target | undefined): void {
+export function checkClusterSection(scenario: Scenario, redis: string | undefined, target: Target | undefined): void {
   if (scenario.cluster === undefined || target?.topology.cluster) return;
   const server = redis === undefined ? 'the embedded redis-server (standalone: use --redis cluster for a cluster)'
     : redis === 'docker' ? '--redis docker (a standalone container)'
@@ -422,6 +465,8 @@ function emptyLoad(startedAt: Date, workers: number, intervalMs: number): LoadRe
     histograms: OUTCOMES.map(() => newHistogram()),
     counts: emptyCounts(),
     durationMs: 0,
+    firstSendUs: 0,
+    lastReplyUs: 0,
     startedAt,
     interrupted: false,
     workers,

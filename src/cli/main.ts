@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, ScenarioError, SelloutError } from '../errors.js';
 import { redactUrl } from '../redis/url.js';
 import { SELLOUT_VERSION } from '../version.js';
+import { agentCommand, collectCommand, prepareCommand } from './commands/agents.js';
 import { auditCommand } from './commands/audit.js';
 import { capacityCommand } from './commands/capacity.js';
 import { compareCommand } from './commands/compare.js';
@@ -107,7 +108,7 @@ Scenario keys (YAML; README "Scenarios"):
   requests | duration                exactly one: a count, or like 30s
   load: {model, connections, inFlight, workers, rate, startRate, stages, maxInFlight}
                                      model: closed | constant-rate | ramping-rate
-  duplicates: {ratio, pattern, delayMs}  pattern: sequential | concurrent | delayed | cross-worker
+  duplicates: {ratio, pattern, delayMs}  pattern: sequential | concurrent | delayed | cross-worker | cross-agent
   keys: {stock, journal}             key templates with <run> and <sku>
   faults, persistence, replicas      timed faults: kill, pause, client-pause, script-flush, client-kill, failover
   thresholds                         like {latency.ok.p99: "< 5ms", outcomes.error: "== 0"}
@@ -143,12 +144,18 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--quiet', 'print only the summary')
     .option('--no-thresholds', 'do not evaluate the scenario\'s thresholds (exit 4 never happens)')
     .option('--repeat <n>', 'run the scenario n times on fresh keys (reports in run-<i>/) and gate on the median of each thresholded figure, with the spread; every run\'s invariants must hold')
+    .option('--agents <n>', 'split the load over n agent processes on this machine (prepare, n x agent, collect: docs/distributed.md), one merged verdict')
     .addHelpText('after', RUN_HELP)
-    .action(async (file: string, options: { redis?: string; tlsCa?: string; script?: string; set?: string[]; out?: string; keep?: boolean; quiet?: boolean; thresholds?: boolean; repeat?: string }) => {
+    .action(async (file: string, options: { redis?: string; tlsCa?: string; script?: string; set?: string[]; out?: string; keep?: boolean; quiet?: boolean; thresholds?: boolean; repeat?: string; agents?: string }) => {
       let runKeys: string | undefined;
       const { signal, hardSignal } = interruptControllers(() => runKeys);
-      const { repeat, ...rest } = options;
-      setExit(await runCommand(file, { ...rest, set: options.set ?? [], ...(repeat !== undefined ? { repeat: Number(repeat), repeatText: repeat } : {}) }, {
+      const { repeat, agents, ...rest } = options;
+      setExit(await runCommand(file, {
+        ...rest,
+        set: options.set ?? [],
+        ...(repeat !== undefined ? { repeat: Number(repeat), repeatText: repeat } : {}),
+        ...(agents !== undefined ? { agents: /^\s*\d+\s*$/.test(agents) ? Number(agents) : NaN, agentsText: agents } : {}),
+      }, {
         stdout,
         stderr,
         signal,
@@ -157,6 +164,54 @@ function buildProgram(setExit: (code: number) => void): Command {
         stderrIsTTY: process.stderr.isTTY === true,
         stderrColumns: process.stderr.columns || 120,
       }));
+    });
+
+  program
+    .command('prepare')
+    .description('a distributed run, step 1: seed the stock, load the script and store the run manifest in Redis for --agents agents; prints the run ID (docs/distributed.md)')
+    .argument('<scenario>', 'scenario YAML file')
+    .option('--redis <url>', 'redis://[user@]host:port[/db] or rediss://… every agent can reach (default: SELLOUT_REDIS_URL or REDIS_URL; a password can come from SELLOUT_REDIS_PASSWORD)')
+    .option('--tls-ca <file>', 'PEM file of the CA that signed the server\'s certificate, for a rediss:// server with a private CA')
+    .option('--agents <n>', 'how many agents will run the load (default 1)')
+    .option('--run-id <id>', 'the run ID (lowercase letters, digits, dashes; default: a new one like 20261127t210000-a1b2c3)')
+    .option('--script <path>', 'Lua script, relative to the current directory, or builtin:deduct (shorthand for --set script=PATH)')
+    .option('--set <path=value>', 'override a scenario key, value parsed as YAML (repeatable)', (value: string, acc: string[]) => [...acc, value], [] as string[])
+    .action(async (file: string, options: { redis?: string; tlsCa?: string; agents?: string; runId?: string; script?: string; set: string[] }) => {
+      setExit(await prepareCommand(file, options, { stdout, stderr }));
+    });
+
+  program
+    .command('agent')
+    .description('a distributed run, step 2: run plan segment I of N of a prepared run from the one start all agents share, and store the result in Redis for collect; exit 0 once stored')
+    .option('--redis <url>', 'the server the run was prepared on (default: SELLOUT_REDIS_URL or REDIS_URL; a password can come from SELLOUT_REDIS_PASSWORD)')
+    .option('--tls-ca <file>', 'PEM file of the CA that signed the server\'s certificate, for a rediss:// server with a private CA')
+    .option('--run-id <id>', 'the run ID prepare printed')
+    .option('--segment <i/n>', 'this agent\'s segment, like 0/3 (default: JOB_COMPLETION_INDEX of a Kubernetes Indexed Job, N from the manifest)')
+    .option('--host <name>', 'this agent\'s name in the report (default: the host name)')
+    .option('--wait <duration>', 'how long to wait for the other agents at the start (default 10m)')
+    .option('--quiet', 'print only the result line')
+    .action(async (options: { redis?: string; tlsCa?: string; runId?: string; segment?: string; host?: string; wait?: string; quiet?: boolean }) => {
+      const [signal] = onInterrupts([
+        (name) => `\nsellout agent: ${interrupted(name)}, stopping the load and storing what was measured for collect (interrupt again to quit at once)\n`,
+      ], () => undefined);
+      setExit(await agentCommand(options, { stdout, stderr, signal: signal! }));
+    });
+
+  program
+    .command('collect')
+    .description('a distributed run, step 3: wait for every agent\'s result, merge them exactly, verify once against Redis, evaluate the thresholds once, write one report, remove the run\'s keys; exits like run (3: an agent was lost)')
+    .option('--redis <url>', 'the server the run was prepared on (default: SELLOUT_REDIS_URL or REDIS_URL; a password can come from SELLOUT_REDIS_PASSWORD)')
+    .option('--tls-ca <file>', 'PEM file of the CA that signed the server\'s certificate, for a rediss:// server with a private CA')
+    .option('--run-id <id>', 'the run ID prepare printed')
+    .option('--out <dir>', 'report directory (default: reports/<UTC time>-<name>/)')
+    .option('--wait <duration>', 'how long to wait for the agents\' results (default 10m); an agent whose heartbeat stops is lost sooner')
+    .option('--keep', 'keep the run\'s keys in Redis afterwards')
+    .option('--quiet', 'print only the summary')
+    .option('--no-thresholds', 'do not evaluate the scenario\'s thresholds')
+    .action(async (options: { redis?: string; tlsCa?: string; runId?: string; out?: string; wait?: string; keep?: boolean; quiet?: boolean; thresholds?: boolean }) => {
+      let runKeys: string | undefined;
+      const { signal, hardSignal } = interruptControllers(() => runKeys);
+      setExit(await collectCommand(options, { stdout, stderr, signal, hardSignal, onRunId: (_id, pattern) => { runKeys = pattern; } }));
     });
 
   program

@@ -33,6 +33,7 @@ import { WorkerPool, type PoolTask } from './pool.js';
 import { StockSampler, type LoadProgress } from './sampler.js';
 import { removeWarmUp, seedWarmUp, warmUpKeys } from './warm-up.js';
 import { seriesIntervalMs } from './resolution.js';
+import { laneOf } from './lanes.js';
 import type { HttpTarget } from '../scenario/http.js';
 
 export type { LoadProgress } from './sampler.js';
@@ -59,6 +60,17 @@ export interface LoadRequest {
   readonly reconnectWindowMs?: number;
   /** HTTP mode: the load connections go to this sale service instead of Redis (Redis is still read for the stock series). */
   readonly http?: HttpTarget;
+  /**
+   * A distributed run's agent: this process runs plan segment `index` of `count` (the requests
+   * `index, index+count, …`, and its share of the rate and of `requests`), so that the segments
+   * together are the plan one process would send.
+   */
+  readonly segment?: { readonly index: number; readonly count: number };
+  /**
+   * When the load starts, on the clock every thread shares (ms): awaited once every worker is
+   * ready. Default: 30 ms from then. A distributed run's agents take one t0 from Redis TIME.
+   */
+  readonly startAt?: (clock: ThreadClock) => Promise<number>;
 }
 
 /** What can be done to a running load from outside it. */
@@ -76,6 +88,9 @@ export interface LoadResult {
   readonly counts: OutcomeCounts;
   /** From the first send to the last reply. */
   readonly durationMs: number;
+  /** Microseconds since t0 of the first send and of the last reply (a distributed run's collect merges agents on them). */
+  readonly firstSendUs: number;
+  readonly lastReplyUs: number;
   readonly startedAt: Date;
   readonly interrupted: boolean;
   readonly workers: number;
@@ -138,7 +153,7 @@ export function share(n: number, parts: number, part: number): number {
 }
 
 /** The SKUs whose stock the series follows: the 10 most requested (uniform, zipf and hot all rank SKUs by number: 0 is the hottest, or tied). */
-function busiestSkus(skuCount: number): number[] {
+export function busiestSkus(skuCount: number): number[] {
   return Array.from({ length: Math.min(10, skuCount) }, (_, i) => i);
 }
 
@@ -152,7 +167,6 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   const maxInFlight = scenario.load.maxInFlight ?? Math.max(1000, connections * inFlight * topology.shards.length);
   const intervalMs = seriesIntervalMs(scenario);
   const series = new SeriesBuilder(workers, busiestSkus(scenario.skus.count), intervalMs);
-  const schedule = scheduleOf(scenario.load, scenario.duration);
   const liveCounts = Array.from({ length: workers }, () => new SharedArrayBuffer(OUTCOMES.length * 8));
   const droppedByWorker = new Float64Array(workers);
 
@@ -160,7 +174,9 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   // check: a run goes on without them (no warm-up, no stock series) rather than failing.
   const admins = await Promise.all(topology.shards.map((shard) => connectAdmin(shard.endpoint).catch(() => undefined)));
   const admin = admins[0];
-  const warmKeys = warmUpKeys(runId, workers, topology);
+  const segment = request.segment ?? { index: 0, count: 1 };
+  // Agents of one run warm up on keys of their own.
+  const warmKeys = warmUpKeys(segment.count > 1 ? `${runId}:agent${segment.index}` : runId, workers, topology);
   const warmKeysOf = (shard: number) => warmKeys.map((byShard) => byShard[shard]!);
   // HTTP mode has no warm-up: the service would need keys of its own outside the run.
   const warmedShards = await Promise.all(admins.map((a, shard) => (a === undefined || request.http !== undefined ? false : seedWarmUp(a, warmKeysOf(shard)))));
@@ -177,7 +193,9 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     workers,
     connections: share(connections, workers, worker),
     // A duration run is bounded by maxRecords too: every request is recorded, memory is not endless.
-    limit: share(scenario.requests ?? scenario.maxRecords, workers, worker),
+    // This worker's lane of the plan: every lanes-th request from its first (lanes.ts).
+    ...laneOf(segment, worker, workers, scenario.duplicates.pattern),
+    limit: share(share(scenario.requests ?? scenario.maxRecords, segment.count, segment.index), workers, worker),
     maxInFlight: Math.max(1, share(maxInFlight, workers, worker)),
     scenario,
     intervalMs,
@@ -250,7 +268,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     await request.beforeStart?.();
     // t0 on the clock all threads share, so times from different workers compare (clock.ts).
     const clock = threadClock();
-    const t0 = clock.nowMs() + START_DELAY_MS;
+    const t0 = request.startAt !== undefined ? await request.startAt(clock) : clock.nowMs() + START_DELAY_MS;
     const startedAt = wallClockOf(t0, clock);
     pool.start(t0);
     sampler.start(t0, clock);
@@ -263,15 +281,9 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     // The final stock sample belongs to the last (partial) interval (not worth a wait on a server
     // that dropped every load connection).
     if (merged.loadLost === undefined) await sampler.sample(Math.max(0, Math.floor(merged.lastReplyUs / 1000 / intervalMs)));
-    // Open models: the sends the schedule has due per interval (the target rate), capped at the
-    // run's requests. Send k is due when the expected sends reach k, so by time t the sends due
-    // are ceil(sendsBy(t)) (the epsilon keeps a float just past an integer from counting one more).
-    const cap = scenario.requests ?? Infinity;
-    const dueBy = (tMs: number) => Math.min(Math.ceil(schedule!.sendsBy(tMs) - 1e-9), cap);
-    const built = series.build(merged.lastReplyUs / 1000, schedule === undefined ? {} : { sendsBy: dueBy, dropped: true });
-    const { firstSendUs: _first, lastReplyUs: _last, ...rest } = merged;
+    const built = buildSeries(series, merged.lastReplyUs, scenario);
     return {
-      ...rest,
+      ...merged,
       skuShard,
       startedAt,
       interrupted: signal?.aborted ?? false,
@@ -290,6 +302,19 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     for (const a of admins) a?.disconnect();
     await pool.destroy();
   }
+}
+
+/**
+ * The run's series from the merged interval reports. Open models: the sends the schedule has due
+ * per interval (the target rate), capped at the run's requests. Send k is due when the expected
+ * sends reach k, so by time t the sends due are ceil(sendsBy(t)) (the epsilon keeps a float just
+ * past an integer from counting one more).
+ */
+export function buildSeries(series: SeriesBuilder, lastReplyUs: number, scenario: Scenario): ReturnType<SeriesBuilder['build']> {
+  const schedule = scheduleOf(scenario.load, scenario.duration);
+  const cap = scenario.requests ?? Infinity;
+  const dueBy = (tMs: number) => Math.min(Math.ceil(schedule!.sendsBy(tMs) - 1e-9), cap);
+  return series.build(lastReplyUs / 1000, schedule === undefined ? {} : { sendsBy: dueBy, dropped: true });
 }
 
 /** INFO stats rejected_connections summed over the primaries (undefined when one cannot say). */

@@ -36,6 +36,11 @@ export interface WorkerTask {
   readonly workers: number;
   /** Connections this worker owns. */
   readonly connections: number;
+  /** Its lane of the plan (lanes.ts): it sends the plan indices lane, lane+lanes, … */
+  readonly lane: number;
+  readonly lanes: number;
+  /** Cross-worker and cross-agent duplicates: the first index of the lane whose twins it sends. */
+  readonly twinLane: number;
   /** Sends this worker may make (its share of `requests`, or of `maxRecords` for duration runs). */
   readonly limit: number;
   /** Open models: this worker's share of max in flight. */

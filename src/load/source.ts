@@ -13,7 +13,7 @@
  */
 import type { Plan } from './plan.js';
 
-export type DuplicatePattern = 'sequential' | 'concurrent' | 'delayed' | 'cross-worker';
+export type DuplicatePattern = 'sequential' | 'concurrent' | 'delayed' | 'cross-worker' | 'cross-agent';
 
 export interface SourceOptions {
   /** delayed: microseconds from the original's send to its twin's. */
@@ -95,7 +95,8 @@ export class RequestSource {
       case 'sequential':
         if (this.plan.hasTwin(index)) this.owed++;
         break;
-      case 'cross-worker': {
+      case 'cross-worker':
+      case 'cross-agent': {
         const other = this.nextCrossTwin;
         this.nextCrossTwin += this.step;
         if (this.plan.hasTwin(other)) this.readyTwins.push(other);
@@ -120,7 +121,7 @@ export class RequestSource {
     if (this.owed > 0 && this.limit - this.issued <= this.owed) return true;
     this.nextOriginal += this.step;
     // cross-worker: the twin that would have gone out with it stays aligned with its position.
-    if (this.pattern === 'cross-worker') this.nextCrossTwin += this.step;
+    if (this.pattern === 'cross-worker' || this.pattern === 'cross-agent') this.nextCrossTwin += this.step;
     this.issued++;
     return true;
   }

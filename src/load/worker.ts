@@ -33,14 +33,15 @@ const CRASH_AFTER = Number(process.env['SELLOUT_TEST_CRASH_WORKER_AFTER'] ?? 0);
 
 export default async function runWorker(task: WorkerTask): Promise<void> {
   await initHistograms();
-  const { port, scenario, worker, workers } = task;
+  const { port, scenario, worker } = task;
   const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
   const control = new Int32Array(task.control);
   const plan = planFor(scenario);
-  const source = new RequestSource(plan, scenario.duplicates.pattern, task.limit, worker, workers, {
+  const { lane, lanes } = task;
+  const source = new RequestSource(plan, scenario.duplicates.pattern, task.limit, lane, lanes, {
     delayUs: (scenario.duplicates.delayMs ?? 0) * 1000,
-    // cross-worker: this worker sends the twins of the previous worker's originals.
-    twinFirst: (worker + workers - 1) % workers,
+    // cross-worker (cross-agent): this worker sends the twins of the previous worker's (agent's) originals.
+    twinFirst: task.twinLane,
   });
   // Times are microseconds since the common t0, on the clock every thread shares (clock.ts).
   const clock = threadClock();
@@ -69,7 +70,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     ? new Router({ cluster: true, skuShard: task.skuShard, ...(task.skuSlot ? { skuSlot: task.skuSlot } : {}), nodes: task.shards.map((s) => s.node), openShard })
     : undefined;
   const executor = createExecutor(
-    { plan, source, recorder, flusher, nowUs, deadlineUs, worker, workers, maxInFlight: task.maxInFlight, onRefused, onNotSent, ...(router ? { router } : {}) },
+    { plan, source, recorder, flusher, nowUs, deadlineUs, lane, lanes, maxInFlight: task.maxInFlight, onRefused, onNotSent, ...(router ? { router } : {}) },
     scenario.load,
     scenario.duration,
   );
@@ -185,9 +186,9 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
    */
   async function warmUp(keysByShard: readonly WarmUpKeys[]): Promise<void> {
     const scratch = new Recorder(WARM_UP_PER_WORKER, open);
-    const warmSource = new RequestSource(plan, 'sequential', WARM_UP_PER_WORKER, worker, workers);
+    const warmSource = new RequestSource(plan, 'sequential', WARM_UP_PER_WORKER, lane, lanes);
     const warmExecutor: ClosedExecutor = new ClosedExecutor(
-      { plan, source: warmSource, recorder: scratch, flusher, nowUs, deadlineUs: Infinity, worker, workers, maxInFlight: task.maxInFlight, onRefused: () => warmExecutor.stop() },
+      { plan, source: warmSource, recorder: scratch, flusher, nowUs, deadlineUs: Infinity, lane, lanes, maxInFlight: task.maxInFlight, onRefused: () => warmExecutor.stop() },
       Math.max(1, Math.min(scenario.load.inFlight, 16)),
     );
     for (const c of conns) c.beginWarmUp(keysByShard[c.shard]!.stockKey, keysByShard[c.shard]!.journalKey, warmExecutor);

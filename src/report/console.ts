@@ -38,6 +38,7 @@ export function formatSummary(summary: SummaryV1, reportDir?: string, options: C
       ? `  load        closed: ${l.connections} connection(s) x ${l.inFlight} in flight, ${l.workers} worker(s)`
       : `  load        ${l.model}: target ${int(summary.targetRate ?? 0)}/s, achieved ${int(summary.achievedRate ?? 0)}/s, dropped ${int(summary.dropped ?? 0)}; ${l.connections} connection(s), ${l.workers} worker(s)`,
   );
+  lines.push(...formatAgents(summary));
   lines.push(
     `  requests    ${int(summary.requests)}${summary.planned !== null && summary.planned !== summary.requests ? ` of ${int(summary.planned)} planned` : ''} in ${(summary.durationMs / 1000).toFixed(2)} s = ${int(summary.throughput)} replies/s`,
   );
@@ -60,6 +61,7 @@ export function formatSummary(summary: SummaryV1, reportDir?: string, options: C
   if (summary.connectionErrors?.length) lines.push(`  connections closed: ${summary.connectionErrors.join('; ')}${summary.reconnects ? ` (reopened ${int(summary.reconnects)} time(s))` : ''}`);
   lines.push(...formatFaults(summary));
   if (summary.crashed !== undefined) lines.push(`  crashed     ${summary.crashed}`);
+  if (summary.incomplete !== undefined) lines.push(`  incomplete  ${summary.incomplete}`);
   if (summary.capped !== undefined) lines.push(`  capped      ${summary.capped}`);
   if (summary.targetLost !== undefined) lines.push(`  target lost ${summary.targetLost}`);
   lines.push(...formatSkuRanks(summary));
@@ -233,4 +235,16 @@ export function formatSkuRanks(summary: SummaryV1): string[] {
     lines.push(...table(`slowest ${ranks.slowest.length} by ok p99 (from the write to the reply)`, ranks.slowest));
   }
   return lines;
+}
+
+/** A distributed run: one line per agent (segment, host, requests, clock against Redis TIME). */
+function formatAgents(summary: SummaryV1): string[] {
+  const agents = summary.agents;
+  if (agents === undefined) return [];
+  const rows = agents.map((a) =>
+    a.status === 'lost'
+      ? `segment ${a.segment}/${agents.length}  ${a.host}  LOST: not measured`
+      : `segment ${a.segment}/${agents.length}  ${a.host}  ${int(a.requests)} requests  clock ${a.clockOffsetUs >= 0 ? '+' : ''}${int(a.clockOffsetUs)} us from Redis TIME${a.clockUncertaintyUs !== undefined ? ` (+/- ${int(a.clockUncertaintyUs)} us)` : ''}`,
+  );
+  return rows.map((row, i) => `${i === 0 ? `  agents      ` : '              '}${row}`);
 }

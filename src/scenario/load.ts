@@ -142,6 +142,11 @@ export function applyOverrides(raw: unknown, overrides: readonly Override[]): Re
 export interface LoadOptions {
   readonly overrides?: readonly Override[];
   readonly cwd?: string;
+  /**
+   * The script as prepared elsewhere (a distributed run's manifest carries it): used as it is,
+   * instead of reading the file the scenario names, which the agent's machine may not have.
+   */
+  readonly preparedScript?: { readonly path: string; readonly source: string };
 }
 
 export function loadScenario(file: string, options: LoadOptions = {}): Scenario {
@@ -211,6 +216,8 @@ export function parseScenario(text: string, absoluteFile: string, options: LoadO
   // file of the same name (the current directory's, or sellout's own). One typed on the command line
   // (--script, --set script=) is relative to the directory it was typed in.
   const fromCommandLine = overrides.findLast((o) => o.path.length === 1 && o.path[0] === 'script');
+  const prepared = options.preparedScript;
+  if (prepared !== undefined) return Object.freeze({ ...config, file: absoluteFile, scriptPath: prepared.path, scriptSource: prepared.source, asRun: text });
   const scriptPath = resolveScript(config.script, fromCommandLine ? cwd : dirname(absoluteFile));
   if (typeof scriptPath !== 'string') {
     const from = fromCommandLine ? ` (from ${fromCommandLine.flag ?? '--set'})` : '';

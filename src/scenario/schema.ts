@@ -82,7 +82,8 @@ const quantity = z.unknown().transform((value, ctx): QuantityWeights => {
 });
 
 export const LOAD_MODELS = ['closed', 'constant-rate', 'ramping-rate'] as const;
-export const DUPLICATE_PATTERNS = ['sequential', 'concurrent', 'delayed', 'cross-worker'] as const;
+/** cross-agent: the twin goes out from another agent of a distributed run (sellout run --agents N, sellout agent). */
+export const DUPLICATE_PATTERNS = ['sequential', 'concurrent', 'delayed', 'cross-worker', 'cross-agent'] as const;
 
 const rate = (what: string) => z.number({ error: what }).min(0, { error: what }).max(10_000_000, { error: `${what} (at most 10000000)` });
 

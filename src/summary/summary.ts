@@ -33,8 +33,8 @@ function byOutcomeSeen<T extends z.ZodType>(value: T, what: string) {
   return z.object(Object.fromEntries(OUTCOMES.map((o) => [o, value.optional()])) as Record<Outcome, z.ZodOptional<T>>, { error: `a mapping of outcome to ${what}` });
 }
 
-export const RUN_STATUSES = ['pass', 'fail', 'interrupted', 'crashed'] as const;
-export const runStatusSchema = z.enum(RUN_STATUSES, { error: 'one of pass, fail, interrupted, crashed' });
+export const RUN_STATUSES = ['pass', 'fail', 'interrupted', 'crashed', 'incomplete'] as const;
+export const runStatusSchema = z.enum(RUN_STATUSES, { error: 'one of pass, fail, interrupted, crashed, incomplete' });
 export type RunStatus = z.infer<typeof runStatusSchema>;
 
 /** Latency of one outcome, microseconds (metrics/histogram.ts computes it). */
@@ -337,6 +337,24 @@ export const environmentSchema = z.object({
 export type EnvironmentV1 = z.infer<typeof environmentSchema>;
 
 /** The overall verdict (invariants, thresholds, interruption) and the exit code it gives (summary/verdict.ts). */
+/**
+ * One load agent of a distributed run (sellout prepare / agent / collect): its plan segment, the
+ * machine it ran on, what it sent, and its clock's offset to Redis TIME (its t0 is Redis's t0
+ * moved by it) with the uncertainty of that measurement (half the tightest round trip).
+ */
+export const agentSummarySchema = z.object({
+  segment: count,
+  host: text,
+  /** Requests it sent (twins included); 0 for a lost agent, whose requests were not measured. */
+  requests: count,
+  /** Its clock minus Redis's (TIME), microseconds: its times were moved by this onto Redis's clock. */
+  clockOffsetUs: num,
+  clockUncertaintyUs: num.optional(),
+  /** `lost`: it never stored its bundle (died, never started, or stored one that cannot be read). */
+  status: z.enum(['ok', 'lost'], { error: 'ok or lost' }).optional(),
+});
+export type AgentSummary = z.infer<typeof agentSummarySchema>;
+
 export const verdictSchema = z.object({
   status: runStatusSchema,
   exitCode: count,
@@ -390,6 +408,12 @@ export const summarySchema = z.object({
   targetLost: text.optional(),
   /** Set when a load worker crashed (a bug in sellout): what the others measured, nothing verified, exit 70. */
   crashed: text.optional(),
+  /** Distributed runs: why the run is incomplete (an agent lost: its segment named, its requests not measured). */
+  incomplete: text.optional(),
+  /** Distributed runs: one entry per plan segment, in segment order. */
+  agents: list(agentSummarySchema, 'a list of agents').optional(),
+  /** Distributed runs: pairs the real-time checks did not judge because the two agents' clocks could not order them (closer than their combined uncertainty). */
+  clockSkippedPairs: count.optional(),
   /** Set when a duration run stopped at maxRecords before its planned end (the verdict still stands for what ran). */
   capped: text.optional(),
   /** Why load connections closed during the run (their requests in flight are `unknown` outcomes). */
@@ -444,9 +468,10 @@ export function outsideFaults(summary: Pick<SummaryV1, 'outcomes' | 'faults' | '
   return summary.faults === undefined || summary.faults.length === 0 ? summary.outcomes[outcome] : null;
 }
 
-export function statusOf(invariants: readonly InvariantResult[], interrupted: boolean, targetLost = false, crashed = false): RunStatus {
+export function statusOf(invariants: readonly InvariantResult[], interrupted: boolean, targetLost = false, crashed = false, incomplete = false): RunStatus {
   if (crashed) return 'crashed';
   if (interrupted) return 'interrupted';
+  if (incomplete) return 'incomplete';
   return targetLost || invariants.some((i) => i.status === 'fail') ? 'fail' : 'pass';
 }
 

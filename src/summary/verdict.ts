@@ -1,7 +1,7 @@
 /**
  * The overall verdict of a run, in one place so the console, report.html, summary.md, junit.xml
  * and the exit code can never disagree. DESIGN.md §8: crashed 70 (a bug in sellout) >
- * interrupted 130 > target failed 3 > invariant failed 1 > threshold failed 4 > ok 0.
+ * interrupted 130 > incomplete 3 (an agent lost) > target failed 3 > invariant failed 1 > threshold failed 4 > ok 0.
  */
 import { ExitCode } from '../errors.js';
 import type { SummaryV1, VerdictV1 } from './summary.js';
@@ -18,6 +18,10 @@ export function verdictOf(summary: SummaryV1): VerdictV1 {
   }
   if (summary.status === 'interrupted') {
     return { status: 'interrupted', exitCode: ExitCode.interrupted, reasons: ['the run was interrupted before its end', ...reasons] };
+  }
+  if (summary.status === 'incomplete') {
+    // Part of the load was not measured (a lost agent): nothing can pass, and the cause is outside the script.
+    return { status: 'incomplete', exitCode: ExitCode.targetUnavailable, reasons: [summary.incomplete ?? 'part of the load was not measured', ...(summary.targetLost !== undefined ? [summary.targetLost] : []), ...reasons] };
   }
   if (summary.targetLost !== undefined) {
     return { status: 'fail', exitCode: ExitCode.targetUnavailable, reasons: [summary.targetLost, ...reasons] };
@@ -43,5 +47,6 @@ export function verdictHeadline(summary: SummaryV1): string {
   }
   if (v.status === 'crashed') return `CRASHED: ${summary.crashed ?? 'a load worker crashed'} (a bug in sellout: please report it)`;
   if (v.status === 'interrupted') return `INTERRUPTED${parts.length ? `: ${parts.join('; ')}` : ''}`;
+  if (v.status === 'incomplete') return `INCOMPLETE: ${summary.incomplete ?? 'part of the load was not measured'}${parts.length ? `; ${parts.join('; ')}` : ''}`;
   return `FAIL: ${parts.join('; ')}`;
 }

@@ -12,6 +12,12 @@ export interface VerifyInput {
   readonly seed: number;
   /** Faults injected during the run; none yet (durability is skipped without them). */
   readonly faults?: readonly string[];
+  /**
+   * A distributed run: times from different agents agree only to within this (their combined
+   * clock uncertainty, microseconds), so the real-time checks order a reply before a send only
+   * when it came this much earlier. 0 (one process): exact.
+   */
+  readonly clockSlackUs?: number;
 }
 
 export interface VerifyContext extends VerifyInput {
@@ -21,6 +27,8 @@ export interface VerifyContext extends VerifyInput {
    * first), read afterwards to list the failing SKUs first (summary/skus.ts).
    */
   readonly skuViolations: Uint32Array;
+  /** Pairs real-time-order did not judge because they were closer than `clockSlackUs` (filled as it runs). */
+  readonly clockSkipped: { pairs: number };
 }
 
 /** Whether the load engine kept send and reply times (the real-time checks need them). */
@@ -31,5 +39,5 @@ export function timesKept({ records }: VerifyContext): boolean {
 }
 
 export function prepare(input: VerifyInput): VerifyContext {
-  return { ...input, tally: buildTally(input.snapshot, input.records), skuViolations: new Uint32Array(input.snapshot.skuCount) };
+  return { ...input, tally: buildTally(input.snapshot, input.records), skuViolations: new Uint32Array(input.snapshot.skuCount), clockSkipped: { pairs: 0 } };
 }

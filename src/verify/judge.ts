@@ -23,6 +23,8 @@ export interface JudgeInput {
   readonly faults: readonly string[];
   readonly crashes: readonly Crash[];
   readonly persistence: Persistence | 'unknown';
+  /** A distributed run: the agents' combined clock uncertainty, microseconds (context.ts). */
+  readonly clockSlackUs?: number;
 }
 
 export interface Judgement {
@@ -32,13 +34,21 @@ export interface Judgement {
   readonly skuViolations: Uint32Array;
   /** After a crash: what was lost and sold twice. */
   readonly durability?: DurabilityFigures;
+  /** A distributed run: pairs real-time-order left unjudged because the agents' clocks could not order them. */
+  readonly clockSkippedPairs?: number;
 }
 
 export function judgeRun(input: JudgeInput): Judgement {
   const { snapshot, records, initialStock, seed, crashes } = input;
   if (crashes.length === 0) {
-    const verifying = prepare({ snapshot, records, initialStock, seed, faults: input.faults });
-    return { invariants: checkAll(verifying), coverage: coverageOf(verifying), skuViolations: verifying.skuViolations };
+    const verifying = prepare({ snapshot, records, initialStock, seed, faults: input.faults, ...(input.clockSlackUs ? { clockSlackUs: input.clockSlackUs } : {}) });
+    const invariants = checkAll(verifying);
+    return {
+      invariants,
+      coverage: coverageOf(verifying),
+      skuViolations: verifying.skuViolations,
+      ...(input.clockSlackUs ? { clockSkippedPairs: verifying.clockSkipped.pairs } : {}),
+    };
   }
   const tally = buildTally(snapshot, records);
   const lostRows = lostAckRows(records, snapshot, tally, crashes);

@@ -127,16 +127,24 @@ export function checkRealTimeOrder(ctx: VerifyContext): InvariantResult {
   const byReplied = bySent.slice();
   const bad = new Examples(ctx.skuViolations);
   let pairsChecked = 0;
+  // Several agents: a reply counts as before a send only when it came more than their clocks'
+  // combined uncertainty earlier; the pairs closer than that are counted, not judged.
+  const slack = ctx.clockSlackUs ?? 0;
   for (let sku = 0; sku < snapshot.skuCount; sku++) {
     const sends = bySent.subarray(starts[sku]!, starts[sku + 1]!).sort((a, b) => sentUs[a]! - sentUs[b]!);
     const replies = byReplied.subarray(starts[sku]!, starts[sku + 1]!).sort((a, b) => repliedUs[a]! - repliedUs[b]!);
     let next = 0;
+    let near = 0;
     let lowest = -1; // the row with the lowest stock among replies so far
     for (const r2 of sends) {
-      while (next < replies.length && repliedUs[replies[next]!]! < sentUs[r2]!) {
+      if (slack > 0) {
+        while (near < replies.length && repliedUs[replies[near]!]! < sentUs[r2]!) near++;
+      }
+      while (next < replies.length && repliedUs[replies[next]!]! + slack < sentUs[r2]!) {
         const r1 = replies[next++]!;
         if (lowest < 0 || value[r1]! < value[lowest]!) lowest = r1;
       }
+      if (slack > 0) ctx.clockSkipped.pairs += Math.max(0, near - next);
       if (lowest < 0) continue;
       pairsChecked++;
       if (!(value[r2]! < value[lowest]!)) {
@@ -151,7 +159,8 @@ export function checkRealTimeOrder(ctx: VerifyContext): InvariantResult {
   return verdict(
     text,
     bad,
-    `${plural(pairsChecked, 'ok reply', 'ok replies')} checked against every earlier acknowledgement of its SKU`,
+    `${plural(pairsChecked, 'ok reply', 'ok replies')} checked against every earlier acknowledgement of its SKU` +
+      (slack > 0 ? `; ${plural(ctx.clockSkipped.pairs, 'pair')} closer than the agents' clock uncertainty (${Math.round(slack)} us) not judged` : ''),
     `${bad.total} ok ${bad.total === 1 ? 'reply sees' : 'replies see'} a stock not below one already acknowledged`,
   );
 }

@@ -205,7 +205,8 @@ export function checkNoUndersell(ctx: VerifyContext): InvariantResult {
       bad.addAt(sku, () => `request ${requestId(seed, records.index[row]!)} for ${plural(q, 'unit')} of SKU ${sku} was answered sold_out, but SKU ${sku} still has ${final} in stock`);
       continue;
     }
-    const later = laterFrom?.(sku, records.repliedUs[row]!);
+    // Several agents: only sends later by more than their clocks' combined uncertainty.
+    const later = laterFrom?.(sku, records.repliedUs[row]! + (ctx.clockSlackUs ?? 0));
     if (later !== undefined && later.from >= q) {
       bad.addAt(sku, () =>
         `request ${requestId(seed, records.index[row]!)} for ${plural(q, 'unit')} of SKU ${sku} was answered sold_out, but request ` +

@@ -7,11 +7,15 @@ import { join, relative } from 'node:path';
 import { formatSummary } from '../../report/console.js';
 import { renderOutputs } from '../../report/registry.js';
 import { formatThresholds, formatVerdictLine } from '../../report/thresholds-console.js';
-import { runScenario } from '../../run.js';
+import { runScenario, type RunOptions, type RunOutput } from '../../run.js';
+import type { Scenario } from '../../scenario/load.js';
+import { runWithAgents } from '../../agents/local.js';
+import { distributedProblems } from '../../agents/prepare.js';
+import { MAX_AGENTS } from '../../agents/manifest.js';
 import { loadScenarioFromArgs } from '../scenario-args.js';
 import { environment } from '../environment.js';
 import { RunKeys } from '../../keys.js';
-import { ExitCode, TargetError, UsageError } from '../../errors.js';
+import { ExitCode, ScenarioError, TargetError, UsageError } from '../../errors.js';
 import { checkTlsCaTarget, chooseRedis } from '../../redis/url.js';
 import { defaultReportDir, discardReportDir, prepareReportDir, writeReport } from '../output.js';
 import { progressLine } from '../progress.js';
@@ -35,7 +39,14 @@ export interface RunCommandOptions {
   repeat?: number;
   /** --repeat as written (for its error message). */
   repeatText?: string;
+  /** --agents N: N agent processes on this machine, one verdict (src/agents/local.ts). */
+  agents?: number;
+  /** --agents as written (for its error message). */
+  agentsText?: string;
 }
+
+/** Runs the scenario with the options the CLI built (runScenario, or a distributed run's collect). */
+export type Runner = (options: RunOptions) => Promise<RunOutput>;
 
 export interface CommandIO {
   stdout: (text: string) => void;
@@ -59,18 +70,27 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   const redis = chooseRedis(options.redis, io.env ?? process.env);
   const tlsCa = options.tlsCa !== undefined ? readTlsCa(options.tlsCa, redis.redis) : undefined;
   const repeat = options.repeat ?? 1;
+  const agents = options.agents;
+  let runner: Runner | undefined;
+  if (agents !== undefined) {
+    if (!Number.isInteger(agents) || agents < 1 || agents > MAX_AGENTS) throw new UsageError(`--agents: expected a number of agents from 1 to ${MAX_AGENTS}, got ${JSON.stringify(options.agentsText ?? String(agents))}`);
+    const problems = distributedProblems(scenario, agents, file);
+    if (problems.length > 0) throw new ScenarioError(problems);
+    const ca = options.tlsCa !== undefined && tlsCa !== undefined ? { file: options.tlsCa, pem: tlsCa } : undefined;
+    runner = (o) => runWithAgents(scenario, { ...o, agents, shown: file, tlsCa: ca, ...(options.quiet ? {} : { onAgentLine: (line: string) => io.stderr(`sellout: ${line}\n`) }) });
+  }
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 100) throw new UsageError(`--repeat: expected a number of runs from 1 to 100, got ${JSON.stringify(options.repeatText ?? String(repeat))}`);
   // Checked before the load: a finished run must not be lost to an unusable --out.
   const out = prepareReportDir(options.out ?? defaultReportDir(scenario.name));
   if (repeat === 1) {
-    const one = await runOnce(scenario, out, { redis, tlsCa, options, io });
+    const one = await runOnce(scenario, out, { redis, tlsCa, options, io, ...(runner !== undefined ? { runner, collecting: true } : {}) });
     io.stdout(`${one.text}\n`);
     return one.exitCode;
   }
   // --repeat N: N runs on fresh keys, each with its report in run-<i>/, one gate on the medians.
   const summaries: SummaryV1[] = [];
   for (let i = 1; i <= repeat && !io.signal.aborted; i++) {
-    const one = await runOnce(scenario, prepareReportDir(join(out.dir, `run-${i}`)), { redis, tlsCa, options, io });
+    const one = await runOnce(scenario, prepareReportDir(join(out.dir, `run-${i}`)), { redis, tlsCa, options, io, ...(runner !== undefined ? { runner, collecting: true } : {}) });
     summaries.push(one.summary);
     const ok = one.summary.latency.ok;
     io.stdout(`run ${i} of ${repeat}: ${formatVerdictLine(one.summary).trim().replace(/^verdict\s+/, '')}; ${one.summary.throughput.toLocaleString('en-US')} replies/s${ok ? `, ok p99 ${formatValue(ok.p99, 'us')}` : ''} (report run-${i}/)\n`);
@@ -86,17 +106,18 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
 }
 
 /** One run: target, load, verification, the report written to `out`, the console text. */
-async function runOnce(
-  scenario: ReturnType<typeof loadScenarioFromArgs>,
+export async function runOnce(
+  scenario: Scenario,
   out: ReturnType<typeof prepareReportDir>,
-  ctx: { redis: ReturnType<typeof chooseRedis>; tlsCa: string | undefined; options: RunCommandOptions; io: CommandIO },
+  ctx: { redis: ReturnType<typeof chooseRedis>; tlsCa: string | undefined; options: Omit<RunCommandOptions, 'set'>; io: CommandIO; runner?: Runner; collecting?: boolean },
 ): Promise<{ summary: SummaryV1 & { verdict: VerdictV1 }; exitCode: number; text: string }> {
   const { redis, tlsCa, options, io } = ctx;
+  const runner: Runner = ctx.runner ?? ((o) => runScenario(scenario, o));
   const dir = out.dir;
   const progress = io.stderrIsTTY && !options.quiet ? progressLine(io.stderr, io.stderrColumns) : undefined;
   let run: Awaited<ReturnType<typeof runScenario>>;
   try {
-    run = await runScenario(scenario, {
+    run = await runner({
       redis: redis.redis,
       ...(tlsCa !== undefined ? { tlsCa } : {}),
       keep: options.keep ?? false,
@@ -105,7 +126,8 @@ async function runOnce(
       onStage: (stage, detail, target) => {
         if (stage === 'seed' && detail !== undefined) io.onRunId?.(detail, new RunKeys(scenario.keys, detail).pattern);
         if (stage === 'verify') progress?.done();
-        if (!options.quiet && stage === 'seed') io.stderr(`sellout: run ${detail} on ${scenario.name}: seeding ${scenario.skus.count} SKU(s) on ${target?.url ?? 'Redis'} (${target?.kind ?? ''})\n`);
+        if (!options.quiet && stage === 'seed' && ctx.collecting) io.stderr(`sellout: run ${detail} on ${scenario.name}: ${scenario.skus.count} SKU(s) seeded by prepare on ${target?.url ?? 'Redis'}; collecting the agents' results\n`);
+        else if (!options.quiet && stage === 'seed') io.stderr(`sellout: run ${detail} on ${scenario.name}: seeding ${scenario.skus.count} SKU(s) on ${target?.url ?? 'Redis'} (${target?.kind ?? ''})\n`);
       },
       ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
       thresholds: options.thresholds !== false,

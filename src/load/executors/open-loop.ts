@@ -54,7 +54,7 @@ export class OpenLoopExecutor implements Executor {
     private readonly ctx: ExecutorContext,
     schedule: ArrivalSchedule,
   ) {
-    this.pacer = new Pacer(schedule, ctx.worker, ctx.workers);
+    this.pacer = new Pacer(schedule, ctx.lane, ctx.lanes);
     this.done = new Promise((resolve) => { this.resolveDone = resolve; });
   }
 

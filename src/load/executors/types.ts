@@ -19,9 +19,9 @@ export interface ExecutorContext {
   readonly nowUs: () => number;
   /** Stop sending at this time (microseconds since t0; Infinity when the run has no duration). */
   readonly deadlineUs: number;
-  /** This worker's position and the number of workers (open models take every W-th send). */
-  readonly worker: number;
-  readonly workers: number;
+  /** This worker's lane of the plan (lanes.ts): open models take every lanes-th send of the schedule from lane. */
+  readonly lane: number;
+  readonly lanes: number;
   /** Open models: this worker's share of max in flight. */
   readonly maxInFlight: number;
   /**
