@@ -50,6 +50,12 @@ export function renderJunit(summary: SummaryV1): string {
       classname: `${prefix}.run`,
       failure: { type: 'crashed', message: summary.crashed ?? 'a load worker crashed', body: 'a bug in sellout: the run could not be verified' },
     });
+  } else if (summary.status === 'incomplete') {
+    invariants.unshift({
+      name: 'run completed',
+      classname: `${prefix}.run`,
+      failure: { type: 'incomplete', message: summary.incomplete ?? 'part of the load was not measured', body: 'a distributed run lost an agent: its requests were not measured' },
+    });
   } else if (summary.status === 'interrupted') {
     invariants.unshift({
       name: 'run completed',

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cliEnv, ROOT, runCli, track } from '../helpers/cli.js';
+import { BIN, cliEnv, ROOT, runCli, startCli, track } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import type { SummaryV1 } from '../../src/summary/summary.js';
 
@@ -91,6 +91,26 @@ describe('sellout run --agents 3', () => {
   }, 120_000);
 });
 
+describe('Ctrl-C', () => {
+  it('to the process group of run --agents 2: the agents store what they measured, the run is verified and reported interrupted (exit 130), nothing is left', async () => {
+    const file = scenario('skus: {count: 3, stock: 100000000}\nduration: 60s\nload: {connections: 2, inFlight: 4, workers: 1}\n');
+    const out = join(dir, 'ctrl-c');
+    const run = startCli(['run', file, '--redis', redis.url, '--agents', '2', '--out', out], { detached: true });
+    await waitFor(async () => (await redis.client.keys('sellout:*:agents:*:t0')).length === 1, 60_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    process.kill(-run.child.pid!, 'SIGINT');
+    const code = await run.exited;
+    expect(code, run.output.stderr + run.output.stdout).toBe(130);
+    const s = summaryIn(out);
+    expect(s.status).toBe('interrupted');
+    expect(s.agents!.map((a) => a.status)).toEqual(['ok', 'ok']);
+    expect(s.agents!.every((a) => a.requests > 0)).toBe(true);
+    expect(s.invariants.filter((i) => i.status === 'fail')).toEqual([]);
+    expect(s.durationMs).toBeLessThan(30_000);
+    expect(await redis.client.dbsize()).toBe(0);
+  }, 120_000);
+});
+
 describe('broken scripts are still caught with 3 agents', () => {
   const cases: { script: string; extra?: string[]; fails: string[] }[] = [
     { script: 'no-idempotency', fails: ['conservation', 'chain', 'no-lost-ack', 'at-most-once'] },
@@ -155,6 +175,7 @@ describe('prepare, agent, collect as separate processes', () => {
     const bounds = s.invariants.find((i) => i.name === 'bounds')!;
     expect(bounds.recovered!.count).toBeGreaterThan(0);
     for (const name of ['report.html', 'summary.md', 'junit.xml', 'skus.csv']) expect(existsSync(join(out, name)), name).toBe(true);
+    expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toMatch(/<failure message="1 of 3 agent\(s\) lost[^"]*" type="incomplete">/);
     expect(await redis.client.dbsize()).toBe(0);
 
     const again = await runCli(['collect', '--redis', redis.url, '--run-id', runId, '--out', join(dir, 'again'), '--wait', '5s']);
