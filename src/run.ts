@@ -47,6 +47,7 @@ import { newRecords } from './metrics/records.js';
 import { withUnmeasured } from './verify/unmeasured.js';
 import { planFor } from './load/plan.js';
 import type { IntervalHistogram } from './metrics/series.js';
+import type { HttpTarget } from './scenario/http.js';
 
 export interface RunOptions {
   /** `redis://…`, `docker`, `cluster` (an embedded cluster of the scenario's cluster.shards), or undefined for the embedded redis-server. */
@@ -95,6 +96,8 @@ export interface DistributedLoad {
   readonly unmeasured?: (index: number) => boolean;
   /** Cross-agent times are ordered only when further apart than this (the agents' combined clock uncertainty), microseconds. */
   readonly clockSlackUs: number;
+  /** HTTP mode: where the agents' load went (summary.json `http`). */
+  readonly http?: HttpTarget;
 }
 
 export type { IntervalHistogram };
@@ -323,7 +326,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(target.topology.cluster ? { redirects: load.redirects } : {}),
       ...(faultFigures !== undefined ? { faults: faultFigures.faults, outcomesOutsideFaults: faultFigures.outcomesOutsideFaults } : {}),
       ...(durability !== undefined ? { durability } : {}),
-      ...(sale !== undefined ? { http: httpSummary(sale.target, load.records) } : {}),
+      ...(sale !== undefined ? { http: httpSummary(sale.target, load.records) } : collected?.http !== undefined ? { http: httpSummary(collected.http, load.records) } : {}),
       invariants,
       ...(coverage !== undefined ? { coverage } : {}),
       ...(targetProblems.length > 0 ? { targetLost: targetProblems.join('; then ') } : {}),

@@ -21,6 +21,7 @@ import { measureOffset, redisNowUs, type ClockOffset } from './clock.js';
 import { AgentKeys } from './keys.js';
 import { agentAdmin, readManifest, scenarioOf } from './manifest.js';
 import { bundleHeaderOf } from './merge.js';
+import { openSaleEndpoint, type SaleEndpoint } from '../http-mode.js';
 
 /** t0 is this far after the moment the last agent joined: every agent sees it (polling) and measures its clock before it. */
 export const START_MARGIN_US = 500_000;
@@ -61,6 +62,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentDone> {
   const home = await agentAdmin(target, agentKeys).catch(async (err: unknown) => { await target.close(); throw err; });
   let heartbeat: NodeJS.Timeout | undefined;
   let shards: ShardAdmins | undefined;
+  let sale: SaleEndpoint | undefined;
   let index = -1;
   try {
     const manifest = await readManifest(home.admin, agentKeys, target);
@@ -79,6 +81,9 @@ export async function runAgent(options: AgentOptions): Promise<AgentDone> {
     say(`agent ${index}/${count} of run ${options.runId} (${scenario.name}) on ${options.host}: waiting for ${count === 1 ? 'the start' : `all ${count} agents`}`);
     shards = await ShardAdmins.open(target, keys, scenario.skus.count);
     const admins = shards.admins;
+    // HTTP mode: the team's service, or a reference service of this agent's own (as run starts one).
+    sale = await openSaleEndpoint(scenario, target, keys);
+    const http = sale?.target;
     let statsBefore: (ServerStats | undefined)[] | undefined;
     let clock: ClockOffset | undefined;
     const load = await driveLoad({
@@ -88,6 +93,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentDone> {
       runId: options.runId,
       scriptSha: scriptSha(scenario.scriptSource),
       segment: { index, count },
+      ...(http !== undefined ? { http } : {}),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
       // Segment 0 reads the server's counters for the per-shard figures (one reading is enough).
       ...(index === 0 ? { beforeStart: async () => { statsBefore = await Promise.all(admins.map(readServerStats)); } } : {}),
@@ -106,6 +112,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentDone> {
       clockUncertaintyUs: clock!.uncertaintyUs,
       ...(statsBefore !== undefined ? { statsBefore } : {}),
     };
+    await sale?.close();
     for (const h of load.histograms) h.destroy();
     for (const h of load.histogramsRaw ?? []) h.destroy();
     const bytes = encodeBundle({ header, records: load.records });
@@ -113,6 +120,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentDone> {
     return { segment: index, agents: count, requests: load.records.count, bundleBytes: bytes.length, interrupted: load.interrupted, clock: clock! };
   } finally {
     clearInterval(heartbeat);
+    await sale?.close().catch(() => {});
     if (index >= 0) await home.admin.unlink(agentKeys.heartbeat(index)).catch(() => {});
     shards?.close();
     home.close();

@@ -15,6 +15,7 @@ import type { Scenario } from '../scenario/load.js';
 import type { AgentSummary } from '../summary/summary.js';
 import type { RunKeys } from '../keys.js';
 import { formatMs } from '../scenario/faults.js';
+import { httpTarget } from '../scenario/http.js';
 import { decodeBundle, type AgentBundle } from './bundle.js';
 import { AgentKeys } from './keys.js';
 import { agentAdmin, marksOf, readManifest, scenarioOf, type Manifest } from './manifest.js';
@@ -73,10 +74,13 @@ async function gather(ctx: { target: Target; keys: RunKeys }, manifest: Manifest
     const { stored, lost, interrupted } = await waitForBundles(home.admin, keys, count, options);
     const plan = planFor(scenario);
     const bundles: AgentBundle[] = [];
+    const sizes = new Map<number, number>();
     const unreadable = new Map<number, string>();
     for (const segment of stored) {
       try {
-        bundles.push(decodeBundle(await readBundle(home.admin, keys, segment), plan));
+        const bytes = await readBundle(home.admin, keys, segment);
+        sizes.set(segment, bytes.length);
+        bundles.push(decodeBundle(bytes, plan));
       } catch (err) {
         unreadable.set(segment, (err as Error).message);
       }
@@ -88,11 +92,12 @@ async function gather(ctx: { target: Target; keys: RunKeys }, manifest: Manifest
       const b = bundles.find((x) => x.header.segment === segment);
       return b === undefined
         ? { segment, host: hosts[String(segment)] ?? 'never joined', requests: 0, clockOffsetUs: 0, status: 'lost' as const }
-        : { segment, host: b.header.host, requests: b.records.count, clockOffsetUs: b.header.clockOffsetUs, clockUncertaintyUs: b.header.clockUncertaintyUs, status: 'ok' as const };
+        : { segment, host: b.header.host, requests: b.records.count, clockOffsetUs: b.header.clockOffsetUs, clockUncertaintyUs: b.header.clockUncertaintyUs, bundleBytes: sizes.get(segment) ?? 0, status: 'ok' as const };
     });
     const uncertainties = bundles.map((b) => b.header.clockUncertaintyUs).sort((a, b) => b - a);
     const first = bundles.find((b) => b.header.statsBefore !== undefined)?.header.statsBefore ?? [];
     const cross = scenario.duplicates.pattern === 'cross-agent';
+    const http = scenario.http;
     const result: DistributedLoad = {
       load: interrupted ? { ...load, interrupted: true } : load,
       // Read in the agent's process: its clock is not ours, and the figures need only the counters.
@@ -100,6 +105,8 @@ async function gather(ctx: { target: Target; keys: RunKeys }, manifest: Manifest
       agents,
       // Two agents' times agree to within the sum of their uncertainties; the two largest bound every pair.
       clockSlackUs: bundles.length > 1 ? uncertainties[0]! + uncertainties[1]! : 0,
+      // HTTP mode: the team's service, or the reference service each agent ran on its own machine.
+      ...(http !== undefined ? { http: httpTarget(http, http.url ?? 'http://127.0.0.1/deduct (each agent ran its own reference service)', http.url === undefined) } : {}),
       ...(lostSegments.size > 0
         ? {
             incomplete: lostText([...lostSegments].sort((a, b) => a - b), count, unreadable, hosts),

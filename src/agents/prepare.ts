@@ -36,7 +36,6 @@ export function distributedProblems(scenario: Scenario, agents: number, shown: s
   const problems: string[] = [];
   if (!Number.isInteger(agents) || agents < 1 || agents > MAX_AGENTS) problems.push(`--agents: expected a whole number of agents from 1 to ${MAX_AGENTS}, got ${agents}`);
   if (scenario.faults.length > 0) problems.push(`${shown}: faults: expected none with agents (a fault acts on the server from the one process that owns the load), got ${scenario.faults.length}`);
-  if (scenario.http !== undefined) problems.push(`${shown}: http: expected no http section with agents (HTTP mode runs in one process for now), got one`);
   if (scenario.duplicates.pattern === 'cross-agent' && agents < 2) problems.push(`${shown}: duplicates.pattern: cross-agent needs at least 2 agents (--agents 2 or more), got ${agents}`);
   if ((scenario.replicas ?? 0) !== 0) problems.push(`${shown}: replicas: expected 0 with agents (replicas are for failover faults), got ${scenario.replicas}`);
   return problems;

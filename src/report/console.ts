@@ -244,7 +244,7 @@ function formatAgents(summary: SummaryV1): string[] {
   const rows = agents.map((a) =>
     a.status === 'lost'
       ? `segment ${a.segment}/${agents.length}  ${a.host}  LOST: not measured`
-      : `segment ${a.segment}/${agents.length}  ${a.host}  ${int(a.requests)} requests  clock ${a.clockOffsetUs >= 0 ? '+' : ''}${int(a.clockOffsetUs)} us from Redis TIME${a.clockUncertaintyUs !== undefined ? ` (+/- ${int(a.clockUncertaintyUs)} us)` : ''}`,
+      : `segment ${a.segment}/${agents.length}  ${a.host}  ${int(a.requests)} requests  clock ${a.clockOffsetUs >= 0 ? '+' : ''}${int(a.clockOffsetUs)} us from Redis TIME${a.clockUncertaintyUs !== undefined ? ` (+/- ${int(a.clockUncertaintyUs)} us)` : ''}${a.bundleBytes !== undefined && a.requests > 0 ? `  bundle ${(a.bundleBytes / 1e6).toFixed(2)} MB (${(a.bundleBytes / a.requests).toFixed(1)} B/request)` : ''}`,
   );
   return rows.map((row, i) => `${i === 0 ? `  agents      ` : '              '}${row}`);
 }

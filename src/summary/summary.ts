@@ -350,6 +350,8 @@ export const agentSummarySchema = z.object({
   /** Its clock minus Redis's (TIME), microseconds: its times were moved by this onto Redis's clock. */
   clockOffsetUs: num,
   clockUncertaintyUs: num.optional(),
+  /** The size of its result bundle as stored in Redis (about 17 bytes a request). */
+  bundleBytes: count.optional(),
   /** `lost`: it never stored its bundle (died, never started, or stored one that cannot be read). */
   status: z.enum(['ok', 'lost'], { error: 'ok or lost' }).optional(),
 });

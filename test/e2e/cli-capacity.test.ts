@@ -80,7 +80,9 @@ describe('sellout capacity', () => {
 
   it('on an embedded cluster plans shards with one primary\'s share of the cluster\'s maximum', async () => {
     const out = join(dir, 'cluster');
-    const r = await runCli(['capacity', 'scenarios/smoke.yaml', '--redis', 'cluster', '--set', 'cluster.shards=2', '--step', '1s', '--budget', '20s', '--target-rate', '50000', '--out', out, '--quiet'], { timeoutMs: 90_000 });
+    // A loose SLO: this is about planning shards from a maximum, and a machine busy with other tests
+    // must not leave it without one (every step failing a 5 ms p99).
+    const r = await runCli(['capacity', 'scenarios/smoke.yaml', '--redis', 'cluster', '--set', 'cluster.shards=2', '--slo', 'latency.ok.p99 < 200ms', '--step', '1s', '--budget', '20s', '--target-rate', '50000', '--out', out, '--quiet'], { timeoutMs: 90_000 });
     expect([0, 4], r.stdout + r.stderr).toContain(r.code);
     const c = read(out);
     expect(c.target.mode).toBe('cluster');
