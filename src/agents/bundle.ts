@@ -8,7 +8,8 @@
  *  - the plan index (u32); the SKU and quantity are not stored, the plan recomputes them from it;
  *  - outcome and twin flag in one byte;
  *  - the ok reply's stock as i32 (i32 min for "none"), or f64 when one does not fit;
- *  - send and reply times as whole microseconds since t0 (u32, 71 minutes), or f64 beyond that.
+ *  - send and reply times as whole microseconds from the column's earliest (u32: 71 minutes; a
+ *    time a worker stamps a hair before t0 is fine), or f64 beyond that.
  *    Rounding both times the same way keeps every order the checks rely on, or makes two times
  *    equal, which the real-time checks read as "not ordered" (never a false alarm).
  * Histograms travel encoded (HdrHistogram V2) and are merged with add(): exact, never averaged.
@@ -78,16 +79,23 @@ interface Layout {
   readonly value: Column;
   readonly sent: Column;
   readonly replied: Column;
+  /** u32 time columns: whole microseconds from this (the column's earliest, rounded). */
+  readonly sentBase?: number;
+  readonly repliedBase?: number;
 }
 
 export function encodeBundle(bundle: AgentBundle): Buffer {
   const { records } = bundle;
   const n = records.count;
+  const sentBase = timeBase(records.sentUs, n);
+  const repliedBase = timeBase(records.repliedUs, n);
   const layout: Layout = {
     count: n,
     value: fits(records.value, n, (v) => Number.isNaN(v) || (Number.isInteger(v) && v > NO_VALUE && v <= 2147483647)) ? 'i32' : 'f64',
-    sent: fits(records.sentUs, n, isMicros) ? 'u32' : 'f64',
-    replied: fits(records.repliedUs, n, isMicros) ? 'u32' : 'f64',
+    sent: sentBase !== undefined ? 'u32' : 'f64',
+    replied: repliedBase !== undefined ? 'u32' : 'f64',
+    ...(sentBase !== undefined ? { sentBase } : {}),
+    ...(repliedBase !== undefined ? { repliedBase } : {}),
   };
   const header = Buffer.from(JSON.stringify({ ...bundle.header, layout }), 'utf8');
   const width = (c: Column) => (c === 'f64' ? 8 : 4);
@@ -103,8 +111,8 @@ export function encodeBundle(bundle: AgentBundle): Buffer {
   for (let i = 0; i < n; i++) flags[i] = (records.outcome[i]! & 0x7f) | (records.twin[i] ? 0x80 : 0);
   at = put(out, at, flags);
   at = put(out, at, column(records.value, n, layout.value, (v) => (Number.isNaN(v) ? NO_VALUE : v)));
-  at = put(out, at, column(records.sentUs, n, layout.sent, Math.round));
-  put(out, at, column(records.repliedUs, n, layout.replied, Math.round));
+  at = put(out, at, column(records.sentUs, n, layout.sent, (v) => (Number.isNaN(v) ? NO_TIME : Math.round(v) - sentBase!)));
+  put(out, at, column(records.repliedUs, n, layout.replied, (v) => (Number.isNaN(v) ? NO_TIME : Math.round(v) - repliedBase!)));
   return out;
 }
 
@@ -140,14 +148,33 @@ export function decodeBundle(bytes: Buffer, plan: Plan): AgentBundle {
     records.twin[i] = flags[i]! & 0x80 ? 1 : 0;
     const v = value[i]!;
     records.value[i] = layout.value === 'i32' && v === NO_VALUE ? NaN : v;
-    records.sentUs[i] = sent[i]!;
-    records.repliedUs[i] = replied[i]!;
+    records.sentUs[i] = layout.sent === 'u32' ? fromTime(sent[i]!, layout.sentBase ?? 0) : sent[i]!;
+    records.repliedUs[i] = layout.replied === 'u32' ? fromTime(replied[i]!, layout.repliedBase ?? 0) : replied[i]!;
   }
   return { header, records };
 }
 
-function isMicros(v: number): boolean {
-  return v >= 0 && Math.round(v) <= U32_MAX;
+/** u32 time columns: NaN (no time) as the largest u32. */
+const NO_TIME = U32_MAX;
+
+/** The base of a time column that fits u32 whole microseconds from it, or undefined (then f64). */
+function timeBase(values: ArrayLike<number>, n: number): number | undefined {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (Number.isNaN(v)) continue;
+    if (!Number.isFinite(v)) return undefined;
+    const r = Math.round(v);
+    if (r < min) min = r;
+    if (r > max) max = r;
+  }
+  if (min === Infinity) return 0;
+  return max - min < NO_TIME ? min : undefined;
+}
+
+function fromTime(v: number, base: number): number {
+  return v === NO_TIME ? NaN : v + base;
 }
 
 function fits(values: ArrayLike<number>, n: number, ok: (v: number) => boolean): boolean {

@@ -72,6 +72,24 @@ describe('agent bundles', () => {
     expect(() => decodeBundle(bytes.subarray(0, bytes.length - 1), plan)).toThrow(/truncated/);
   });
 
+  it('keep a time a worker stamped a hair before t0, and a missing one, in the compact columns', () => {
+    const scenario = scenarioParser(dir).parse(YAML);
+    const plan = planFor(scenario);
+    const records = newRecords(4);
+    for (const [i, sent, replied] of [[0, -3.4, 120], [1, 5, NaN], [2, 1_000_000, 1_000_450]] as const) {
+      const row = reserveRow(records);
+      records.index[row] = i; records.sku[row] = plan.skuOf(i); records.quantity[row] = plan.quantityOf(i);
+      records.outcome[row] = Number.isNaN(replied) ? Code.unknown : Code.ok; records.value[row] = Number.isNaN(replied) ? NaN : 9; records.sentUs[row] = sent; records.repliedUs[row] = replied;
+    }
+    const bytes = encodeBundle({ header: header(0, 1, [2, 0, 0, 0, 0, 0, 1], [], records), records });
+    const back = decodeBundle(bytes, plan).records;
+    expect(Array.from(back.sentUs.subarray(0, 3))).toEqual([-3, 5, 1_000_000]);
+    expect(Array.from(back.repliedUs.subarray(0, 3)).map(String)).toEqual(['120', 'NaN', '1000450']);
+    // Still the compact layout: 4 + 1 + 4 + 4 + 4 bytes a request after the header.
+    const headerLength = bytes.readUInt32LE('SELLOUT-BUNDLE 1\n'.length);
+    expect(bytes.length - 'SELLOUT-BUNDLE 1\n'.length - 4 - headerLength).toBe(3 * 17);
+  });
+
   it('keep times past 71 minutes and stock beyond 32 bits exactly (wider columns)', () => {
     const scenario = scenarioParser(dir).parse(YAML);
     const plan = planFor(scenario);
