@@ -83,7 +83,7 @@ Exit codes (the most serious wins):
   0    every invariant and threshold passed
   1    an invariant failed (oversold, a deduction lost or applied twice)
   2    bad usage or scenario: the line printed says file, field, expected, found
-  3    the target failed the run (Redis unavailable, refusing, lost the keys)
+  3    the target failed the run (Redis unavailable, refusing, lost the keys), or an agent of a distributed run was lost
   4    a threshold failed, or compare found a regression
   130  interrupted (Ctrl-C / SIGTERM): what ran is still verified and reported
   70   a load worker crashed (a bug in sellout)
@@ -93,10 +93,12 @@ Examples:
   sellout run sale.yaml --redis redis://cache:6379      against your Redis (password: SELLOUT_REDIS_PASSWORD)
   sellout run sale.yaml --redis cluster                 on an embedded 3-primary Redis Cluster
   sellout capacity sale.yaml --target-rate 60000        the highest rate under an SLO, and the shards a peak needs
+  sellout run sale.yaml --agents 3                      the load split over 3 agent processes, one verdict
+  sellout prepare / agent / collect                     the same over machines or Kubernetes pods (docs/distributed.md)
   sellout audit --script lua/stock.lua                  feed your script bad inputs, one at a time
   sellout compare reports/A reports/B                   exit 4 on a regression
 
-Docs: README.md (scenario keys, faults, cluster), docs/ci-gate.md (thresholds, CI), docs/summary.md, docs/capacity.md.
+Docs: README.md (scenario keys, faults, cluster), docs/ci-gate.md (thresholds, CI), docs/summary.md, docs/capacity.md, docs/distributed.md.
 `;
 
 /** What `sellout run --help` adds: the scenario's keys at a glance (README "Scenarios" has them all). */

@@ -96,6 +96,20 @@ describe('sellout run --agents 3', () => {
   }, 120_000);
 });
 
+describe('a Redis Cluster with agents', () => {
+  it('run --agents 2 --redis cluster: the agents route by slot as one process does, one verdict, PASS', async () => {
+    const out = join(dir, 'cluster');
+    const r = await runCli(['run', join(ROOT, 'scenarios/smoke.yaml'), '--redis', 'cluster', '--agents', '2', '--out', out, '--quiet', '--set', 'requests=1000']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const s = summaryIn(out);
+    expect(s.target.mode).toBe('cluster');
+    expect(s.target.kind).toBe('embedded');
+    expect(s.shards!.length).toBe(3);
+    expect(s.requests).toBe(1000);
+    expect(s.agents!.map((a) => a.requests)).toEqual([500, 500]);
+  }, 60_000);
+});
+
 describe('HTTP mode with agents', () => {
   it('each agent runs its own reference service on the one Redis: one verdict, PASS', async () => {
     const out = join(dir, 'http');
