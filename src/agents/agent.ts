@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { RunKeys } from '../keys.js';
-import { TargetError, UsageError } from '../errors.js';
+import { ExitCode, SelloutError, TargetError, UsageError } from '../errors.js';
 import { driveLoad } from '../load/coordinator.js';
 import type { ThreadClock } from '../load/clock.js';
 import { initHistograms } from '../metrics/histogram.js';
@@ -149,7 +149,7 @@ async function join(admin: Redis, keys: AgentKeys, index: number, count: number,
 async function barrier(admin: Redis, keys: AgentKeys, index: number, count: number, clock: ThreadClock, options: AgentOptions): Promise<{ t0: number; clock: ClockOffset }> {
   const deadline = Date.now() + options.waitMs;
   for (;;) {
-    if (options.signal?.aborted) throw new UsageError(`agent ${index}/${count}: interrupted at the start barrier, before sending anything`);
+    if (options.signal?.aborted) throw new SelloutError(`agent ${index}/${count}: interrupted at the start barrier, before sending anything (collect will count this segment as lost)`, ExitCode.interrupted);
     const present = await admin.hkeys(keys.present);
     if (present.length >= count) break;
     if (Date.now() > deadline) {

@@ -33,6 +33,11 @@ export interface CollectOptions extends Omit<RunOptions, 'distributed' | 'redis'
   readonly waitMs: number;
   /** Told what is still awaited, every few seconds. */
   readonly onWaiting?: (line: string) => void;
+  /**
+   * Aborted when no agent can store a bundle any more (run --agents: every agent process has
+   * exited): what is stored then is all there will be, the missing agents are lost at once.
+   */
+  readonly agentsGone?: AbortSignal;
 }
 
 /** The manifest and scenario of a prepared run (a target error, exit 3, when the run is not there). */
@@ -158,6 +163,11 @@ async function waitForBundles(admin: Redis, keys: AgentKeys, count: number, opti
       if (now - goneSince.get(segment)! >= LOST_GRACE_MS) dead.push(segment);
     }
     if (dead.length === missing.length || now >= deadline || options.hardSignal?.aborted) return { stored, lost: missing, interrupted };
+    // Every agent has exited: one more look (a bundle stored just before its agent exited counts), then they are lost.
+    if (options.agentsGone?.aborted) {
+      const last = (await admin.smembers(keys.stored)).map(Number).filter((s) => s >= 0 && s < count).sort((a, b) => a - b);
+      return { stored: last, lost: missing.filter((s) => !last.includes(s)), interrupted };
+    }
     if (now - told >= 5000) {
       told = now;
       options.onWaiting?.(`waiting for ${missing.length} of ${count} agent(s) (segment${missing.length > 1 ? 's' : ''} ${missing.join(', ')}): ${formatMs(now - started)} of --wait ${formatMs(options.waitMs)}`);

@@ -51,7 +51,7 @@ export async function runWithAgents(scenario: Scenario, options: LocalAgentsOpti
     for (let segment = 0; segment < options.agents; segment++) {
       const child = spawn(process.execPath, [
         join(PROJECT_ROOT, 'bin', 'sellout.js'),
-        'agent', '--run-id', runId, '--segment', `${segment}/${options.agents}`, '--wait', '2m',
+        'agent', '--run-id', runId, '--segment', `${segment}/${options.agents}`, '--wait', '1m',
         ...(options.tlsCa !== undefined ? ['--tls-ca', options.tlsCa.file] : []),
       ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SELLOUT_REDIS_URL: url, REDIS_URL: undefined } });
       children.push(child);
@@ -66,7 +66,11 @@ export async function runWithAgents(scenario: Scenario, options: LocalAgentsOpti
       });
       exits.push(new Promise((resolve) => child.once('close', () => resolve())));
     }
-    const output = await collectRun({ ...options, redis: url, tlsCa: options.tlsCa?.pem, runId, waitMs: LOCAL_WAIT_MS });
+    // An agent that fails before the start keeps the others at the barrier until theirs times out:
+    // once every agent process has exited, collect stops waiting.
+    const gone = new AbortController();
+    void Promise.all(exits).then(() => gone.abort());
+    const output = await collectRun({ ...options, redis: url, tlsCa: options.tlsCa?.pem, runId, waitMs: LOCAL_WAIT_MS, agentsGone: gone.signal });
     await Promise.all(exits);
     // Started by sellout for this run, whatever the agents saw.
     return options.redis === undefined || options.redis === 'cluster'
