@@ -47,4 +47,13 @@ it('installs from the packed tarball into another project and runs a sale with t
   expect(summary.scenario.script).toBe(join('lua', 'stock.lua'));
   expect(summary.scenario.scriptSha).toBe(createHash('sha1').update(script).digest('hex'));
   expect(summary.outcomes.ok).toBe(150);
+
+  // Split over 2 agent processes: the installed CLI starts the installed CLI as its agents, and they
+  // run the team's script as prepare stored it.
+  const agents = spawnSync(join(project, 'node_modules', '.bin', 'sellout'), ['run', 'sale.yaml', '--agents', '2', '--out', 'reports/agents'], { cwd: project, env: cliEnv(), encoding: 'utf8', timeout: 90_000 });
+  expect(agents.status, agents.stdout + agents.stderr).toBe(0);
+  const split = JSON.parse(readFileSync(join(project, 'reports', 'agents', 'summary.json'), 'utf8'));
+  expect(split.agents.map((a: { requests: number }) => a.requests)).toEqual([300, 300]);
+  expect(split.scenario.scriptSha).toBe(summary.scenario.scriptSha);
+  expect(split.outcomes.ok).toBe(150);
 }, 180_000);
