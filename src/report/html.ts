@@ -322,6 +322,21 @@ function latencyTable(s: SummaryV1): string {
   return `<table><thead><tr><th>outcome</th><th class="num">count</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">p99.9</th><th class="num">max</th><th class="num">mean</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+/** A distributed run's agents: segment, host, what each sent, its clock against Redis TIME, its bundle. */
+function agentSection(s: SummaryV1): string {
+  const agents = s.agents ?? [];
+  const cell = (v: string) => `<td class="num">${h(v)}</td>`;
+  const rows = agents.map((a) => `<tr data-status="${h(a.status ?? 'ok')}"><td>${h(`${a.segment}/${agents.length}`)}</td><td><code>${h(a.host)}</code></td><td>${h(a.status === 'lost' ? 'LOST: not measured' : 'ok')}</td>${[
+    int(a.requests),
+    a.status === 'lost' ? '—' : `${a.clockOffsetUs >= 0 ? '+' : ''}${int(a.clockOffsetUs)} µs${a.clockUncertaintyUs !== undefined ? ` ± ${int(a.clockUncertaintyUs)} µs` : ''}`,
+    a.bundleBytes !== undefined && a.requests > 0 ? `${(a.bundleBytes / 1e6).toFixed(2)} MB` : '—',
+  ].map(cell).join('')}</tr>`);
+  const warning = s.incomplete !== undefined ? `<ul class="warnings"><li>${h(s.incomplete)}</li></ul>` : '';
+  const table = `<table class="agents"><thead><tr><th>segment</th><th>host</th><th>status</th><th class="num">requests</th><th class="num">clock vs Redis TIME</th><th class="num">bundle</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const skipped = s.clockSkippedPairs !== undefined ? ` The real-time checks left ${h(int(s.clockSkippedPairs))} pair(s) unjudged: closer than the agents' combined clock uncertainty.` : '';
+  return `${warning}${table}<p class="muted">One plan split over the agents (agent i sends requests i, i+N, …), one start taken from Redis TIME, histograms merged exactly and the invariants verified once.${skipped}</p>`;
+}
+
 /** The Shards section: hot-shard warnings, one row per shard, the replies/s chart and the redirections followed. */
 function shardSection(s: SummaryV1, chart: ChartSpec | null): string {
   const shards = s.shards ?? [];
@@ -629,6 +644,7 @@ export function renderHtml(input: ReportInput): string {
     section('Over time', over.length ? `<div class="charts">${over.map(chartBox).join('')}</div>${faultKey}` : '<p class="muted">This run was shorter than two intervals of its series: nothing to draw over time.</p>', 'over-time'),
     ...(bands.length ? [section('Faults', faultTable(s), 'faults')] : []),
     // A standalone server is one shard: its row would repeat the figures above.
+    ...(s.agents !== undefined ? [section('Agents', agentSection(s), 'agents')] : []),
     ...((s.shards?.length ?? 0) > 1 ? [section('Shards', shardSection(s, byShard), 'shards')] : []),
     section('Outcomes', outcomeBreakdown(s), 'outcomes'),
     section('Thresholds', thresholdTable(s), 'thresholds'),

@@ -64,6 +64,21 @@ export function renderMarkdown(summary: SummaryV1): string {
     }),
   ), '');
 
+  if (summary.agents !== undefined) {
+    // A distributed run: who sent what, and how far each agent's clock was from Redis's.
+    out.push('### Agents', '');
+    if (summary.incomplete !== undefined) out.push(`- ⚠️ ${escapeMdCell(summary.incomplete)}`, '');
+    out.push(...table(
+      ['segment', 'host', 'status', 'requests', 'clock vs Redis TIME', 'bundle'],
+      summary.agents.map((a) => [
+        `${a.segment}/${summary.agents!.length}`, `\`${escapeMdCell(a.host)}\``, a.status ?? 'ok', int(a.requests),
+        a.status === 'lost' ? '—' : `${a.clockOffsetUs >= 0 ? '+' : ''}${int(a.clockOffsetUs)} us${a.clockUncertaintyUs !== undefined ? ` ± ${int(a.clockUncertaintyUs)} us` : ''}`,
+        a.bundleBytes !== undefined && a.requests > 0 ? `${(a.bundleBytes / 1e6).toFixed(2)} MB (${(a.bundleBytes / a.requests).toFixed(1)} B/request)` : '—',
+      ]),
+    ), '');
+    if (summary.clockSkippedPairs !== undefined) out.push(`Pairs the real-time checks left unjudged, closer than the agents' combined clock uncertainty: ${int(summary.clockSkippedPairs)}.`, '');
+  }
+
   const shards = summary.shards ?? [];
   if (shards.length > 1) {
     // One row per shard; a standalone server's one row would repeat the tables above.

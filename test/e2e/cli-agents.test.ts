@@ -77,6 +77,9 @@ describe('sellout run --agents 3', () => {
     expect(s3.latency.ok!.count + s3.latency.duplicate!.count).toBe(6000);
     expect(s3.clockSkippedPairs).toBeGreaterThanOrEqual(0);
     expect(b.stdout).toMatch(/agents {6}segment 0\/3 {2}\S+ {2}2,000 requests {2}clock [+-][\d,]+ us from Redis TIME \(\+\/- \d+ us\)/);
+    // The reports say who sent what.
+    expect(readFileSync(join(three, 'summary.md'), 'utf8')).toMatch(/### Agents\n\n\| segment \| host \| status \| requests \| clock vs Redis TIME \| bundle \|/);
+    expect(readFileSync(join(three, 'report.html'), 'utf8').match(/<tr data-status="ok">/g)).toHaveLength(3);
     // Nothing left: the sale's keys and the agents' own.
     expect(await redis.client.dbsize()).toBe(0);
   }, 120_000);
@@ -208,6 +211,7 @@ describe('prepare, agent, collect as separate processes', () => {
     const bounds = s.invariants.find((i) => i.name === 'bounds')!;
     expect(bounds.recovered!.count).toBeGreaterThan(0);
     for (const name of ['report.html', 'summary.md', 'junit.xml', 'skus.csv']) expect(existsSync(join(out, name)), name).toBe(true);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/<tr data-status="lost"><td>1\/3<\/td>/);
     expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toMatch(/<failure message="1 of 3 agent\(s\) lost[^"]*" type="incomplete">/);
     expect(await redis.client.dbsize()).toBe(0);
 
