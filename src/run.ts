@@ -118,6 +118,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   // Faults the target cannot take (kill/pause/failover, replicas: 1 need the embedded server): before anything starts.
   const faultProblems = checkFaultsTarget(scenario, options.redis, displayPath(scenario.file));
   if (faultProblems.length > 0) throw new ScenarioError(faultProblems);
+  // A twin from another agent needs agents: one process would quietly send it as a concurrent one.
+  if (scenario.duplicates.pattern === 'cross-agent' && options.distributed === undefined) {
+    throw new ScenarioError([`${displayPath(scenario.file)}: duplicates.pattern: cross-agent needs agents (run --agents 2 or more, or sellout prepare / agent / collect), got one process`]);
+  }
   await initHistograms();
   const stage = options.onStage ?? (() => {});
   stage('target');

@@ -232,6 +232,7 @@ describe('prepare, agent, collect as separate processes', () => {
       [['agent', '--redis', redis.url, '--run-id', 'r1', '--segment', '3/3'], /^sellout: --segment: expected I\/N with I from 0 to N-1, got "3\/3"$/m],
       [['agent', '--redis', redis.url, '--run-id', 'r1'], /^sellout: agent: --segment: expected I\/N \(like 0\/3\), or JOB_COMPLETION_INDEX set \(a Kubernetes Indexed Job\), got neither$/m],
       [['collect', '--redis', redis.url, '--run-id', 'r1', '--wait', 'soon'], /^sellout: --wait: expected a duration like 30s or 10m, got "soon"$/m],
+      [['run', scenario('skus: {count: 1, stock: 10}\nrequests: 10\nduplicates: {ratio: 0.5, pattern: cross-agent}\n')], /duplicates\.pattern: cross-agent needs agents \(run --agents 2 or more, or sellout prepare \/ agent \/ collect\), got one process$/m],
       [['run', file, '--agents', '0'], /^sellout: --agents: expected a number of agents from 1 to 1000, got "0"$/m],
       [['run', file, '--agents', '2', '--redis', 'docker'], /^sellout: --agents: expected --redis URL, cluster or nothing/m],
     ];
