@@ -171,8 +171,11 @@ describe('broken scripts are still caught with 3 agents', () => {
 });
 
 /** `sellout agent` as its own process (as on its own machine). */
-function startAgent(runId: string, segment: string): { exited: Promise<number | null>; kill: () => void; stderr: () => string } {
-  const child = track(spawn(process.execPath, [BIN, 'agent', '--redis', redis.url, '--run-id', runId, '--segment', segment, '--wait', '60s'], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
+function startAgent(runId: string, segment: string | { jobIndex: string }): { exited: Promise<number | null>; kill: () => void; stderr: () => string } {
+  // A Kubernetes Indexed Job's pod gives its index in JOB_COMPLETION_INDEX instead of --segment.
+  const where = typeof segment === 'string' ? ['--segment', segment] : [];
+  const env = typeof segment === 'string' ? {} : { JOB_COMPLETION_INDEX: segment.jobIndex };
+  const child = track(spawn(process.execPath, [BIN, 'agent', '--redis', redis.url, '--run-id', runId, ...where, '--wait', '60s'], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   child.stdout!.resume();
@@ -187,16 +190,21 @@ describe('prepare, agent, collect as separate processes', () => {
     const runId = prepared.stdout.trim();
     expect(runId).toMatch(/^[a-z0-9-]+$/);
     expect(prepared.stderr).toContain(`sellout agent --run-id ${runId} --segment I/3`);
-    const agents = ['0/3', '1/3', '2/3'].map((s) => startAgent(runId, s));
+    const agents = [startAgent(runId, '0/3'), startAgent(runId, '1/3'), startAgent(runId, { jobIndex: '2' })];
     const out = join(dir, 'lost');
     const collect = runCli(['collect', '--redis', redis.url, '--run-id', runId, '--out', out, '--wait', '90s']);
     // Mid-run: the load runs 4 s from the start every agent shares.
     await waitFor(async () => (await redis.client.keys(`sellout:${runId}:agents:*:t0`)).length === 1, 30_000);
     await new Promise((r) => setTimeout(r, 1500));
     agents[1]!.kill();
+    // A replacement after the start is refused: a segment runs once (Kubernetes may retry a failed pod).
+    const rejoin = startAgent(runId, '1/3');
+    expect(await rejoin.exited).toBe(2);
+    expect(rejoin.stderr()).toMatch(new RegExp(`^sellout: --segment 1/3: segment 1 of run ${runId} has already started .*: a segment runs once$`, 'm'));
     const codes = await Promise.all(agents.map((a) => a.exited));
     expect(codes[0], agents[0]!.stderr()).toBe(0);
     expect(codes[2], agents[2]!.stderr()).toBe(0);
+    expect(agents[2]!.stderr()).toMatch(/segment 2\/3 sent [\d,]+ request\(s\)/);
     const r = await collect;
     expect(r.code, r.stderr + r.stdout).toBe(3);
     expect(r.stdout).toMatch(/verdict {5}INCOMPLETE: 1 of 3 agent\(s\) lost \(segment 1\/3 on \S+: it stored no result \(it died or was killed\)\)/);
