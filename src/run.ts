@@ -96,6 +96,8 @@ export interface DistributedLoad {
   readonly unmeasured?: (index: number) => boolean;
   /** Cross-agent times are ordered only when further apart than this (the agents' combined clock uncertainty), microseconds. */
   readonly clockSlackUs: number;
+  /** The agent (segment) of each row of the load's records, in order. */
+  readonly rowAgent: Uint16Array;
   /** HTTP mode: where the agents' load went (summary.json `http`). */
   readonly http?: HttpTarget;
 }
@@ -262,7 +264,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
             snapshot,
             // A lost agent's journaled deductions count as unknown outcomes (never measured).
             records: collected?.unmeasured !== undefined ? withUnmeasured(load.records, snapshot, collected.unmeasured, planFor(scenario)).records : load.records,
-            ...(collected !== undefined && collected.clockSlackUs > 0 ? { clockSlackUs: collected.clockSlackUs } : {}),
+            ...(collected !== undefined && collected.clockSlackUs > 0 ? { clockSlackUs: collected.clockSlackUs, rowAgent: collected.rowAgent } : {}),
             initialStock: scenario.skus.stock,
             seed: scenario.seed,
             faults: faultEvents.map((e) => e.action),

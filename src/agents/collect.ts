@@ -99,6 +99,10 @@ async function gather(ctx: { target: Target; keys: RunKeys }, manifest: Manifest
         ? { segment, host: hosts[String(segment)] ?? 'never joined', requests: 0, clockOffsetUs: 0, status: 'lost' as const }
         : { segment, host: b.header.host, requests: b.records.count, clockOffsetUs: b.header.clockOffsetUs, clockUncertaintyUs: b.header.clockUncertaintyUs, bundleBytes: sizes.get(segment) ?? 0, status: 'ok' as const };
     });
+    // Records are concatenated in bundle order (mergeResults): each bundle's rows are its agent's.
+    const rowAgent = new Uint16Array(load.records.count);
+    let row = 0;
+    for (const b of bundles) { rowAgent.fill(b.header.segment, row, row + b.records.count); row += b.records.count; }
     const uncertainties = bundles.map((b) => b.header.clockUncertaintyUs).sort((a, b) => b - a);
     const first = bundles.find((b) => b.header.statsBefore !== undefined)?.header.statsBefore ?? [];
     const cross = scenario.duplicates.pattern === 'cross-agent';
@@ -108,6 +112,7 @@ async function gather(ctx: { target: Target; keys: RunKeys }, manifest: Manifest
       // Read in the agent's process: its clock is not ours, and the figures need only the counters.
       statsBefore: first.map((s) => (s === undefined || s === null ? undefined : { ...s, atMs: 0 })),
       agents,
+      rowAgent,
       // Two agents' times agree to within the sum of their uncertainties; the two largest bound every pair.
       clockSlackUs: bundles.length > 1 ? uncertainties[0]! + uncertainties[1]! : 0,
       // HTTP mode: the team's service, or the reference service each agent ran on its own machine.

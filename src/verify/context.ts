@@ -18,6 +18,8 @@ export interface VerifyInput {
    * when it came this much earlier. 0 (one process): exact.
    */
   readonly clockSlackUs?: number;
+  /** With clockSlackUs: the agent that sent each row (its own pairs are ordered exactly). */
+  readonly rowAgent?: Uint16Array;
 }
 
 export interface VerifyContext extends VerifyInput {

@@ -25,6 +25,8 @@ export interface JudgeInput {
   readonly persistence: Persistence | 'unknown';
   /** A distributed run: the agents' combined clock uncertainty, microseconds (context.ts). */
   readonly clockSlackUs?: number;
+  /** With clockSlackUs: the agent of each row (context.ts). */
+  readonly rowAgent?: Uint16Array;
 }
 
 export interface Judgement {
@@ -41,7 +43,7 @@ export interface Judgement {
 export function judgeRun(input: JudgeInput): Judgement {
   const { snapshot, records, initialStock, seed, crashes } = input;
   if (crashes.length === 0) {
-    const verifying = prepare({ snapshot, records, initialStock, seed, faults: input.faults, ...(input.clockSlackUs ? { clockSlackUs: input.clockSlackUs } : {}) });
+    const verifying = prepare({ snapshot, records, initialStock, seed, faults: input.faults, ...(input.clockSlackUs ? { clockSlackUs: input.clockSlackUs } : {}), ...(input.rowAgent ? { rowAgent: input.rowAgent } : {}) });
     const invariants = checkAll(verifying);
     return {
       invariants,

@@ -127,28 +127,49 @@ export function checkRealTimeOrder(ctx: VerifyContext): InvariantResult {
   const byReplied = bySent.slice();
   const bad = new Examples(ctx.skuViolations);
   let pairsChecked = 0;
-  // Several agents: a reply counts as before a send only when it came more than their clocks'
-  // combined uncertainty earlier; the pairs closer than that are counted, not judged.
+  // Several agents: one agent's times share its clock, so its own pairs are ordered exactly; a
+  // reply from another agent counts as before a send only when it came more than their clocks'
+  // combined uncertainty earlier, and the pairs closer than that are counted, not judged.
   const slack = ctx.clockSlackUs ?? 0;
+  const agentOf = ctx.rowAgent;
+  const agents = agentOf === undefined ? 1 : Math.max(1, ...agentOf) + 1;
+  // Per agent: the row with the lowest stock among its own replies before the send, and how many
+  // of its replies lie in the window between the two pointers (those are not skipped for it).
+  const lowestOwn = new Int32Array(agents);
+  const inWindow = new Uint32Array(agents);
   for (let sku = 0; sku < snapshot.skuCount; sku++) {
     const sends = bySent.subarray(starts[sku]!, starts[sku + 1]!).sort((a, b) => sentUs[a]! - sentUs[b]!);
     const replies = byReplied.subarray(starts[sku]!, starts[sku + 1]!).sort((a, b) => repliedUs[a]! - repliedUs[b]!);
     let next = 0;
     let near = 0;
-    let lowest = -1; // the row with the lowest stock among replies so far
+    let lowest = -1; // the row with the lowest stock among replies before the send by more than the slack
+    lowestOwn.fill(-1);
+    inWindow.fill(0);
     for (const r2 of sends) {
       if (slack > 0) {
-        while (near < replies.length && repliedUs[replies[near]!]! < sentUs[r2]!) near++;
+        while (near < replies.length && repliedUs[replies[near]!]! < sentUs[r2]!) {
+          const r1 = replies[near++]!;
+          const a = agentOf?.[r1] ?? 0;
+          inWindow[a]!++;
+          if (lowestOwn[a]! < 0 || value[r1]! < value[lowestOwn[a]!]!) lowestOwn[a] = r1;
+        }
       }
       while (next < replies.length && repliedUs[replies[next]!]! + slack < sentUs[r2]!) {
         const r1 = replies[next++]!;
+        if (slack > 0) inWindow[agentOf?.[r1] ?? 0]!--;
         if (lowest < 0 || value[r1]! < value[lowest]!) lowest = r1;
       }
-      if (slack > 0) ctx.clockSkipped.pairs += Math.max(0, near - next);
-      if (lowest < 0) continue;
+      let best = lowest;
+      if (slack > 0) {
+        const own = agentOf?.[r2] ?? 0;
+        ctx.clockSkipped.pairs += near - next - inWindow[own]!;
+        const mine = lowestOwn[own]!;
+        if (mine >= 0 && (best < 0 || value[mine]! < value[best]!)) best = mine;
+      }
+      if (best < 0) continue;
       pairsChecked++;
-      if (!(value[r2]! < value[lowest]!)) {
-        const r1 = lowest;
+      if (!(value[r2]! < value[best]!)) {
+        const r1 = best;
         bad.addAt(sku, () =>
           `request ${requestId(seed, records.index[r2]!)} was sent ${((sentUs[r2]! - repliedUs[r1]!) / 1000).toFixed(2)} ms after ` +
           `request ${requestId(seed, records.index[r1]!)} got ok (stock ${value[r1]}), yet its reply says stock ${value[r2]} (SKU ${sku})`,

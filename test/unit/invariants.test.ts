@@ -182,6 +182,31 @@ describe('real-time-order', () => {
     const swapped = world((w) => { w.rows[2]!.sent = 5; w.rows[0]!.v = 5; w.rows[2]!.v = 7; });
     expect(checkRealTimeOrder(ctx(swapped)).status).toBe('pass');
   });
+  describe('with several agents (clocks agreeing to within 50 us)', () => {
+    // The violation of the first test: DEC-1-1 sent 10 us after DEC-1-0's reply, claiming the same stock.
+    const violating = () => world((w) => { w.rows[2]!.v = 8; });
+    const rowAgent = (w: World, agents: number[]) => Uint16Array.from(w.rows.map((_, i) => agents[i] ?? 0));
+    const agentsCtx = (w: World, agents: number[]) =>
+      prepare({ snapshot: snapshotOf(w.finals, w.entries), records: recordsOf(w.rows), initialStock: S0, seed: SEED, clockSlackUs: 50, rowAgent: rowAgent(w, agents) });
+    it('leaves a pair of two agents closer than the uncertainty unjudged, and counts it', () => {
+      const c = agentsCtx(violating(), [0, 0, 1]);
+      const r = checkRealTimeOrder(c);
+      expect(r.status).toBe('pass');
+      expect(c.clockSkipped.pairs).toBe(1);
+      expect(r.actual).toMatch(/; 1 pair closer than the agents' clock uncertainty \(50 us\) not judged$/);
+    });
+    it('judges one agent\'s own pairs exactly, however close', () => {
+      const c = agentsCtx(violating(), [1, 1, 1]);
+      expectFail(checkRealTimeOrder(c), /request DEC-1-1 was sent 0\.01 ms after request DEC-1-0 got ok \(stock 8\)/, 1);
+      expect(c.clockSkipped.pairs).toBe(0);
+    });
+    it('judges a pair of two agents further apart than the uncertainty', () => {
+      const w = violating();
+      w.rows[2]!.sent = 100;
+      w.rows[2]!.replied = 110;
+      expectFail(checkRealTimeOrder(agentsCtx(w, [0, 0, 1])), /request DEC-1-1 was sent 0\.09 ms after request DEC-1-0 got ok \(stock 8\)/, 1);
+    });
+  });
   it('is skipped, saying why, when no times were kept', () => {
     const w = world((w) => { for (const r of w.rows) { r.sent = 0; r.replied = 0; } });
     const r = checkRealTimeOrder(ctx(w));
