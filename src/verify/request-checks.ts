@@ -132,7 +132,9 @@ export function checkRealTimeOrder(ctx: VerifyContext): InvariantResult {
   // combined uncertainty earlier, and the pairs closer than that are counted, not judged.
   const slack = ctx.clockSlackUs ?? 0;
   const agentOf = ctx.rowAgent;
-  const agents = agentOf === undefined ? 1 : Math.max(1, ...agentOf) + 1;
+  // (A loop, not Math.max(...rows): a spread of a million rows overflows the stack.)
+  let agents = 1;
+  if (agentOf !== undefined) for (let row = 0; row < agentOf.length; row++) if (agentOf[row]! >= agents) agents = agentOf[row]! + 1;
   // Per agent: the row with the lowest stock among its own replies before the send, and how many
   // of its replies lie in the window between the two pointers (those are not skipped for it).
   const lowestOwn = new Int32Array(agents);

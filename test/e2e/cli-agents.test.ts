@@ -214,8 +214,10 @@ describe('prepare, agent, collect as separate processes', () => {
     expect(s.agents!.map((a) => a.status)).toEqual(['ok', 'lost', 'ok']);
     expect(s.agents![1]!.requests).toBe(0);
     expect(s.requests).toBe(s.agents![0]!.requests + s.agents![2]!.requests);
-    // Its deductions are in the journal as unknown outcomes, never as violations.
+    // Its deductions are in the journal as unknown outcomes, never as violations; everything was checked.
+    expect(s.targetLost).toBeUndefined();
     expect(s.invariants.filter((i) => i.status === 'fail')).toEqual([]);
+    expect(s.invariants.filter((i) => i.status === 'skipped').map((i) => i.name)).toEqual(['durability']);
     const bounds = s.invariants.find((i) => i.name === 'bounds')!;
     expect(bounds.recovered!.count).toBeGreaterThan(0);
     for (const name of ['report.html', 'summary.md', 'junit.xml', 'skus.csv']) expect(existsSync(join(out, name)), name).toBe(true);
