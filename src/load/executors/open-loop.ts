@@ -206,8 +206,12 @@ export class OpenLoopExecutor implements Executor {
           this.pacer.scheduled--;
           continue;
         }
-        // The requests ran out: the run is over for this worker, and these sends never happen.
-        this.pacer.scheduled -= n - i;
+        // The requests ran out: the run is over for this worker, and these sends never happen; nor
+        // do the drops this poll counted (they come after the sends in the limit, and nothing is
+        // left of it for them): counting them made requests + dropped exceed what was planned
+        // after a stall that left a long backlog to poll at once.
+        this.pacer.scheduled -= n - i + dropped;
+        this.pacer.dropped -= dropped;
         flusher.flush();
         this.stop();
         return false;
