@@ -33,10 +33,12 @@ export function formatSummary(summary: SummaryV1, reportDir?: string, options: C
   }
   lines.push(`  script      ${summary.scenario.script} (sha ${summary.scenario.scriptSha.slice(0, 12)})`);
   const l = summary.load;
+  // A distributed run: every agent opens the scenario's connections.
+  const each = summary.agents !== undefined ? ` per agent x ${summary.agents.length} agents` : '';
   lines.push(
     l.model === 'closed'
-      ? `  load        closed: ${l.connections} connection(s) x ${l.inFlight} in flight, ${l.workers} worker(s)`
-      : `  load        ${l.model}: target ${int(summary.targetRate ?? 0)}/s, achieved ${int(summary.achievedRate ?? 0)}/s, dropped ${int(summary.dropped ?? 0)}; ${l.connections} connection(s), ${l.workers} worker(s)`,
+      ? `  load        closed: ${l.connections} connection(s) x ${l.inFlight} in flight${each}, ${l.workers} worker(s)`
+      : `  load        ${l.model}: target ${int(summary.targetRate ?? 0)}/s, achieved ${int(summary.achievedRate ?? 0)}/s, dropped ${int(summary.dropped ?? 0)}; ${l.connections} connection(s)${each}, ${l.workers} worker(s)`,
   );
   lines.push(...formatAgents(summary));
   lines.push(
