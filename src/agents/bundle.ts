@@ -54,7 +54,6 @@ export interface BundleHeader {
   readonly connectionErrors: string[];
   readonly capped: boolean;
   readonly lostAllConnections: boolean;
-  readonly lostShard?: string;
   readonly loadLost?: string;
   readonly errorReplies: ErrorReplyCount[];
   readonly reconnects: number;

@@ -38,6 +38,8 @@ export interface CollectOptions extends Omit<RunOptions, 'distributed' | 'redis'
    * exited): what is stored then is all there will be, the missing agents are lost at once.
    */
   readonly agentsGone?: AbortSignal;
+  /** The run's manifest and scenario, when the caller has read them already (collect's CLI does, for the report directory). */
+  readonly prepared?: { readonly manifest: Manifest; readonly scenario: Scenario };
 }
 
 /** The manifest and scenario of a prepared run (a target error, exit 3, when the run is not there). */
@@ -58,7 +60,7 @@ export async function preparedRun(redis: string, tlsCa: string | undefined, runI
 }
 
 export async function collectRun(options: CollectOptions): Promise<RunOutput & { scenario: Scenario }> {
-  const { manifest, scenario } = await preparedRun(options.redis, options.tlsCa, options.runId);
+  const { manifest, scenario } = options.prepared ?? (await preparedRun(options.redis, options.tlsCa, options.runId));
   const agentKeys = new AgentKeys(options.runId);
   const output = await runScenario(scenario, {
     ...options,

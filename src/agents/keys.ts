@@ -28,6 +28,4 @@ export class AgentKeys {
   heartbeat(segment: number): string { return `${this.base}:alive:${segment}`; }
   /** The slot all of them live in. */
   get slot(): number { return keySlot(this.manifest); }
-  /** A glob of every key above (SCAN MATCH). */
-  get pattern(): string { return `${this.base.replace(/[{}]/g, (c) => `\\${c}`)}:*`; }
 }

@@ -74,7 +74,6 @@ export function mergeBundles(bundles: readonly AgentBundle[], scenario: Scenario
     connectionErrors: h.connectionErrors,
     capped: h.capped,
     lostAllConnections: h.lostAllConnections,
-    ...(h.lostShard !== undefined ? { lostShard: h.lostShard } : {}),
     errorReplies: h.errorReplies,
     reconnects: h.reconnects,
     redirects: h.redirects,

@@ -106,10 +106,11 @@ export async function collectCommand(options: CollectArgs, io: CommandIO): Promi
   const waitMs = waitOption('--wait', options.wait ?? '10m');
   const { redis, origin, tlsCa } = sharedRedis('collect', options, env);
   // The scenario's name for the default report directory; a run that is gone is said before anything is created.
-  const { scenario } = await preparedRun(redis, tlsCa, runId).catch((err: unknown) => {
+  const prepared = await preparedRun(redis, tlsCa, runId).catch((err: unknown) => {
     if (err instanceof TargetError && origin !== undefined) throw new TargetError(`${err.message} (${origin})`, err.hint);
     throw err;
   });
+  const { scenario } = prepared;
   const out = prepareReportDir(options.out ?? defaultReportDir(scenario.name));
   if (!options.quiet) io.stderr(`sellout collect: run ${runId} of ${scenario.name} on ${redactUrl(redis)}: waiting for its agents' results (at most ${options.wait ?? '10m'})\n`);
   const one = await runOnce(scenario, out, {
@@ -118,7 +119,7 @@ export async function collectCommand(options: CollectArgs, io: CommandIO): Promi
     options: { ...options, ...(options.quiet ? { quiet: true } : {}) },
     io,
     collecting: true,
-    runner: (o) => collectRun({ ...o, redis, runId, waitMs, ...(options.quiet ? {} : { onWaiting: (line: string) => io.stderr(`sellout collect: ${line}\n`) }) }),
+    runner: (o) => collectRun({ ...o, redis, runId, waitMs, prepared, ...(options.quiet ? {} : { onWaiting: (line: string) => io.stderr(`sellout collect: ${line}\n`) }) }),
   });
   io.stdout(`${one.text}\n`);
   return one.exitCode;
