@@ -93,7 +93,7 @@ type SelloutLoad =
   | { readonly model: 'closed'; readonly connections: number; readonly inFlight: number; readonly requests: number }
   | { readonly model: 'constant-rate'; readonly rate: number; readonly seconds: number };
 
-async function selloutArm(bench: BenchServer, load: SelloutLoad, workers: number | undefined): Promise<SelloutArm> {
+export async function selloutArm(bench: BenchServer, load: SelloutLoad, workers: number | undefined): Promise<SelloutArm> {
   await seed(bench);
   const w = workers ? `, workers: ${workers}` : '';
   const yaml = [

@@ -3,11 +3,12 @@
  * of one process go through (counts summed, histograms added, records concatenated), the series
  * rebuilt from every agent's interval reports, and an agent's own result turned into its bundle.
  */
-import { OUTCOMES } from '../outcomes.js';
+import { Code, OUTCOMES } from '../outcomes.js';
 import { encodeHistogram } from '../metrics/histogram.js';
 import type { IntervalReport } from '../metrics/interval.js';
 import { SeriesBuilder } from '../metrics/series.js';
-import { buildSeries, type LoadResult } from '../load/coordinator.js';
+import { buildSeries, setStockFromReplies, type LoadResult } from '../load/coordinator.js';
+import type { RequestRecords } from '../metrics/records.js';
 import { mergeResults } from '../load/merge-results.js';
 import type { WorkerResult } from '../load/protocol.js';
 import { seriesIntervalMs } from '../load/resolution.js';
@@ -42,6 +43,12 @@ export function bundleHeaderOf(load: LoadResult): Omit<BundleHeader, 'segment' |
     ...(load.busy !== undefined ? { busy: load.busy } : {}),
     ...(load.crashed !== undefined ? { crashed: load.crashed } : {}),
   };
+}
+
+/** Whether any ok reply carried the new stock (HTTP mode without a stock field: none did). */
+function carriesStock(records: RequestRecords): boolean {
+  for (let row = 0; row < records.count; row++) if (records.outcome[row] === Code.ok && Number.isFinite(records.value[row]!)) return true;
+  return false;
 }
 
 /** The interval reports the series was built from, back from the built series (counts and encoded histograms per interval). */
@@ -88,8 +95,13 @@ export function mergeBundles(bundles: readonly AgentBundle[], scenario: Scenario
       for (const report of header.intervals) series.add(report);
       header.droppedByInterval.forEach((count, n) => series.addDropped(n, count));
     }
-    const intervals = Math.max(0, ...stock.map((s) => s.values.length));
-    for (let n = 0; n < intervals; n++) series.setStock(n, stock.map((s) => s.values[n] ?? null));
+    // Replies that carry the stock (every agent's, in time order): the stock lines from all of them;
+    // otherwise each agent sampled the same keys.
+    if (carriesStock(merged.records)) setStockFromReplies(series, merged.records, scenario.skus.stock, merged.lastReplyUs);
+    else {
+      const intervals = Math.max(0, ...stock.map((s) => s.values.length));
+      for (let n = 0; n < intervals; n++) series.setStock(n, stock.map((s) => s.values[n] ?? null));
+    }
     const built = buildSeries(series, merged.lastReplyUs, scenario);
     const refusals = new Map(bundles.flatMap(({ header }) => header.refusals.map((r) => [r.reply, r] as const)));
     const crashed = bundles.map(({ header }) => (header.crashed === undefined ? undefined : `agent ${header.segment}/${header.agents}: ${header.crashed}`)).filter((c) => c !== undefined);

@@ -23,6 +23,7 @@ import { TargetError } from '../errors.js';
 import { connectAdmin, rejectedConnections } from '../redis/index.js';
 import { killBusyScript } from '../redis/script.js';
 import { SeriesBuilder, type IntervalHistogram } from '../metrics/series.js';
+import { stockFromReplies } from '../metrics/stock-line.js';
 import type { RequestRecords } from '../metrics/records.js';
 import type { SeriesV1 } from '../summary/summary.js';
 import { scheduleOf } from './executors/index.js';
@@ -168,6 +169,9 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
   const intervalMs = seriesIntervalMs(scenario);
   const series = new SeriesBuilder(workers, busiestSkus(scenario.skus.count), intervalMs);
   const liveCounts = Array.from({ length: workers }, () => new SharedArrayBuffer(OUTCOMES.length * 8));
+  // An ok reply is the new stock (RESP; HTTP with a stock field): the series' stock lines come from
+  // the replies, and nothing reads Redis at every interval's end (sampler.ts).
+  const repliesCarryStock = request.http === undefined || request.http.stockField !== undefined;
   const droppedByWorker = new Float64Array(workers);
 
   // One admin connection per primary for the warm-up keys, the stock samples and the maxclients
@@ -248,6 +252,7 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     intervalMs,
     plannedRequests: scenario.requests ?? null,
     onProgress,
+    stockLine: !repliesCarryStock,
   });
   const onAbort = () => pool.stop();
   try {
@@ -278,9 +283,10 @@ export async function driveLoad(request: LoadRequest): Promise<LoadResult> {
     sampler.stop();
     const busy = busyKill === undefined ? undefined : await busyKill;
     const merged = mergeResults(results, scenario);
+    if (repliesCarryStock) setStockFromReplies(series, merged.records, scenario.skus.stock, merged.lastReplyUs);
     // The final stock sample belongs to the last (partial) interval (not worth a wait on a server
     // that dropped every load connection).
-    if (merged.loadLost === undefined) await sampler.sample(Math.max(0, Math.floor(merged.lastReplyUs / 1000 / intervalMs)));
+    else if (merged.loadLost === undefined) await sampler.sample(Math.max(0, Math.floor(merged.lastReplyUs / 1000 / intervalMs)));
     const built = buildSeries(series, merged.lastReplyUs, scenario);
     return {
       ...merged,
@@ -315,6 +321,13 @@ export function buildSeries(series: SeriesBuilder, lastReplyUs: number, scenario
   const cap = scenario.requests ?? Infinity;
   const dueBy = (tMs: number) => Math.min(Math.ceil(schedule!.sendsBy(tMs) - 1e-9), cap);
   return series.build(lastReplyUs / 1000, schedule === undefined ? {} : { sendsBy: dueBy, dropped: true });
+}
+
+/** The series' stock lines from the ok replies (metrics/stock-line.ts), every interval up to the last reply's. */
+export function setStockFromReplies(series: SeriesBuilder, records: RequestRecords, initial: number, lastReplyUs: number): void {
+  const intervals = Math.max(0, Math.floor(lastReplyUs / 1000 / series.intervalMs)) + 1;
+  const stock = stockFromReplies(records, series.stockSkus, initial, series.intervalMs, intervals);
+  stock.forEach((values, n) => series.setStock(n, values));
 }
 
 /** INFO stats rejected_connections summed over the primaries (undefined when one cannot say). */

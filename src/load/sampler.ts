@@ -1,10 +1,13 @@
 /**
- * At each interval's end while the load runs (the run's interval, 100 ms to 1 min): stock of the
- * busiest SKUs is read from Redis (the series' stock lines). About once a second (every interval
- * when it is a second or longer) the stock of up to 1000 SKUs is read for the "stock left" of the
- * progress line, and progress is reported from the workers' shared counters (current, not an
- * interval late): a 100 ms interval must not read 1000 keys ten times a second from the server
- * under test, nor redraw the progress line that often. A failed sample leaves a gap; the run goes on.
+ * While the load runs: about once a second (every interval when it is a second or longer) the
+ * stock of up to 1000 SKUs is read for the "stock left" of the progress line, and progress is
+ * reported from the workers' shared counters (current, not an interval late). Only where replies
+ * carry no stock (HTTP mode without a stock field) is the stock of the busiest SKUs also read at
+ * each interval's end (100 ms to 1 min) for the series' stock lines; otherwise the coordinator
+ * takes those from the replies after the load (metrics/stock-line.ts). Without a progress line
+ * and without stock lines to read, nothing here runs during the load: every wake-up of the main
+ * thread competes with the load thread and the server for the cores. A failed sample leaves a
+ * gap; the run goes on.
  */
 import type { Redis } from 'ioredis';
 import { DEFAULT_KEY_TEMPLATES, RunKeys } from '../keys.js';
@@ -57,6 +60,8 @@ export interface SamplerOptions {
   readonly plannedRequests: number | null;
   /** The series' interval, milliseconds. */
   readonly intervalMs: number;
+  /** Read the series' SKUs' stock at every interval's end (replies do not carry it). */
+  readonly stockLine: boolean;
   readonly onProgress?: ((progress: LoadProgress) => void) | undefined;
 }
 
@@ -72,11 +77,14 @@ export class StockSampler {
     this.sampled = Math.min(options.skuCount, MAX_STOCK_SAMPLE);
   }
 
-  /** Samples at the end of every interval after t0 until stop(). */
+  /** Samples at the end of every interval after t0 (or of every progress interval) until stop(). */
   start(t0: number, clock: ThreadClock): void {
-    const { intervalMs } = this.options;
+    const { intervalMs, stockLine, onProgress } = this.options;
     // Intervals between two progress reports (and full stock reads): about a second.
     const every = Math.max(1, Math.round(1000 / intervalMs));
+    if (!stockLine && onProgress === undefined) return;
+    // Without stock lines to read, wake only for the progress line.
+    if (!stockLine) this.n = Math.ceil((this.n + 1) / every) * every - 1;
     const due = t0 + (this.n + 1) * intervalMs - clock.nowMs();
     this.timer = setTimeout(() => {
       const current = this.n++;
@@ -84,8 +92,8 @@ export class StockSampler {
       // The full read (up to 1000 keys) feeds only the progress line: without one (not a terminal,
       // --quiet, a capacity step) it would only load the server under test and this process's
       // main thread once a second, which showed as a latency spike every second at high rates.
-      const report = (current + 1) % every === 0 && this.options.onProgress !== undefined;
-      void this.sample(current, report).then(() => { if (report) this.progress(current, t0, clock); });
+      const report = (current + 1) % every === 0 && onProgress !== undefined;
+      void this.sample(current, report, stockLine).then(() => { if (report) this.progress(current, t0, clock); });
     }, Math.max(0, due));
   }
 
@@ -95,17 +103,17 @@ export class StockSampler {
   }
 
   /**
-   * Reads the series' SKUs' stock into interval n of the series; `full`: the stock of every
-   * sampled SKU too, for the progress line.
+   * Reads the series' SKUs' stock into interval n of the series (`line`); `full`: the stock of
+   * every sampled SKU too, for the progress line.
    */
-  async sample(n: number, full = true): Promise<void> {
+  async sample(n: number, full = true, line = true): Promise<void> {
     const { series } = this.options;
     const shards = this.shards();
-    if (shards === undefined) return;
+    if (shards === undefined || (!full && !line)) return;
     try {
       // The series' SKUs are 0..9 (the busiest), the first of the sampled ones.
       const values = await readStock(shards, full ? this.sampled : Math.min(this.sampled, Math.max(0, ...series.stockSkus) + 1));
-      series.setStock(n, series.stockSkus.map((sku) => values[sku] ?? null));
+      if (line) series.setStock(n, series.stockSkus.map((sku) => values[sku] ?? null));
       if (full) this.stockLeft = values.reduce<number>((a, v) => a + (v ?? 0), 0);
     } catch {
       // A failed sample leaves a gap in the series; the run goes on.

@@ -29,10 +29,13 @@ export function chooseIntervalMs(expectedMs: number): number {
   return chosen;
 }
 
-/** One finished interval of one thread: counts per outcome and encoded histograms (null if empty). */
+/**
+ * One finished interval of one thread: counts per outcome and encoded histograms (null if empty):
+ * V2 bytes from a load thread (cheap to make on the hot path), compressed base64 from a bundle.
+ */
 export interface IntervalReport {
   /** Interval number: it covers [n, n+1) intervals after t0, by reply time. */
   readonly n: number;
   readonly counts: number[];
-  readonly encoded: (string | null)[];
+  readonly encoded: (string | Uint8Array | null)[];
 }

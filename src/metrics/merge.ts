@@ -6,7 +6,7 @@
 import { decodeHistogram, newHistogram, type Histogram } from './histogram.js';
 
 /** Adds every encoded histogram (null = empty) into a new histogram. The caller destroys it. */
-export function mergeEncoded(encoded: readonly (string | null | undefined)[]): Histogram {
+export function mergeEncoded(encoded: readonly (string | Uint8Array | null | undefined)[]): Histogram {
   const merged = newHistogram();
   for (const text of encoded) {
     if (!text) continue;
@@ -15,7 +15,7 @@ export function mergeEncoded(encoded: readonly (string | null | undefined)[]): H
   return merged;
 }
 
-export function addEncoded(into: Histogram, encoded: string): void {
+export function addEncoded(into: Histogram, encoded: string | Uint8Array): void {
   const part = decodeHistogram(encoded);
   try {
     into.add(part);

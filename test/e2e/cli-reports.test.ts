@@ -29,7 +29,7 @@ describe('sellout run with thresholds', () => {
     const dir = join(tmp, 'fail');
     const r = await runCli(['run', 'scenarios/smoke.yaml', '--redis', redis.url, '--out', dir, '--set', 'thresholds={"latency.ok.p99":"< 1us","outcomes.error":"== 0"}']);
     expect(r.code, r.stderr).toBe(4);
-    expect(r.stdout).toMatch(/^ {4}FAIL {2}latency\.ok\.p99 < 1us: actual [\d.]+ ms, limit 1 us, over by [\d.]+ ms \([\d.]+x the limit\)$/m);
+    expect(r.stdout).toMatch(/^ {4}FAIL {2}latency\.ok\.p99 < 1us: actual [\d.]+ [mu]s, limit 1 us, over by [\d.]+ [mu]s \([\d.]+x the limit\)$/m);
     expect(r.stdout).toContain('    PASS  outcomes.error == 0: actual 0, limit 0, exactly on it');
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('  verdict     FAIL: 1 threshold failed (latency.ok.p99) (exit 4)');
     expect(r.stdout).toMatch(/^sellout smoke: FAIL\n/); // the headline agrees with the exit code
@@ -43,6 +43,15 @@ describe('sellout run with thresholds', () => {
     const rows = readFileSync(join(dir, 'skus.csv'), 'utf8').trimEnd().split('\n').slice(1).map((line) => line.split(','));
     expect(rows).toHaveLength(summary.skuTotals!.count);
     expect(rows.reduce((n, r) => n + Number(r[2]), 0)).toBe(summary.skuTotals!.final);
+    // The stock lines come from the ok replies (the new stock each time): they start below the
+    // seeded 200, never rise, and end where Redis's final stock is (smoke.yaml sells out).
+    const finalOf = new Map(rows.map((r) => [Number(r[0]), Number(r[2])]));
+    expect(summary.series!.stock).toHaveLength(5);
+    for (const { sku, values } of summary.series!.stock) {
+      expect(values).toHaveLength(summary.series!.t.length);
+      expect(values.every((v, n) => v !== null && v <= 200 && (n === 0 || v <= values[n - 1]!)), JSON.stringify(values)).toBe(true);
+      expect(values.at(-1)).toBe(finalOf.get(sku));
+    }
   });
 
   it('--no-thresholds turns them off: exit 0 and no threshold results', async () => {

@@ -66,4 +66,33 @@ describe('merging histograms across workers', () => {
     ]);
     for (const r of recorders) r.destroy();
   });
+
+  it('workers hand intervals over as V2 bytes; a late report for an interval already summarised merges with it', async () => {
+    const series = new SeriesBuilder(2, [0]);
+    const recorders = [0, 1].map(() => new Recorder(100, false));
+    recorders[0]!.record(0, 0, 0, 1, Code.ok, 9, 0, 0, 100);
+    recorders[1]!.record(1, 0, 0, 1, Code.ok, 8, 0, 0, 300);
+    recorders[1]!.record(3, 0, 0, 1, Code.ok, 7, 0, 0, 900);
+    const first = recorders[0]!.finish();
+    const second = recorders[1]!.finish();
+    expect(first.encoded[Code.ok]).toBeInstanceOf(Uint8Array);
+    expect(first.encoded[Code.duplicate]).toBeNull();
+    series.add(first);
+    // Nothing is merged before it is asked for; one worker has not reported: no interval is complete.
+    expect(series.latest()).toBeUndefined();
+    series.add(second);
+    expect(series.latest()).toMatchObject({ n: 0, okP99: 900 });
+    // A lagging worker's second report for interval 0 comes after the progress line summarised it.
+    const late = new Recorder(100, false);
+    late.record(4, 0, 0, 1, Code.ok, 6, 0, 0, 2000);
+    series.add(late.finish(), true);
+    const { series: s, intervals } = series.build(500);
+    expect(s.replies.ok).toEqual([4]);
+    expect(s.max.ok).toEqual([2000]);
+    const merged = mergeEncoded([intervals[0]!.encoded]);
+    expect(merged.totalCount).toBe(4);
+    merged.destroy();
+    for (const r of [...recorders, late]) r.destroy();
+  });
 });
+
