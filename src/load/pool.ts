@@ -167,8 +167,8 @@ export class WorkerPool {
         this.failures.push(message.message);
         this.arrived();
         break;
-      case 'interval':
-        this.events.onInterval(message.report, message.worker, message.dropped);
+      case 'intervals':
+        for (const { report, dropped } of message.reports) this.events.onInterval(report, message.worker, dropped);
         break;
       case 'refused':
         this.events.onRefused(message.code, message.reply);

@@ -87,8 +87,11 @@ export type CoordinatorMessage =
 export type WorkerMessage =
   | { readonly type: 'ready'; readonly worker: number }
   | { readonly type: 'failed'; readonly worker: number; readonly message: string }
-  /** `dropped`: this worker's sends dropped so far (open models), when the interval closed. */
-  | { readonly type: 'interval'; readonly worker: number; readonly report: IntervalReport; readonly dropped: number; readonly inFlight: number }
+  /**
+   * Intervals closed since the last such message (about a second's worth, and the rest before the
+   * result); `dropped`: this worker's sends dropped so far (open models), when each interval closed.
+   */
+  | { readonly type: 'intervals'; readonly worker: number; readonly reports: readonly { readonly report: IntervalReport; readonly dropped: number }[] }
   /** The server refused a deduction outright (OOM, NOPERM, BUSY, …): once per distinct reply per worker. */
   | { readonly type: 'refused'; readonly worker: number; readonly code: RefusalCode; readonly reply: string }
   | { readonly type: 'result'; readonly worker: number; readonly result: WorkerResult };

@@ -874,18 +874,17 @@ function describeByte(byte: number): string {
   return byte >= 0x21 && byte <= 0x7e ? `${hex} (${String.fromCharCode(byte)})` : hex;
 }
 
+/**
+ * Decimal digits of a non-negative integer. A loop, not a chain of compares: each compare of a
+ * chain keeps its own type feedback, so the first request index with one more digit than the
+ * warm-up's reached a compare that had none, and the optimized encoder was thrown away mid-run.
+ */
 function digitCount(n: number): number {
-  if (n < 10) return 1;
-  if (n < 100) return 2;
-  if (n < 1000) return 3;
-  if (n < 10000) return 4;
-  if (n < 100000) return 5;
-  if (n < 1000000) return 6;
-  if (n < 10000000) return 7;
-  if (n < 100000000) return 8;
-  if (n < 1000000000) return 9;
-  if (n < 10000000000) return 10;
-  return String(n).length;
+  let digits = 1;
+  for (let bound = 10; n >= bound; bound *= 10) {
+    if (++digits === 16) return String(n).length;
+  }
+  return digits;
 }
 
 /** Writes the `len` decimal digits of a non-negative integer n at p; returns the position after. */

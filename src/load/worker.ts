@@ -11,12 +11,14 @@ import { ClosedExecutor } from './executors/closed.js';
 import { planFor } from './plan.js';
 import { CONTROL_ABORT, CONTROL_STOP, recordBuffers, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
 import { Recorder } from '../metrics/recorder.js';
+import type { IntervalReport } from '../metrics/interval.js';
 import { DeductClient, Flusher, type LoadConnection } from './resp.js';
 import { HttpDeductClient } from './http-client.js';
 import { Router } from './router.js';
 import { RunKeys } from '../keys.js';
 import { RequestSource } from './source.js';
 import { createExecutor } from './executors/index.js';
+import type { ExecutorContext } from './executors/types.js';
 import { isOpenModel } from '../scenario/load-models/index.js';
 
 /** The error "reply" of a send that found no live connection (it was never written). */
@@ -48,14 +50,27 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   let t0 = clock.nowMs();
   const nowUs = () => (clock.nowMs() - t0) * 1000;
   const open = isOpenModel(scenario.load.model);
-  let inFlight = 0;
+  // Closed intervals go to the coordinator about once a second, not one message each: every
+  // message wakes the main thread, which on a small machine takes a core from this thread or the
+  // server (ten a second showed in the 1x1 p99.9). The progress line reads the latest once a
+  // second and the series is built after the load, so neither needs them sooner.
+  const postEvery = Math.max(1, Math.round(1000 / task.intervalMs));
+  let closed: { report: IntervalReport; dropped: number }[] = [];
+  const postIntervals = () => {
+    if (closed.length === 0) return;
+    post({ type: 'intervals', worker, reports: closed });
+    closed = [];
+  };
   const recorder = new Recorder(
     // A requests run knows its size; a duration run grows its records from a modest start.
     scenario.requests !== undefined ? task.limit : 65_536,
     open,
-    // Drops so far as the interval closes (not as of the last tick): the coordinator takes the
-    // difference per interval for the series' dropped line.
-    (report) => post({ type: 'interval', worker, report, dropped: executor.dropped, inFlight }),
+    (report) => {
+      // Drops so far as the interval closes (not as of the last tick): the coordinator takes the
+      // difference per interval for the series' dropped line.
+      closed.push({ report, dropped: executor.dropped });
+      if ((report.n + 1) % postEvery === 0) postIntervals();
+    },
     new Float64Array(task.liveCounts),
     task.intervalMs,
   );
@@ -69,11 +84,11 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   const router = task.cluster && task.http === undefined
     ? new Router({ cluster: true, skuShard: task.skuShard, ...(task.skuSlot ? { skuSlot: task.skuSlot } : {}), nodes: task.shards.map((s) => s.node), openShard })
     : undefined;
-  const executor = createExecutor(
-    { plan, source, recorder, flusher, nowUs, deadlineUs, lane, lanes, maxInFlight: task.maxInFlight, onRefused, onNotSent, ...(router ? { router } : {}) },
-    scenario.load,
-    scenario.duration,
-  );
+  // Every key always present (router may be undefined): the warm-up's context is this one with
+  // other values, so the hot path's property loads see one object shape before t0 and after (a
+  // second shape at t0 deoptimized functions the warm-up had just optimized).
+  const context: ExecutorContext = { plan, source, recorder, flusher, nowUs, deadlineUs, lane, lanes, maxInFlight: task.maxInFlight, onRefused, onNotSent, router };
+  const executor = createExecutor(context, scenario.load, scenario.duration);
   const target = {
     keys,
     cluster: task.cluster,
@@ -160,7 +175,6 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
       // Abort (a script that will not finish): requests in flight will not come back in time; drop them as unknown.
       if (Atomics.load(control, CONTROL_ABORT) === 1) for (const c of conns) c.close('closed by sellout: the server is busy running a script');
       if (CRASH_AFTER > 0 && worker === 0 && recorder.records.count >= CRASH_AFTER) throw new Error(`test crash after ${CRASH_AFTER} replies (SELLOUT_TEST_CRASH_WORKER_AFTER)`);
-      inFlight = conns.reduce((n, c) => n + c.inFlight, 0);
       executor.tick(now);
       recorder.rotate(now);
       // A request unanswered for timeoutMs: the connection is stuck, and with a pipeline nothing
@@ -187,8 +201,9 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   async function warmUp(keysByShard: readonly WarmUpKeys[]): Promise<void> {
     const scratch = new Recorder(WARM_UP_PER_WORKER, open);
     const warmSource = new RequestSource(plan, 'sequential', WARM_UP_PER_WORKER, lane, lanes);
+    // No router: a redirect in the warm-up is an answer like any other.
     const warmExecutor: ClosedExecutor = new ClosedExecutor(
-      { plan, source: warmSource, recorder: scratch, flusher, nowUs, deadlineUs: Infinity, lane, lanes, maxInFlight: task.maxInFlight, onRefused: () => warmExecutor.stop() },
+      { ...context, source: warmSource, recorder: scratch, deadlineUs: Infinity, onRefused: () => warmExecutor.stop(), onNotSent: () => {}, router: undefined },
       Math.max(1, Math.min(scenario.load.inFlight, 16)),
     );
     for (const c of conns) c.beginWarmUp(keysByShard[c.shard]!.stockKey, keysByShard[c.shard]!.journalKey, warmExecutor);
@@ -209,6 +224,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
     const records = recorder.records;
     const encodeAll = (list: Histogram[]) => list.map((h) => (h.totalCount > 0 ? encodeHistogram(h) : null));
     const lastInterval = recorder.finish();
+    postIntervals();
     const result: WorkerResult = {
       counts: Array.from(recorder.countsByCode),
       latency: encodeAll(recorder.totals),

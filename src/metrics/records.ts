@@ -54,8 +54,27 @@ function growRecords(records: RequestRecords, capacity: number): void {
   records.repliedUs = grown(records.repliedUs, capacity);
 }
 
-/** Concatenates the records of several workers into one table. */
+/**
+ * Concatenates the records of several workers into one table. One worker's records are taken as
+ * they are (views of its first `count` rows, no copy): a copy of 38 bytes a request was a fifth of
+ * a large run's peak memory, next to the worker's own.
+ */
 export function concatRecords(parts: readonly RequestRecords[]): RequestRecords {
+  if (parts.length === 1) {
+    const p = parts[0]!;
+    const n = p.count;
+    return {
+      count: n,
+      index: p.index.subarray(0, n),
+      sku: p.sku.subarray(0, n),
+      quantity: p.quantity.subarray(0, n),
+      outcome: p.outcome.subarray(0, n),
+      twin: p.twin.subarray(0, n),
+      value: p.value.subarray(0, n),
+      sentUs: p.sentUs.subarray(0, n),
+      repliedUs: p.repliedUs.subarray(0, n),
+    };
+  }
   const total = parts.reduce((n, p) => n + p.count, 0);
   const out = newRecords(Math.max(1, total));
   for (const part of parts) {
