@@ -95,8 +95,8 @@ export function mergeBundles(bundles: readonly AgentBundle[], scenario: Scenario
       for (const report of header.intervals) series.add(report);
       header.droppedByInterval.forEach((count, n) => series.addDropped(n, count));
     }
-    // Replies that carry the stock (every agent's, in time order): the stock lines from all of them;
-    // otherwise each agent sampled the same keys.
+    // Replies that carry the stock: the stock lines from every agent's (metrics/stock-line.ts: each
+    // interval's lowest); otherwise each agent sampled the same keys, and the first one's serve.
     if (carriesStock(merged.records)) setStockFromReplies(series, merged.records, scenario.skus.stock, merged.lastReplyUs);
     else {
       const intervals = Math.max(0, ...stock.map((s) => s.values.length));
