@@ -4,6 +4,7 @@
  * deducted at most once, replies respect real time, and the run tested something at all.
  * DESIGN.md §5, invariants 4, 5, 6, 9, 11 and 12.
  */
+import { sortRowsBy } from './sort-rows.js';
 import { requestId } from '../keys.js';
 import { Code, NOT_SENT, OUTCOMES } from '../outcomes.js';
 import { timesKept, type VerifyContext } from './context.js';
@@ -140,8 +141,8 @@ export function checkRealTimeOrder(ctx: VerifyContext): InvariantResult {
   const lowestOwn = new Int32Array(agents);
   const inWindow = new Uint32Array(agents);
   for (let sku = 0; sku < snapshot.skuCount; sku++) {
-    const sends = bySent.subarray(starts[sku]!, starts[sku + 1]!).sort((a, b) => sentUs[a]! - sentUs[b]!);
-    const replies = byReplied.subarray(starts[sku]!, starts[sku + 1]!).sort((a, b) => repliedUs[a]! - repliedUs[b]!);
+    const sends = sortRowsBy(bySent.subarray(starts[sku]!, starts[sku + 1]!), sentUs);
+    const replies = sortRowsBy(byReplied.subarray(starts[sku]!, starts[sku + 1]!), repliedUs);
     let next = 0;
     let near = 0;
     let lowest = -1; // the row with the lowest stock among replies before the send by more than the slack

@@ -5,6 +5,7 @@
  * refused while stock remained (no-undersell), and the journal holds no more entries than IDs sent.
  * DESIGN.md §5, invariants 1, 2, 3, 7, 8 and 10.
  */
+import { sortRowsBy } from './sort-rows.js';
 import { requestId } from '../keys.js';
 import { Code } from '../outcomes.js';
 import { timesKept, type VerifyContext } from './context.js';
@@ -109,7 +110,7 @@ export function checkChain({ snapshot, initialStock, seed, skuViolations }: Veri
   const bySku = groupBySku(j.count, snapshot.skuCount, (row) => j.sku[row]!, numeric);
   for (let sku = 0; sku < snapshot.skuCount; sku++) {
     const rows = rowsOf(bySku, sku);
-    rows.sort((a, b) => from[b]! - from[a]! || to[b]! - to[a]!);
+    sortRowsBy(rows, from, { descending: true, then: to });
     let level = initialStock;
     let previous = -1;
     for (const row of rows) {
@@ -275,7 +276,7 @@ export function stockSeenAfter({ snapshot, records, tally }: VerifyContext, atOr
   for (let sku = 0; sku < skuCount; sku++) {
     const a = starts[sku]!;
     const b = starts[sku + 1]!;
-    bySent.subarray(a, b).sort((x, y) => records.sentUs[x]! - records.sentUs[y]!);
+    sortRowsBy(bySent.subarray(a, b), records.sentUs);
     for (let i = b - 1; i >= a; i--) {
       const row = bySent[i]!;
       bestRow[i] = i === b - 1 || fromOf[row]! > fromOf[bestRow[i + 1]!]! ? row : bestRow[i + 1]!;
