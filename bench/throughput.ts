@@ -96,7 +96,7 @@ type SelloutLoad =
   | { readonly model: 'closed'; readonly connections: number; readonly inFlight: number; readonly requests: number }
   | { readonly model: 'constant-rate'; readonly rate: number; readonly seconds: number };
 
-export async function selloutArm(bench: BenchServer, load: SelloutLoad, workers: number | undefined): Promise<SelloutArm> {
+async function selloutArm(bench: BenchServer, load: SelloutLoad, workers: number | undefined): Promise<SelloutArm> {
   await seed(bench);
   const w = workers ? `, workers: ${workers}` : '';
   const yaml = [
