@@ -4,6 +4,7 @@ import { COVERAGE_COUNTS, soldOutTwinsNote, type CoverageV1 } from '../summary/c
 import type { InvariantResult, SkuSummary, SummaryV1 } from '../summary/summary.js';
 import { MAX_RANKED_SKUS, skuTotalsOfSummary } from '../summary/skus.js';
 import { verdictOf } from '../summary/verdict.js';
+import { agentBundle, agentClock } from './agent-figures.js';
 
 const MARK = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;
 
@@ -243,10 +244,11 @@ export function formatSkuRanks(summary: SummaryV1): string[] {
 function formatAgents(summary: SummaryV1): string[] {
   const agents = summary.agents;
   if (agents === undefined) return [];
-  const rows = agents.map((a) =>
-    a.status === 'lost'
-      ? `segment ${a.segment}/${agents.length}  ${a.host}  LOST: not measured`
-      : `segment ${a.segment}/${agents.length}  ${a.host}  ${int(a.requests)} requests  clock ${a.clockOffsetUs >= 0 ? '+' : ''}${int(a.clockOffsetUs)} us from Redis TIME${a.clockUncertaintyUs !== undefined ? ` (+/- ${int(a.clockUncertaintyUs)} us)` : ''}${a.bundleBytes !== undefined && a.requests > 0 ? `  bundle ${(a.bundleBytes / 1e6).toFixed(2)} MB (${(a.bundleBytes / a.requests).toFixed(1)} B/request)` : ''}`,
-  );
+  const rows = agents.map((a) => {
+    if (a.status === 'lost') return `segment ${a.segment}/${agents.length}  ${a.host}  LOST: not measured`;
+    const clock = agentClock(a);
+    const bundle = agentBundle(a);
+    return `segment ${a.segment}/${agents.length}  ${a.host}  ${int(a.requests)} requests  clock ${clock.offset} from Redis TIME${clock.uncertainty !== undefined ? ` (+/- ${clock.uncertainty})` : ''}${bundle !== undefined ? `  bundle ${bundle}` : ''}`;
+  });
   return rows.map((row, i) => `${i === 0 ? `  agents      ` : '              '}${row}`);
 }

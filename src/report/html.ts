@@ -16,6 +16,7 @@ import type { ReportInput, ReportOutput } from './output.js';
 import { listedSkusOfSummary, skuTotalsOfSummary } from '../summary/skus.js';
 import type { SeriesV1, SummaryV1 } from '../summary/summary.js';
 import { verdictHeadline, verdictOf } from '../summary/verdict.js';
+import { agentBundle, agentClockCell } from './agent-figures.js';
 
 export const OUTCOME_COLORS: Record<Outcome, string> = {
   ok: '#1a9850',
@@ -328,8 +329,8 @@ function agentSection(s: SummaryV1): string {
   const cell = (v: string) => `<td class="num">${h(v)}</td>`;
   const rows = agents.map((a) => `<tr data-status="${h(a.status ?? 'ok')}"><td>${h(`${a.segment}/${agents.length}`)}</td><td><code>${h(a.host)}</code></td><td>${h(a.status === 'lost' ? 'LOST: not measured' : 'ok')}</td>${[
     int(a.requests),
-    a.status === 'lost' ? '—' : `${a.clockOffsetUs >= 0 ? '+' : ''}${int(a.clockOffsetUs)} µs${a.clockUncertaintyUs !== undefined ? ` ± ${int(a.clockUncertaintyUs)} µs` : ''}`,
-    a.bundleBytes !== undefined && a.requests > 0 ? `${(a.bundleBytes / 1e6).toFixed(2)} MB` : '—',
+    a.status === 'lost' ? '—' : agentClockCell(a, 'µs'),
+    agentBundle(a, false) ?? '—',
   ].map(cell).join('')}</tr>`);
   const warning = s.incomplete !== undefined ? `<ul class="warnings"><li>${h(s.incomplete)}</li></ul>` : '';
   const table = `<table class="agents"><thead><tr><th>segment</th><th>host</th><th>status</th><th class="num">requests</th><th class="num">clock vs Redis TIME</th><th class="num">bundle</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
@@ -643,8 +644,8 @@ export function renderHtml(input: ReportInput): string {
     section('Latency', `<div class="charts">${spectrum ? chartBox(spectrum) : '<p class="muted">No latency recorded.</p>'}</div><div style="margin-top:10px">${latencyTable(s)}</div><p class="muted">Latency per outcome: fast sold-out replies must not hide the p99 of real deductions. The spectrum's x axis is 1/(1 − percentile), log-scaled, as in HdrHistogram's plotter (the y axis is log-scaled too); each line ends at its maximum, where its sample count runs out.</p>`, 'latency'),
     section('Over time', over.length ? `<div class="charts">${over.map(chartBox).join('')}</div>${faultKey}` : '<p class="muted">This run was shorter than two intervals of its series: nothing to draw over time.</p>', 'over-time'),
     ...(bands.length ? [section('Faults', faultTable(s), 'faults')] : []),
-    // A standalone server is one shard: its row would repeat the figures above.
     ...(s.agents !== undefined ? [section('Agents', agentSection(s), 'agents')] : []),
+    // A standalone server is one shard: its row would repeat the figures above.
     ...((s.shards?.length ?? 0) > 1 ? [section('Shards', shardSection(s, byShard), 'shards')] : []),
     section('Outcomes', outcomeBreakdown(s), 'outcomes'),
     section('Thresholds', thresholdTable(s), 'thresholds'),

@@ -11,6 +11,7 @@ import type { ReportOutput } from './output.js';
 import type { SummaryV1 } from '../summary/summary.js';
 import { listedSkusOfSummary, skuTotalsOfSummary } from '../summary/skus.js';
 import { verdictHeadline, verdictOf } from '../summary/verdict.js';
+import { agentBundle, agentClockCell } from './agent-figures.js';
 
 const MARK = { pass: '✅', fail: '❌', skipped: '⏭️' } as const;
 const ms = (us: number) => formatValue(us, 'us');
@@ -72,8 +73,8 @@ export function renderMarkdown(summary: SummaryV1): string {
       ['segment', 'host', 'status', 'requests', 'clock vs Redis TIME', 'bundle'],
       summary.agents.map((a) => [
         `${a.segment}/${summary.agents!.length}`, `\`${escapeMdCell(a.host)}\``, a.status ?? 'ok', int(a.requests),
-        a.status === 'lost' ? '—' : `${a.clockOffsetUs >= 0 ? '+' : ''}${int(a.clockOffsetUs)} us${a.clockUncertaintyUs !== undefined ? ` ± ${int(a.clockUncertaintyUs)} us` : ''}`,
-        a.bundleBytes !== undefined && a.requests > 0 ? `${(a.bundleBytes / 1e6).toFixed(2)} MB (${(a.bundleBytes / a.requests).toFixed(1)} B/request)` : '—',
+        a.status === 'lost' ? '—' : agentClockCell(a),
+        agentBundle(a) ?? '—',
       ]),
     ), '');
     if (summary.clockSkippedPairs !== undefined) out.push(`Pairs the real-time checks left unjudged, closer than the agents' combined clock uncertainty: ${int(summary.clockSkippedPairs)}.`, '');
