@@ -14,6 +14,7 @@ import { DEFAULT_KEY_TEMPLATES, RunKeys } from '../keys.js';
 import type { SeriesBuilder } from '../metrics/series.js';
 import { emptyCounts, OUTCOMES, type OutcomeCounts } from '../outcomes.js';
 import type { ThreadClock } from './clock.js';
+import { intervalsPerTick } from '../metrics/interval.js';
 
 export interface LoadProgress {
   /** Milliseconds since t0, and the planned duration (null when the run is bounded by requests). */
@@ -81,7 +82,7 @@ export class StockSampler {
   start(t0: number, clock: ThreadClock): void {
     const { intervalMs, stockLine, onProgress } = this.options;
     // Intervals between two progress reports (and full stock reads): about a second.
-    const every = Math.max(1, Math.round(1000 / intervalMs));
+    const every = intervalsPerTick(intervalMs);
     if (!stockLine && onProgress === undefined) return;
     // Without stock lines to read, wake only for the progress line.
     if (!stockLine) this.n = Math.ceil((this.n + 1) / every) * every - 1;

@@ -11,7 +11,7 @@ import { ClosedExecutor } from './executors/closed.js';
 import { planFor } from './plan.js';
 import { CONTROL_ABORT, CONTROL_STOP, recordBuffers, type CoordinatorMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from './protocol.js';
 import { Recorder } from '../metrics/recorder.js';
-import type { IntervalReport } from '../metrics/interval.js';
+import { intervalsPerTick, type IntervalReport } from '../metrics/interval.js';
 import { DeductClient, Flusher, type LoadConnection } from './resp.js';
 import { HttpDeductClient } from './http-client.js';
 import { Router } from './router.js';
@@ -54,7 +54,7 @@ export default async function runWorker(task: WorkerTask): Promise<void> {
   // message wakes the main thread, which on a small machine takes a core from this thread or the
   // server (ten a second showed in the 1x1 p99.9). The progress line reads the latest once a
   // second and the series is built after the load, so neither needs them sooner.
-  const postEvery = Math.max(1, Math.round(1000 / task.intervalMs));
+  const postEvery = intervalsPerTick(task.intervalMs);
   let closed: { report: IntervalReport; dropped: number }[] = [];
   const postIntervals = () => {
     if (closed.length === 0) return;

@@ -30,6 +30,15 @@ export function chooseIntervalMs(expectedMs: number): number {
 }
 
 /**
+ * Intervals per progress tick (about a second; 1 for intervals of a second or longer). The
+ * coordinator's progress line and the load workers' posting of closed intervals both go at this
+ * pace, so the latest interval a progress line reads has arrived.
+ */
+export function intervalsPerTick(intervalMs: number): number {
+  return Math.max(1, Math.round(1000 / intervalMs));
+}
+
+/**
  * One finished interval of one thread: counts per outcome and encoded histograms (null if empty):
  * V2 bytes from a load thread (cheap to make on the hot path), compressed base64 from a bundle.
  */
