@@ -78,8 +78,9 @@ async function findExisting(shards: ShardSet, shard: number): Promise<{ sku: num
   for (const pass of passesOf(shards, shard)) {
     for (let start = 0; start < pass.skus.length && found.length < 10; start += BATCH) {
       const batch = pass.skus.subarray(start, Math.min(pass.skus.length, start + BATCH));
-      // The usual answer is none: one count for the batch, and SKU by SKU only when there is one.
-      if ((await existsCount(shards, shard, pass, batch)) === 0) continue;
+      // The usual answer is none: on a standalone server one count for the batch, and SKU by SKU
+      // only when there is one (in a cluster the count is SKU by SKU already: no second round).
+      if (!shards.topology.cluster && (await existsCount(shards, shard, pass, batch)) === 0) continue;
       const counts = await existsPerSku(shards, shard, pass, batch);
       // Rare: say which of a SKU's keys is there.
       for (let i = 0; i < batch.length && found.length < 10; i++) {
