@@ -10,6 +10,7 @@
  *  - and the shards needed are at most the SKUs (a shard with no SKU takes no load) and at most
  *    MAX_SENSIBLE_SHARDS (Redis Cluster's documented scale is about 1,000 nodes).
  */
+import { int } from '../numbers.js';
 
 export const MAX_SENSIBLE_SHARDS = 1000;
 
@@ -33,8 +34,6 @@ export interface PeakAnswer {
   readonly hottestSkuRate: number;
   readonly sentences: readonly string[];
 }
-
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 export function peakAnswer(p: PeakInput): PeakAnswer {
   const hottestSkuRate = p.targetRate * p.hottestShare;

@@ -24,6 +24,7 @@ import { bucketDelta, bucketQuantile, readLatencyHistogram, type LatencyBuckets 
 import { sloThresholds } from './slo.js';
 import { formatValue } from '../thresholds/evaluate.js';
 import { SERVER_BUSY } from '../metrics/bottleneck.js';
+import { int } from '../numbers.js';
 
 /** The closed-loop ceiling's depth: the depth the engine's benchmarks saturate one Redis core with. */
 export const CEILING_LOAD = { connections: 50, inFlight: 16 } as const;
@@ -116,8 +117,6 @@ export interface CapacityReport {
   readonly notes: readonly string[];
   readonly exitCode: number;
 }
-
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 export async function runCapacity(options: CapacityOptions): Promise<CapacityReport> {
   const { scenario, signal } = options;

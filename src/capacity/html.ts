@@ -10,11 +10,11 @@ import { parseLatencyUs } from '../duration.js';
 import { formatValue } from '../thresholds/evaluate.js';
 import { formatMemory } from './answer.js';
 import type { CapacityReport, CapacityStep } from './capacity.js';
+import { int } from '../numbers.js';
 
 export const CAPACITY_COLORS = { client: '#1f77b4', oneSku: '#ff7f0e', slo: '#c62828', knee: '#1a7f37', offered: '#333333', server: '#9467bd', ceiling: '#8c564b' } as const;
 
 const h = escapeHtml;
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const us = (v: number | null | undefined) => (v == null ? '—' : micro(formatValue(v, 'us')));
 
 /** The last step at each offered rate of a series (a confirmation replaces the shorter step at its rate), by rate. */

@@ -3,8 +3,8 @@ import { escapeMdCell } from '../report/escape.js';
 import { formatValue } from '../thresholds/evaluate.js';
 import { formatMemory } from './answer.js';
 import type { CapacityReport, CapacityStep } from './capacity.js';
+import { int } from '../numbers.js';
 
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const latency = (us: number | null | undefined) => (us == null ? '-' : formatValue(us, 'us'));
 
 /** One step as it ends: `  3  all SKUs  grow     4,000/s  achieved 3,998/s  ok p99 1.21 ms  server 41% (p99 <= 16 us)  pass`. */

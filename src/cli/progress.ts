@@ -2,8 +2,7 @@
 import type { LoadProgress } from '../load/coordinator.js';
 import { OUTCOMES } from '../outcomes.js';
 import { formatUs } from '../report/console.js';
-
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
+import { int } from '../numbers.js';
 
 export function formatProgress(p: LoadProgress): string {
   const elapsed = `${(p.elapsedMs / 1000).toFixed(0)}s`;

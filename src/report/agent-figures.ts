@@ -3,8 +3,7 @@
  * report.html): one wording of the clock and the bundle, not three that could drift apart.
  */
 import type { AgentSummary } from '../summary/summary.js';
-
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
+import { int } from '../numbers.js';
 
 /** The agent's clock against Redis TIME and its uncertainty: `+15 us`, `± 44 us` (`unit`: µs in HTML). */
 export function agentClock(a: AgentSummary, unit = 'us'): { offset: string; uncertainty: string | undefined } {

@@ -5,6 +5,7 @@ import type { InvariantResult, SkuSummary, SummaryV1 } from '../summary/summary.
 import { MAX_RANKED_SKUS, skuTotalsOfSummary } from '../summary/skus.js';
 import { verdictOf } from '../summary/verdict.js';
 import { agentBundle, agentClock } from './agent-figures.js';
+import { int } from '../numbers.js';
 
 const MARK = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIP' } as const;
 
@@ -13,8 +14,6 @@ export function formatUs(us: number): string {
   if (us < 1_000_000) return `${(us / 1000).toFixed(us < 10_000 ? 2 : 1)} ms`;
   return `${(us / 1_000_000).toFixed(2)} s`;
 }
-
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 export interface ConsoleOptions {
   /** Where the target URL or password came from when not from --redis (`url from SELLOUT_REDIS_URL`); never the password itself. */

@@ -17,6 +17,7 @@ import { listedSkusOfSummary, skuTotalsOfSummary } from '../summary/skus.js';
 import type { SeriesV1, SummaryV1 } from '../summary/summary.js';
 import { verdictHeadline, verdictOf } from '../summary/verdict.js';
 import { agentBundle, agentClockCell } from './agent-figures.js';
+import { int } from '../numbers.js';
 
 export const OUTCOME_COLORS: Record<Outcome, string> = {
   ok: '#1a9850',
@@ -263,7 +264,6 @@ function uplot(): { js: string; css: string } {
 }
 
 const h = escapeHtml;
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 /**
  * Microseconds as µs: formatValue is shared with the console (which stays ASCII), so the page
  * rewrites its " us" unit, in formatted values and in the sentences built from them (a threshold's text).

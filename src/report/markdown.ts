@@ -12,10 +12,10 @@ import type { SummaryV1 } from '../summary/summary.js';
 import { listedSkusOfSummary, skuTotalsOfSummary } from '../summary/skus.js';
 import { verdictHeadline, verdictOf } from '../summary/verdict.js';
 import { agentBundle, agentClockCell } from './agent-figures.js';
+import { int } from '../numbers.js';
 
 const MARK = { pass: '✅', fail: '❌', skipped: '⏭️' } as const;
 const ms = (us: number) => formatValue(us, 'us');
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function table(head: string[], rows: string[][]): string[] {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];

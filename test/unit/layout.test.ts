@@ -7,7 +7,7 @@
  * The middle of DESIGN's list is refined by what the code needs: the scenario checks its
  * thresholds (scenario -> thresholds); thresholds, metrics, redis and the engine fill summary.json's
  * types (-> summary), so summary sits under them and imports none of them; the small shared
- * modules (outcomes, keys, the duration grammar, typed arrays) sit under everything but errors.
+ * modules (outcomes, keys, the duration grammar, typed arrays, number formats) sit under everything but errors.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -25,7 +25,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['thresholds'],
   ['metrics', 'redis'],
   ['summary'],
-  ['outcomes.ts', 'keys.ts', 'duration.ts', 'typed-arrays.ts'],
+  ['outcomes.ts', 'keys.ts', 'duration.ts', 'typed-arrays.ts', 'numbers.ts'],
   ['errors.ts'],
 ];
 
