@@ -34,8 +34,10 @@ describe('sellout capacity', () => {
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
     expect(r.code, r.stderr).toBe(4);
     const c = read(out);
-    expect(c.ceiling).toBeGreaterThan(500);
-    expect(c.maxRate).not.toBeNull();
+    // On failure, every step's rate, verdict and reasons: a search that found no rate says why.
+    const steps = JSON.stringify(c.steps.map((x) => [x.phase, x.rate, x.pass, x.latency?.p99, x.reasons]));
+    expect(c.ceiling, steps).toBeGreaterThan(500);
+    expect(c.maxRate, steps).not.toBeNull();
     // At most the ceiling (a little over it is noise between two runs), and a real share of it.
     expect(c.maxRate!).toBeLessThanOrEqual(c.ceiling! * 1.1);
     expect(c.maxRate!).toBeGreaterThan(c.ceiling! * 0.3);
